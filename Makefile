@@ -1,0 +1,43 @@
+# Warden. `make run` and `make test` are all a new user needs; the rest is for
+# people changing the views or the styles.
+
+GO        ?= go
+NPM       ?= npm
+BIN       ?= bin/warden
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: run build test generate css check fuzz help
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+run: ## run the console on http://127.0.0.1:8080 with ./data/warden.db
+	$(GO) run . serve
+
+build: ## build the binary into bin/warden
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+test: ## run every test: unit, store, handler, security and browser (headless Chromium)
+	$(GO) test -race -count=1 ./...
+
+generate: ## regenerate the templ views (*_templ.go)
+	$(GO) tool templ generate
+
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+css: node_modules/.package-lock.json ## rebuild static/css/app.css with Tailwind
+	$(NPM) run --silent css
+
+check: generate css ## fail if generated files drift, code is unformatted or vet complains
+	@git diff --exit-code --stat -- '*_templ.go' static/css/app.css || \
+		(echo "generated files were stale: commit the regenerated views and CSS"; exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+fuzz: ## run each fuzz target for 20 seconds
+	$(GO) test ./handlers -run '^$$' -fuzz FuzzSafeNext -fuzztime 20s
+	$(GO) test ./web/request -run '^$$' -fuzz FuzzClientIP -fuzztime 20s
+	$(GO) test ./models -run '^$$' -fuzz FuzzParsePHC -fuzztime 20s

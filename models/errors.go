@@ -1,0 +1,81 @@
+package models
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+var (
+	// ErrNotFound is returned when the requested record does not exist.
+	ErrNotFound = errors.New("models: not found")
+	// ErrInvalidCredentials covers every failed sign-in the same way: unknown
+	// email, wrong password, a service user or a deactivated account.
+	ErrInvalidCredentials = errors.New("models: invalid credentials")
+	// ErrNotAdministrator means the password was right but the account is an
+	// active human without the Admin role: no console session for it.
+	ErrNotAdministrator = errors.New("models: the console is for administrators only")
+	// ErrSetupDone means first-run setup was attempted while an administrator
+	// already exists.
+	ErrSetupDone = errors.New("models: setup already completed")
+	// ErrInvalidSetupToken means the setup token is missing, wrong or used.
+	ErrInvalidSetupToken = errors.New("models: invalid setup token")
+	// ErrWrongPassword is returned when a current password does not match.
+	ErrWrongPassword = errors.New("models: current password is wrong")
+)
+
+// ValidationError carries one message per offending form field, so a form
+// can re-render with each message next to its input.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+// NewValidationError returns a ValidationError with one field message.
+func NewValidationError(field, message string) *ValidationError {
+	return &ValidationError{Fields: map[string]string{field: message}}
+}
+
+// Add records a message for field, keeping the first one if several apply.
+func (e *ValidationError) Add(field, message string) {
+	if e.Fields == nil {
+		e.Fields = map[string]string{}
+	}
+	if _, ok := e.Fields[field]; !ok {
+		e.Fields[field] = message
+	}
+}
+
+// Empty reports whether no field failed.
+func (e *ValidationError) Empty() bool { return e == nil || len(e.Fields) == 0 }
+
+// OrNil returns e when a field failed and nil otherwise, so callers can
+// return it directly as an error.
+func (e *ValidationError) OrNil() error {
+	if e.Empty() {
+		return nil
+	}
+	return e
+}
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+e.Fields[k])
+	}
+	return "models: invalid input: " + strings.Join(parts, "; ")
+}
+
+// FieldErrors extracts the per-field messages of err, or nil when err is not
+// a validation error.
+func FieldErrors(err error) map[string]string {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package models
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migration is one versioned schema change, applied at most once.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations lists the embedded migrations in version order. File names are
+// NNNN_name.sql; a gap or a duplicate version is a programming error.
+func Migrations() ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("models: read migrations: %w", err)
+	}
+	var out []Migration
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), ".sql")
+		if !ok {
+			continue
+		}
+		num, name, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("models: migration %q has no version number", e.Name())
+		}
+		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("models: read migration %q: %w", e.Name(), err)
+		}
+		out = append(out, Migration{Version: v, Name: name, SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("models: migration versions must be 1..n without gaps, found %d at position %d", m.Version, i+1)
+		}
+	}
+	return out, nil
+}
+
+// Migrate applies every migration newer than the database's version, each in
+// its own transaction together with its row in schema_migrations, so a crash
+// mid-way leaves the database at a well-defined version.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	migrations, err := Migrations()
+	if err != nil {
+		return err
+	}
+	db = db.WithContext(ctx)
+	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at DATETIME NOT NULL
+	)`).Error; err != nil {
+		return fmt.Errorf("models: create schema_migrations: %w", err)
+	}
+	var current int
+	if err := db.Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+		return fmt.Errorf("models: read schema version: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("models: database schema version %d is newer than this binary knows (%d); upgrade Warden", current, len(migrations))
+	}
+	for _, m := range migrations[current:] {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(m.SQL).Error; err != nil {
+				return err
+			}
+			return tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.Version, m.Name, time.Now().UTC()).Error
+		})
+		if err != nil {
+			return fmt.Errorf("models: apply migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion reports the newest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v).Error
+	if err != nil {
+		return 0, fmt.Errorf("models: schema version: %w", err)
+	}
+	return v, nil
+}

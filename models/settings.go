@@ -1,0 +1,63 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Setting keys.
+const (
+	settingSessionHashKey  = "session.hash_key"
+	settingSessionBlockKey = "session.block_key"
+	settingSetupTokenHash  = "setup.token_hash"
+)
+
+// Setting returns the value stored under key, or ErrNotFound.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var st Setting
+	err := s.db.WithContext(ctx).Where("key = ?", key).Take(&st).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("models: setting %s: %w", key, err)
+	}
+	return st.Value, nil
+}
+
+func putSetting(tx *gorm.DB, key, value string, now time.Time) error {
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "key"}},
+		DoUpdates: clause.AssignmentColumns([]string{"value", "updated_at"}),
+	}).Create(&Setting{Key: key, Value: value, UpdatedAt: now}).Error
+}
+
+// SessionKeys returns the cookie signing and encryption keys, generating and
+// storing them on first use. Two processes starting at once agree on one pair
+// because the insert keeps whichever row was written first.
+func (s *Store) SessionKeys(ctx context.Context) (hashKey, blockKey string, err error) {
+	get := func(key string, n int) (string, error) {
+		fresh, err := RandomToken(n)
+		if err != nil {
+			return "", err
+		}
+		db := s.db.WithContext(ctx)
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Table("settings").
+			Create(map[string]any{"key": key, "value": fresh, "updated_at": s.Now()}).Error; err != nil {
+			return "", fmt.Errorf("models: store %s: %w", key, err)
+		}
+		return s.Setting(ctx, key)
+	}
+	if hashKey, err = get(settingSessionHashKey, 64); err != nil {
+		return "", "", err
+	}
+	if blockKey, err = get(settingSessionBlockKey, 32); err != nil {
+		return "", "", err
+	}
+	return hashKey, blockKey, nil
+}

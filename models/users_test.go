@@ -1,0 +1,205 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestCreateHumanAdminValidation(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	mustAdmin(t, s, "ada@example.com")
+	cases := []struct {
+		in    NewHuman
+		field string
+	}{
+		{NewHuman{Name: "", Email: "b@example.com", Password: testPassword, Confirm: testPassword}, "name"},
+		{NewHuman{Name: "Bob\u202Eevil", Email: "b@example.com", Password: testPassword, Confirm: testPassword}, "name"},
+		{NewHuman{Name: "Bob\x07", Email: "b@example.com", Password: testPassword, Confirm: testPassword}, "name"},
+		{NewHuman{Name: strings.Repeat("n", 101), Email: "b@example.com", Password: testPassword, Confirm: testPassword}, "name"},
+		{NewHuman{Name: "Bob", Email: "not-an-email", Password: testPassword, Confirm: testPassword}, "email"},
+		{NewHuman{Name: "Bob", Email: "ADA@Example.com", Password: testPassword, Confirm: testPassword}, "email"},
+		{NewHuman{Name: "Bob", Email: "b@example.com", Password: "short", Confirm: "short"}, "password"},
+		{NewHuman{Name: "Bob", Email: "b@example.com", Password: testPassword, Confirm: testPassword + "x"}, "confirm"},
+	}
+	for _, c := range cases {
+		_, err := s.CreateHumanAdmin(ctx, c.in)
+		fields := FieldErrors(err)
+		if fields[c.field] == "" {
+			t.Errorf("CreateHumanAdmin(%+v) = %v; want a message for %q", c.in.Name, err, c.field)
+		}
+	}
+	var n int64
+	s.db.Model(&User{}).Count(&n)
+	if n != 1 {
+		t.Fatalf("%d users exist after rejected creates; want 1", n)
+	}
+}
+
+func TestCreateHumanAdminJoinsPublic(t *testing.T) {
+	s := openTestStore(t)
+	u := mustAdmin(t, s, "ada@example.com")
+	var n int64
+	s.db.Table("user_teams").Where("user_id = ? AND team_id = ?", u.ID, PublicTeamID).Count(&n)
+	if n != 1 {
+		t.Fatal("new user is not in the Public team")
+	}
+	if u.PasswordHash == nil || !strings.HasPrefix(*u.PasswordHash, "$argon2id$") {
+		t.Fatal("password not stored as an argon2id hash")
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	admin := mustAdmin(t, s, "ada@example.com")
+
+	// A non-admin human with a known password, a deactivated admin, and a
+	// service user (which has no password at all).
+	member := mustAdmin(t, s, "mia@example.com")
+	s.db.Model(&User{}).Where("id = ?", member.ID).Update("role", RoleMember)
+	gone := mustAdmin(t, s, "gus@example.com")
+	s.db.Model(&User{}).Where("id = ?", gone.ID).Update("status", StatusDeactivated)
+	svc := "sync_bot@service"
+	if err := s.db.Create(&User{Kind: KindService, Name: "Sync bot", UserID: &svc, Role: RoleAdmin, Status: StatusActive,
+		CreatedAt: s.Now(), UpdatedAt: s.Now()}).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		email, pw string
+		want      error
+	}{
+		{"ada@example.com", testPassword, nil},
+		{"  ADA@example.COM ", testPassword, nil},
+		{"ada@example.com", testPassword + "!", ErrInvalidCredentials},
+		{"nobody@example.com", testPassword, ErrInvalidCredentials},
+		{"gus@example.com", testPassword, ErrInvalidCredentials},
+		{"sync_bot@service", "", ErrInvalidCredentials},
+		{"mia@example.com", testPassword, ErrNotAdministrator},
+		{"mia@example.com", "wrong password for mia", ErrInvalidCredentials},
+		{"", "", ErrInvalidCredentials},
+	}
+	for _, c := range cases {
+		u, err := s.Authenticate(ctx, c.email, c.pw)
+		if !errors.Is(err, c.want) {
+			t.Errorf("Authenticate(%q) = %v; want %v", c.email, err, c.want)
+		}
+		if c.want == nil && (u == nil || u.ID != admin.ID) {
+			t.Errorf("Authenticate(%q) returned %+v", c.email, u)
+		}
+		if c.want != nil && u != nil {
+			t.Errorf("Authenticate(%q) returned a user with an error", c.email)
+		}
+	}
+}
+
+func TestChangePasswordEndsOtherSessions(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	u := mustAdmin(t, s, "ada@example.com")
+	_, keep, _ := s.CreateSession(ctx, u.ID, "127.0.0.1", "a")
+	otherTok, _, _ := s.CreateSession(ctx, u.ID, "127.0.0.2", "b")
+
+	next := "a brand new passphrase for ada"
+	if err := s.ChangePassword(ctx, u.ID, "wrong current password", next, next, keep.ID); FieldErrors(err)["current_password"] == "" {
+		t.Fatalf("wrong current password: %v", err)
+	}
+	if err := s.ChangePassword(ctx, u.ID, testPassword, "short", "short", keep.ID); FieldErrors(err)["new_password"] == "" {
+		t.Fatalf("weak new password: %v", err)
+	}
+	if err := s.ChangePassword(ctx, u.ID, testPassword, testPassword, testPassword, keep.ID); FieldErrors(err)["new_password"] == "" {
+		t.Fatalf("unchanged password: %v", err)
+	}
+	if err := s.ChangePassword(ctx, u.ID, testPassword, next, next+"x", keep.ID); FieldErrors(err)["confirm"] == "" {
+		t.Fatalf("mismatched confirmation: %v", err)
+	}
+	if err := s.ChangePassword(ctx, u.ID, testPassword, next, next, keep.ID); err != nil {
+		t.Fatalf("change password: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, "ada@example.com", testPassword); !errors.Is(err, ErrInvalidCredentials) {
+		t.Error("old password still works")
+	}
+	if _, err := s.Authenticate(ctx, "ada@example.com", next); err != nil {
+		t.Errorf("new password rejected: %v", err)
+	}
+	if _, _, err := s.SessionByToken(ctx, otherTok); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other session survived a password change: %v", err)
+	}
+	list, _ := s.Sessions(ctx, u.ID)
+	if len(list) != 1 || list[0].ID != keep.ID {
+		t.Errorf("sessions after change = %+v; want only the current one", list)
+	}
+}
+
+func TestSetupFlow(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	if need, err := s.NeedsSetup(ctx); !need || err != nil {
+		t.Fatalf("NeedsSetup on an empty database = %v, %v", need, err)
+	}
+	token, err := s.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSetupToken(ctx, "wrong"); !errors.Is(err, ErrInvalidSetupToken) {
+		t.Fatalf("wrong token: %v", err)
+	}
+	if err := s.CheckSetupToken(ctx, ""); !errors.Is(err, ErrInvalidSetupToken) {
+		t.Fatalf("empty token: %v", err)
+	}
+	// A validation error keeps the token usable.
+	if _, err := s.CompleteSetup(ctx, token, NewHuman{Name: "Ada", Email: "ada@example.com", Password: "short", Confirm: "short"}); FieldErrors(err)["password"] == "" {
+		t.Fatalf("weak password: %v", err)
+	}
+	in := NewHuman{Name: "Ada", Email: "ada@example.com", Password: testPassword, Confirm: testPassword}
+	u, err := s.CompleteSetup(ctx, token, in)
+	if err != nil || !u.IsConsoleAdmin() {
+		t.Fatalf("CompleteSetup = %+v, %v", u, err)
+	}
+	if need, _ := s.NeedsSetup(ctx); need {
+		t.Fatal("setup still open after the first admin exists")
+	}
+	in.Email = "eve@example.com"
+	if _, err := s.CompleteSetup(ctx, token, in); !errors.Is(err, ErrSetupDone) {
+		t.Fatalf("second setup = %v; want ErrSetupDone", err)
+	}
+	if _, err := s.Setting(ctx, settingSetupTokenHash); !errors.Is(err, ErrNotFound) {
+		t.Fatal("setup token hash kept after use")
+	}
+}
+
+func TestSetupRaceHasOneWinner(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	token, _ := s.NewSetupToken(ctx)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email := string(rune('a'+i)) + "@example.com"
+			_, errs[i] = s.CompleteSetup(ctx, token, NewHuman{Name: "Racer", Email: email, Password: testPassword, Confirm: testPassword})
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, ErrSetupDone), errors.Is(err, ErrInvalidSetupToken):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	var admins int64
+	s.db.Model(&User{}).Where("role = 'admin'").Count(&admins)
+	if wins != 1 || admins != 1 {
+		t.Fatalf("%d setups succeeded and %d admins exist; want exactly one", wins, admins)
+	}
+}

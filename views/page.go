@@ -1,0 +1,89 @@
+// Package views holds the console's templ components. Data is passed
+// explicitly: every page receives a Page with what the layout needs.
+package views
+
+import (
+	"time"
+
+	"github.com/warden-console/warden/static"
+)
+
+// Page is what the layout needs to render any page.
+type Page struct {
+	Title     string
+	Admin     *Admin // nil on pages shown before sign-in
+	CSRFToken string
+	Flashes   []Flash
+	// Nav names the navigation entry to highlight ("home", "account").
+	Nav string
+}
+
+// Admin is the signed-in administrator shown in the header.
+type Admin struct {
+	Name  string
+	Email string
+}
+
+// Flash is a one-time message.
+type Flash struct {
+	Kind    string // success, info, error
+	Message string
+}
+
+// Asset returns the URL of an embedded asset with a content-hash query
+// string, so browsers may cache it for a year.
+func Asset(name string) string {
+	return "/static/" + name + "?v=" + static.Version(name)
+}
+
+// FormatTime renders t in UTC as the exact time shown on hover.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// RelativeTime renders how long ago t was, relative to now.
+func RelativeTime(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return itoa(n) + " " + unit + "s"
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

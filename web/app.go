@@ -1,0 +1,103 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+
+	"github.com/warden-console/warden/handlers"
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/static"
+	"github.com/warden-console/warden/web/request"
+	"github.com/warden-console/warden/web/session"
+	"github.com/warden-console/warden/web/throttle"
+)
+
+// Sign-in throttling: per account, 5 failures in 15 minutes; per client
+// address, 20. The account limit stops guessing one password from many
+// addresses; the address limit stops one client from spraying many accounts.
+const (
+	accountFailureLimit = 5
+	ipFailureLimit      = 20
+	failureWindow       = 15 * time.Minute
+	maxBodyBytes        = 1 << 20
+)
+
+// Deps are what the application is built from.
+type Deps struct {
+	Config   Config
+	Store    *models.Store
+	Sessions *session.Manager
+	Log      *slog.Logger
+}
+
+// NewApp builds the Fiber application with its middleware chain and routes.
+func NewApp(d Deps) (*fiber.App, error) {
+	proxies, err := request.ParseTrustedProxies(d.Config.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	h := &handlers.Handler{
+		Store:           d.Store,
+		Sessions:        d.Sessions,
+		Log:             d.Log,
+		AccountThrottle: throttle.New(accountFailureLimit, failureWindow),
+		IPThrottle:      throttle.New(ipFailureLimit, failureWindow),
+	}
+	app := fiber.New(fiber.Config{
+		// Request strings outlive handlers (logs, sessions, errors); without
+		// Immutable, fasthttp reuses their bytes for the next request.
+		Immutable:             true,
+		ErrorHandler:          h.Error,
+		BodyLimit:             maxBodyBytes,
+		ReadTimeout:           15 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		DisableStartupMessage: true,
+		AppName:               "Warden",
+	})
+
+	// Order matters: ids and logging see everything, recovery sits inside
+	// logging so a panic is logged with its final 500, and headers apply to
+	// every response including errors.
+	app.Use(requestContext(proxies))
+	app.Use(accessLog(d.Log))
+	app.Use(recoverPanics(d.Log))
+	app.Use(securityHeaders(d.Config.SecureCookies))
+
+	app.Use("/static", func(c *fiber.Ctx) error {
+		if c.Query("v") != "" {
+			c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+		} else {
+			c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+		}
+		return c.Next()
+	}, filesystem.New(filesystem.Config{Root: http.FS(static.FS), Browse: false}))
+	app.Get("/healthz", h.Healthz)
+	app.Get("/readyz", h.Readyz)
+
+	app.Use(loadSession(d.Sessions))
+	app.Use(csrf(d.Sessions, d.Config.Origin()))
+
+	// Pages open to everyone.
+	app.Get("/login", h.LoginShow)
+	app.Post("/login", h.LoginSubmit)
+	app.Post("/logout", h.Logout)
+	app.Get("/setup", h.SetupShow)
+	app.Post("/setup", h.SetupSubmit)
+
+	// Everything below needs an administrator's session, including unknown
+	// paths: a signed-out visitor learns nothing about which pages exist.
+	app.Use(requireAdmin)
+	app.Get("/", h.Home)
+	app.Get("/account", h.AccountShow)
+	app.Post("/account/password", h.AccountPassword)
+	app.Post("/account/sessions/end-others", h.AccountEndOtherSessions)
+	app.Post("/account/sessions/:id/end", h.AccountEndSession)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return app, nil
+}

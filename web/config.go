@@ -1,0 +1,135 @@
+// Package web assembles Warden's HTTP application: configuration, the
+// middleware chain (request ids, logging, recovery, security headers,
+// sessions, CSRF), the routes, and the server's lifecycle.
+package web
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/request"
+)
+
+// Config is the server's configuration. Every field has a flag and an
+// environment variable twin; a flag given on the command line wins.
+type Config struct {
+	Addr            string
+	DBPath          string
+	BaseURL         string
+	TrustedProxies  string
+	SecureCookies   bool
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	SessionHashKey  string
+	SessionBlockKey string
+	LogFormat       string
+	LogLevel        string
+}
+
+// DefaultConfig returns the configuration `make run` uses.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DBPath:          models.DefaultDBPath,
+		IdleTimeout:     models.DefaultIdleTimeout,
+		AbsoluteTimeout: models.DefaultAbsoluteTimeout,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// RegisterDBFlag adds --db, which every subcommand that opens the database takes.
+func (c *Config) RegisterDBFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.DBPath, "db", c.DBPath, "SQLite database file (created with its directory if missing) [$WARDEN_DB]")
+}
+
+// RegisterFlags adds the serve flags to fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on, host:port [$WARDEN_ADDR]")
+	c.RegisterDBFlag(fs)
+	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public URL of the console, e.g. https://warden.example.com; used in printed links and the Origin check [$WARDEN_BASE_URL]")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed [$WARDEN_TRUSTED_PROXIES]")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark cookies Secure with the __Host- prefix and send HSTS; set when served over HTTPS [$WARDEN_SECURE_COOKIES]")
+	fs.DurationVar(&c.IdleTimeout, "session-idle-timeout", c.IdleTimeout, "sign out after this long without activity [$WARDEN_SESSION_IDLE_TIMEOUT]")
+	fs.DurationVar(&c.AbsoluteTimeout, "session-max-age", c.AbsoluteTimeout, "sign out this long after sign-in, however active [$WARDEN_SESSION_MAX_AGE]")
+	fs.StringVar(&c.SessionHashKey, "session-hash-key", c.SessionHashKey, "cookie signing key, base64url, 32+ bytes (default: generated once and kept in the database) [$WARDEN_SESSION_HASH_KEY]")
+	fs.StringVar(&c.SessionBlockKey, "session-block-key", c.SessionBlockKey, "cookie encryption key, base64url, 32 bytes (default: generated once and kept in the database) [$WARDEN_SESSION_BLOCK_KEY]")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from
+// its environment variable (WARDEN_ + the flag name in upper snake case).
+func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		env := EnvName(f.Name)
+		if v, ok := lookup(env); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("web: %s=%q: %w", env, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// EnvName returns the environment variable twin of a flag.
+func EnvName(flagName string) string {
+	return "WARDEN_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Validate checks the configuration and says exactly what is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("--addr %q is not host:port (for example 127.0.0.1:8080)", c.Addr))
+	}
+	if c.DBPath == "" {
+		errs = append(errs, errors.New("--db must name a file"))
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("--base-url %q must be an http(s) origin such as https://warden.example.com", c.BaseURL))
+		}
+	}
+	if _, err := request.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	if c.IdleTimeout < time.Minute {
+		errs = append(errs, errors.New("--session-idle-timeout must be at least 1m"))
+	}
+	if c.AbsoluteTimeout < c.IdleTimeout {
+		errs = append(errs, errors.New("--session-max-age must not be shorter than --session-idle-timeout"))
+	}
+	if (c.SessionHashKey == "") != (c.SessionBlockKey == "") {
+		errs = append(errs, errors.New("--session-hash-key and --session-block-key go together: set both or neither"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// Origin returns the configured public origin without a trailing slash, or "".
+func (c Config) Origin() string { return strings.TrimSuffix(c.BaseURL, "/") }
+
+// LookupEnv is os.LookupEnv, for ApplyEnv.
+func LookupEnv(k string) (string, bool) { return os.LookupEnv(k) }

@@ -1,0 +1,142 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/session"
+)
+
+// Server is a configured Warden console: its store, session manager and app.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *models.Store
+	sessions *session.Manager
+	app      *fiber.App
+}
+
+// NewServer validates cfg, opens the database (applying migrations) and
+// builds the application. Extra store options let tests inject a clock.
+func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models.Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts = append([]models.Option{models.WithSessionLifetime(models.SessionLifetime{
+		Idle: cfg.IdleTimeout, Absolute: cfg.AbsoluteTimeout,
+	})}, opts...)
+	store, err := models.OpenSQLite(ctx, cfg.DBPath, opts...)
+	if err != nil {
+		return nil, err
+	}
+	hashKey, blockKey := cfg.SessionHashKey, cfg.SessionBlockKey
+	if hashKey == "" {
+		if hashKey, blockKey, err = store.SessionKeys(ctx); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	sm, err := session.NewManager(store, hashKey, blockKey, cfg.SecureCookies)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	app, err := NewApp(Deps{Config: cfg, Store: store, Sessions: sm, Log: log})
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return &Server{cfg: cfg, log: log, store: store, sessions: sm, app: app}, nil
+}
+
+// App returns the Fiber application (handler tests drive it with app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Store returns the server's store.
+func (s *Server) Store() *models.Store { return s.store }
+
+// Close releases the database.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Serve answers on ln until ctx ends, then shuts down gracefully: in-flight
+// requests finish (up to 10 s) and the database is closed. With no
+// administrator yet, it first logs the one-time setup URL.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.announceSetup(ctx, ln.Addr()); err != nil {
+		_ = s.store.Close()
+		return err
+	}
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	defer stopPurge()
+	go s.sessions.Purge(purgeCtx, 10*time.Minute, func(err error) { s.log.Error("purging sessions", "err", err) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	s.log.Info("warden listening", "url", s.publicURL(ln.Addr()), "db", s.cfg.DBPath)
+
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
+			s.log.Error("shutdown", "err", err)
+		}
+		<-errc
+	}
+	if err := s.store.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	return serveErr
+}
+
+func (s *Server) announceSetup(ctx context.Context, addr net.Addr) error {
+	need, err := s.store.NeedsSetup(ctx)
+	if err != nil || !need {
+		return err
+	}
+	token, err := s.store.NewSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	// The one place a secret is logged, by design: it is single-use, dies with
+	// the next restart, and the operator needs it to create the first admin.
+	s.log.Warn("no administrator yet: open this one-time URL to create the first one",
+		"setup_url", s.publicURL(addr)+"/setup?token="+token)
+	return nil
+}
+
+func (s *Server) publicURL(addr net.Addr) string {
+	if o := s.cfg.Origin(); o != "" {
+		return o
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ListenAndServe listens on the configured address and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		_ = s.store.Close()
+		return fmt.Errorf("web: listen on %s: %w", s.cfg.Addr, err)
+	}
+	err = s.Serve(ctx, ln)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
