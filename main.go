@@ -38,6 +38,16 @@ WARDEN_SESSION_MAX_AGE. A flag on the command line wins over the variable.
 Run "warden serve --help" or "warden admin create --help" for the flags.
 `
 
+const adminCreateUsage = `Usage: warden admin create --email E --name N --password-stdin [--db FILE]
+
+Creates an active human administrator. Works whether or not administrators exist,
+so it is also the way back in when every administrator is locked out.
+
+  printf '%s\n' "$PASSWORD" | warden admin create --email ada@example.com --name Ada --password-stdin
+
+Flags:
+`
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -151,10 +161,7 @@ func adminCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "display name (required)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: warden admin create --email E --name N --password-stdin [--db FILE]\n\n"+
-			"Creates an active human administrator. Works whether or not administrators exist,\n"+
-			"so it is also the way back in when every administrator is locked out.\n\n"+
-			"  printf '%s\\n' \"$PASSWORD\" | warden admin create --email ada@example.com --name Ada --password-stdin\n\nFlags:\n")
+		_, _ = io.WriteString(stderr, adminCreateUsage)
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args, stderr); !ok {
