@@ -53,7 +53,7 @@ func Home(p Page, d HomeData) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"mb-8\"><h1 class=\"text-2xl font-semibold text-slate-900\">Overview</h1><p class=\"mt-1 text-sm text-slate-600\">Service users, their tokens and every change to them, in one place.</p></div><dl class=\"grid grid-cols-2 gap-4 md:grid-cols-5\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"mb-8\"><h1 class=\"text-2xl font-semibold text-slate-900\">Overview</h1><p class=\"mt-1 text-sm text-slate-600\">Service users, their tokens and every change to them, in one place.</p></div><dl class=\"grid grid-cols-2 gap-4 lg:grid-cols-5\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

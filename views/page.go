@@ -30,6 +30,11 @@ type Flash struct {
 	Message string
 }
 
+func withoutFlashes(p Page) Page {
+	p.Flashes = nil
+	return p
+}
+
 // Asset returns the URL of an embedded asset with a content-hash query
 // string, so browsers may cache it for a year.
 func Asset(name string) string {

@@ -315,11 +315,11 @@ func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// navigate opens url and waits for the page; status is what the final
+// navigate opens target and waits for the page; status is what the final
 // document must have answered, after any redirect.
-func (b *browser) navigate(step, url string, status int64) {
+func (b *browser) navigate(step, target string, status int64) {
 	b.t.Helper()
-	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(url))
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(target))
 	b.expectResponse(step, resp, err, status)
 }
 
