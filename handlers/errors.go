@@ -41,7 +41,8 @@ func (h *Handler) Error(c *fiber.Ctx, err error) error {
 	}
 	rid := request.ID(c)
 	if status >= 500 {
-		h.Log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
+		// The route pattern, not the path: paths can carry one-time tokens.
+		h.Log.Error("request failed", "request_id", rid, "method", c.Method(), "route", c.Route().Path, "err", err)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if strings.HasPrefix(c.Path(), "/api/") {

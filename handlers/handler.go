@@ -26,6 +26,19 @@ type Handler struct {
 	// IPThrottle per client address (per /64 for IPv6).
 	AccountThrottle *throttle.Limiter
 	IPThrottle      *throttle.Limiter
+	// BaseURL is the configured public origin; links shown to be sent to
+	// people (set-password links) are built on it, or on the request's host.
+	BaseURL string
+}
+
+func currentUser(c *fiber.Ctx) *models.User { return request.User(c) }
+
+// absoluteURL builds a link to path on this console.
+func (h *Handler) absoluteURL(c *fiber.Ctx, path string) string {
+	if h.BaseURL != "" {
+		return h.BaseURL + path
+	}
+	return c.Protocol() + "://" + string(c.Request().Host()) + path
 }
 
 // render writes component as the HTML response with status. Rendering into

@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Kind says whether an account belongs to a person or to an automation.
 type Kind string
@@ -62,6 +65,8 @@ type User struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	DeactivatedAt     *time.Time
+	TeamCount         int
+	SearchText        string
 }
 
 // TableName implements gorm's tabler.
@@ -83,6 +88,29 @@ func (u *User) Handle() string {
 		return *u.Email
 	}
 	return ""
+}
+
+// KindLabel returns the kind as shown in the console.
+func (k Kind) KindLabel() string {
+	if k == KindService {
+		return "Service"
+	}
+	return "Human"
+}
+
+// Active reports whether the account is active.
+func (u *User) Active() bool { return u.Status == StatusActive }
+
+// searchText is what the free-text search of the Users list matches.
+func searchText(name string, userID, email *string) string {
+	s := strings.ToLower(name)
+	if userID != nil {
+		s += " " + *userID
+	}
+	if email != nil {
+		s += " " + strings.ToLower(*email)
+	}
+	return s
 }
 
 // Team groups users.

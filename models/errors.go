@@ -24,6 +24,36 @@ var (
 	ErrWrongPassword = errors.New("models: current password is wrong")
 )
 
+// RuleError is a refusal by a business rule, with a message meant for the
+// administrator ("Warden needs at least one active human administrator…").
+type RuleError struct {
+	Code    string
+	Message string
+}
+
+func (e *RuleError) Error() string { return "models: " + e.Code + ": " + e.Message }
+
+// ErrLastAdmin refuses to demote or deactivate the last active human Admin.
+var ErrLastAdmin = &RuleError{
+	Code:    "last_admin",
+	Message: "Warden needs at least one active human administrator. Make someone else an administrator first.",
+}
+
+// ErrBuiltinTeam refuses to delete or rename the Public team.
+var ErrBuiltinTeam = &RuleError{
+	Code:    "builtin_team",
+	Message: "The Public team is built in: every user belongs to it, and it cannot be renamed or deleted.",
+}
+
+// RuleMessage returns the administrator-facing message of a rule refusal, or "".
+func RuleMessage(err error) string {
+	var re *RuleError
+	if errors.As(err, &re) {
+		return re.Message
+	}
+	return ""
+}
+
 // ValidationError carries one message per offending form field, so a form
 // can re-render with each message next to its input.
 type ValidationError struct {

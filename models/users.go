@@ -52,6 +52,7 @@ func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Rol
 	u := &User{
 		Kind: KindHuman, Name: name, Email: &email, EmailKey: &key, Role: role, Status: StatusActive,
 		PasswordHash: &hash, PasswordChangedAt: &now, CreatedBy: createdBy, CreatedAt: now, UpdatedAt: now,
+		TeamCount: 1, SearchText: searchText(name, nil, &email),
 	}
 	if err := tx.Create(u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {

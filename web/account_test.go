@@ -90,7 +90,7 @@ func TestAccountSessions(t *testing.T) {
 	expectStatus(t, c.post(fmt.Sprintf("/account/sessions/%d/end", bobList[0].ID), nil), http.StatusNotFound)
 	c.get("/account")
 	expectStatus(t, c.post("/account/sessions/1%20OR%201=1/end", nil), http.StatusNotFound)
-	expectStatus(t, bobs.get("/"), http.StatusOK)
+	expectStatus(t, bobs.get("/users"), http.StatusOK)
 
 	c.get("/account")
 	expectRedirect(t, c.post("/account/sessions/end-others", nil), "/account")

@@ -46,6 +46,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		Log:             d.Log,
 		AccountThrottle: throttle.New(accountFailureLimit, failureWindow),
 		IPThrottle:      throttle.New(ipFailureLimit, failureWindow),
+		BaseURL:         d.Config.Origin(),
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -88,11 +89,30 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Post("/logout", h.Logout)
 	app.Get("/setup", h.SetupShow)
 	app.Post("/setup", h.SetupSubmit)
+	app.Get("/set-password/:token", h.SetPasswordShow)
+	app.Post("/set-password/:token", h.SetPasswordSubmit)
 
 	// Everything below needs an administrator's session, including unknown
 	// paths: a signed-out visitor learns nothing about which pages exist.
 	app.Use(requireAdmin)
-	app.Get("/", h.Home)
+	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/users", fiber.StatusSeeOther) })
+	app.Get("/users", h.UsersList)
+	app.Get("/users/new", h.UserNew)
+	app.Post("/users", h.UserCreate)
+	app.Get("/users/preview-id", h.UserIDPreview)
+	app.Get("/users/:id<int>", h.UserShow)
+	app.Get("/users/:id<int>/edit", h.UserEdit)
+	app.Post("/users/:id<int>/edit", h.UserUpdate)
+	app.Get("/users/:id<int>/deactivate", h.UserDeactivateConfirm)
+	app.Post("/users/:id<int>/deactivate", h.UserDeactivate)
+	app.Post("/users/:id<int>/reactivate", h.UserReactivate)
+	app.Post("/users/:id<int>/password-link", h.UserPasswordLink)
+	app.Post("/users/:id<int>/sign-out", h.UserSignOut)
+	app.Get("/teams", h.TeamsList)
+	app.Post("/teams", h.TeamCreate)
+	app.Get("/teams/:id<int>", h.TeamShow)
+	app.Post("/teams/:id<int>", h.TeamUpdate)
+	app.Post("/teams/:id<int>/delete", h.TeamDelete)
 	app.Get("/account", h.AccountShow)
 	app.Post("/account/password", h.AccountPassword)
 	app.Post("/account/sessions/end-others", h.AccountEndOtherSessions)

@@ -96,12 +96,12 @@ func TestBrowserFirstRunSignInSignOut(t *testing.T) {
 	b.load("sign in by pressing Enter in the password field", 200,
 		chromedp.SendKeys(chromedp.ID("password"), testPassword+kb.Enter))
 
-	// 3. The overview, with the administrator's name in the header.
-	b.expectPath("after sign-in", "/")
-	b.do("wait for the Overview heading", chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Overview"]`)))
+	// 3. The home page (the Users list), with the administrator's name in the header.
+	b.expectPath("after sign-in", "/users")
+	b.do("wait for the Users heading", chromedp.WaitVisible(chromedp.Search(`//h1[normalize-space()="Users"]`)))
 	b.do("wait for the account link in the header", chromedp.WaitVisible(chromedp.CSS(`header a[href="/account"]`)))
 	expectText(b, "overview: administrator's name in the header", chromedp.CSS(`header a[href="/account"]`), name)
-	b.screenshot(shotDir, "overview.png")
+	b.screenshot(shotDir, "users.png")
 
 	// 4. Sign out through the header's button.
 	b.load("click Sign out", 200, chromedp.Click(button("Sign out")))

@@ -39,7 +39,7 @@ func TestLoginSuccess(t *testing.T) {
 	if sc.MaxAge <= 0 || sc.MaxAge > 12*3600 {
 		t.Errorf("session cookie Max-Age = %d; want the 12 h absolute limit", sc.MaxAge)
 	}
-	expectStatus(t, c.get("/"), http.StatusOK)
+	expectStatus(t, c.get("/users"), http.StatusOK)
 	if !strings.Contains(c.lastBody, "Ada Admin") || !strings.Contains(c.lastBody, "Sign out") {
 		t.Fatal("home page does not show the signed-in admin and a sign-out button")
 	}
@@ -237,7 +237,7 @@ func TestSessionIDRotatesOnLogin(t *testing.T) {
 	planted := attacker.cookie("warden_session").Value
 	victim := h.client()
 	victim.jar.SetCookies(mustURL(testOrigin), []*http.Cookie{{Name: "warden_session", Value: planted}})
-	victim.get("/") // the page the victim is on carries the planted session's CSRF token
+	victim.get("/users") // the page the victim is on carries the planted session's CSRF token
 	expectRedirect(t, victim.post("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}}), "/")
 	if got := victim.cookie("warden_session").Value; got == planted {
 		t.Fatal("the planted session id survived sign-in")

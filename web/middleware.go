@@ -59,7 +59,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		log.LogAttrs(c.UserContext(), level, "request",
 			slog.String("request_id", request.ID(c)),
 			slog.String("method", c.Method()),
-			slog.String("path", c.Path()),
+			slog.String("path", redactPath(c.Path())),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int("bytes", len(c.Response().Body())),
@@ -67,6 +67,15 @@ func accessLog(log *slog.Logger) fiber.Handler {
 		)
 		return nil
 	}
+}
+
+// redactPath hides the one-time token of set-password links, which travels
+// in the path.
+func redactPath(p string) string {
+	if strings.HasPrefix(p, "/set-password/") {
+		return "/set-password/[redacted]"
+	}
+	return p
 }
 
 // recoverPanics turns a panic into a 500 page and logs the stack on the

@@ -14,7 +14,7 @@ func TestIdleTimeout(t *testing.T) {
 	c := h.client()
 	c.login("ada@example.com", testPassword)
 	h.clock.Advance(29 * time.Minute)
-	expectStatus(t, c.get("/"), http.StatusOK)
+	expectStatus(t, c.get("/users"), http.StatusOK)
 	h.clock.Advance(31 * time.Minute)
 	expectRedirect(t, c.get("/account"), "/login?next=%2Faccount")
 	c.get("/login?next=%2Faccount")
@@ -30,7 +30,7 @@ func TestAbsoluteTimeout(t *testing.T) {
 	c.login("ada@example.com", testPassword)
 	for i := 0; i < 5; i++ { // busy every 20 minutes for 1 h 40 min
 		h.clock.Advance(20 * time.Minute)
-		expectStatus(t, c.get("/"), http.StatusOK)
+		expectStatus(t, c.get("/users"), http.StatusOK)
 	}
 	h.clock.Advance(20 * time.Minute)
 	expectRedirect(t, c.get("/"), "/login")
@@ -183,7 +183,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// Pages link their assets with a content hash, so the assets may be cached for good.
-	c.get("/")
+	c.get("/users")
 	if !strings.Contains(c.lastBody, "/static/css/app.css?v=") || !strings.Contains(c.lastBody, "/static/js/htmx.min.js?v=") {
 		t.Fatal("pages do not link versioned assets")
 	}
@@ -195,7 +195,7 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, r := range []struct {
 		c    *client
 		path string
-	}{{signedOut, "/login"}, {c, "/"}, {c, "/account"}} {
+	}{{signedOut, "/login"}, {c, "/users"}, {c, "/account"}} {
 		r.c.get(r.path)
 		if r.c.lastBody == "" || strings.Contains(r.c.lastBody, "<script>") || strings.Contains(r.c.lastBody, " onclick=") || strings.Contains(r.c.lastBody, " style=") {
 			t.Errorf("%s is empty or has inline script or style, which the CSP would block", r.path)
@@ -346,7 +346,7 @@ func TestMarkupInNamesIsEscaped(t *testing.T) {
 	mustExec(t, h, `UPDATE users SET name = ? WHERE email_key = 'ada@example.com'`, `<script>alert("x")</script>&'`)
 	c := h.client()
 	c.login("ada@example.com", testPassword)
-	for _, path := range []string{"/", "/account"} {
+	for _, path := range []string{"/users", "/account"} {
 		c.get(path)
 		if strings.Contains(c.lastBody, `<script>alert`) {
 			t.Errorf("%s renders a name as markup", path)

@@ -19,6 +19,36 @@
     }
   });
 
+  // Copy buttons: data-copy names the input whose value to copy. A visible
+  // "Copied" confirms it; where the clipboard is unavailable the text is
+  // selected so Ctrl+C works.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-copy]");
+    if (!btn) return;
+    var input = document.querySelector(btn.getAttribute("data-copy"));
+    if (!input) return;
+    var status = btn.closest("dialog, section, div").parentNode.querySelector("[data-copy-status]");
+    var say = function (msg) { if (status) status.textContent = msg; };
+    input.focus();
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(
+        function () { btn.textContent = "Copied"; say("Copied to the clipboard."); },
+        function () { say("Press Ctrl+C (or Cmd+C) to copy the selected text."); }
+      );
+    } else {
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      if (ok) { btn.textContent = "Copied"; say("Copied to the clipboard."); }
+      else { say("Press Ctrl+C (or Cmd+C) to copy the selected text."); }
+    }
+  });
+
+  // Read-only secret fields select their whole value on focus.
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.matches && evt.target.matches("[data-select-all]")) evt.target.select();
+  });
+
   // Flash messages can be dismissed.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-dismiss]");

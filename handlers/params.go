@@ -1,0 +1,50 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+)
+
+// paramID parses a numeric path parameter; anything else is a 404, so no
+// unparsed text ever reaches a query.
+func paramID(c *fiber.Ctx, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Params(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fiber.ErrNotFound
+	}
+	return id, nil
+}
+
+// queryValues returns the request's query string as url.Values.
+func queryValues(c *fiber.Ctx) url.Values {
+	v, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	return v
+}
+
+// formTeamIDs reads the repeated "team" form field. Values that are not
+// numbers are dropped: the checkboxes only ever send ids.
+func formTeamIDs(c *fiber.Ctx) []int64 {
+	var ids []int64
+	for _, raw := range c.Request().PostArgs().PeekMulti("team") {
+		if id, err := strconv.ParseInt(string(raw), 10, 64); err == nil && id > 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// formRole reads the role radio group; an empty or unknown value stays
+// invalid so the store reports it.
+func formRole(c *fiber.Ctx) models.Role { return models.Role(c.FormValue("role")) }
+
+// actorID is the signed-in administrator's id.
+func actorID(c *fiber.Ctx) int64 {
+	if u := currentUser(c); u != nil {
+		return u.ID
+	}
+	return 0
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/views"
+)
+
+// UserEdit renders the edit form: role, teams, purpose and owner.
+func (h *Handler) UserEdit(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	det, err := h.Store.UserDetail(c.UserContext(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	u := det.User
+	var teamIDs []int64
+	for _, t := range det.Teams {
+		teamIDs = append(teamIDs, t.ID)
+	}
+	d := views.UserFormData{
+		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: string(u.Role),
+		Description: u.Description, Owner: models.OwnerOf(u).String(),
+	}
+	return h.renderUserForm(c, fiber.StatusOK, "Edit "+u.Name, d, teamIDs)
+}
+
+// UserUpdate saves the edit form. Only the allow-listed fields are read;
+// a name or user_id in the body is ignored.
+func (h *Handler) UserUpdate(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	u, err := h.Store.UserByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	teamIDs := formTeamIDs(c)
+	d := views.UserFormData{
+		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: c.FormValue("role"),
+		Description: c.FormValue("description"), Owner: c.FormValue("owner"),
+	}
+	owner, ok := models.ParseOwner(d.Owner)
+	if !ok {
+		d.Errors = map[string]string{"owner": "Choose an owner from the list."}
+		return h.renderUserForm(c, fiber.StatusUnprocessableEntity, "Edit "+u.Name, d, teamIDs)
+	}
+	if u.Kind == models.KindHuman {
+		d.Description = u.Description // people have no purpose field on the form
+	}
+	updated, err := h.Store.UpdateUser(ctx, actorID(c), id, models.UserUpdate{
+		Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
+	})
+	if fields := models.FieldErrors(err); fields != nil {
+		d.Errors = fields
+		return h.renderUserForm(c, fiber.StatusUnprocessableEntity, "Edit "+u.Name, d, teamIDs)
+	}
+	if msg := models.RuleMessage(err); msg != "" {
+		d.Error = msg
+		return h.renderUserForm(c, fiber.StatusConflict, "Edit "+u.Name, d, teamIDs)
+	}
+	if err != nil {
+		return err
+	}
+	if updated.ID == actorID(c) && updated.Role != models.RoleAdmin {
+		// The admin demoted themselves: the session is gone with the role.
+		return c.Redirect("/login", fiber.StatusSeeOther)
+	}
+	h.Sessions.AddFlash(c, "success", "Saved changes to "+updated.Name+".")
+	return c.Redirect(userPath(id), fiber.StatusSeeOther)
+}

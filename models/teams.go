@@ -1,0 +1,227 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// TeamRow is a team with its number of active members.
+type TeamRow struct {
+	Team
+	Members int64
+}
+
+// teamKey is the case-insensitive uniqueness key of a team name.
+func teamKey(name string) string { return strings.ToLower(name) }
+
+// Teams lists every team, Public first, then by name, with active member counts.
+func (s *Store) Teams(ctx context.Context) ([]TeamRow, error) {
+	var rows []TeamRow
+	err := s.db.WithContext(ctx).Raw(`SELECT t.*, COALESCE(m.n, 0) AS members
+		FROM teams t
+		LEFT JOIN (SELECT ut.team_id, COUNT(*) AS n FROM user_teams ut JOIN users u ON u.id = ut.user_id
+		           WHERE u.status = 'active' GROUP BY ut.team_id) m ON m.team_id = t.id
+		ORDER BY t.builtin DESC, t.name COLLATE NOCASE, t.id`).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: list teams: %w", err)
+	}
+	return rows, nil
+}
+
+// TeamByID returns a team with its active member count, or ErrNotFound.
+func (s *Store) TeamByID(ctx context.Context, id int64) (*TeamRow, error) {
+	var rows []TeamRow
+	err := s.db.WithContext(ctx).Raw(`SELECT t.*,
+		(SELECT COUNT(*) FROM user_teams ut JOIN users u ON u.id = ut.user_id WHERE ut.team_id = t.id AND u.status = 'active') AS members
+		FROM teams t WHERE t.id = ?`, id).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: team %d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return &rows[0], nil
+}
+
+// TeamInput is what an administrator types for a team.
+type TeamInput struct {
+	Name        string
+	Description string
+}
+
+func (in TeamInput) clean() (name, desc string, err error) {
+	ve := &ValidationError{}
+	name, msg := CleanName(in.Name)
+	if msg != "" {
+		ve.Add("name", strings.Replace(msg, "Enter a name.", "Enter a team name.", 1))
+	}
+	desc, msg = cleanDescription(in.Description)
+	if msg != "" {
+		ve.Add("description", msg)
+	}
+	return name, desc, ve.OrNil()
+}
+
+func nameTaken(tx *gorm.DB, key string, exceptID int64) error {
+	var n int64
+	if err := tx.Model(&Team{}).Where("name_key = ? AND id <> ?", key, exceptID).Count(&n).Error; err != nil {
+		return fmt.Errorf("models: check team name: %w", err)
+	}
+	if n > 0 {
+		return NewValidationError("name", "A team with this name already exists.")
+	}
+	return nil
+}
+
+// CreateTeam creates a team; names are unique regardless of case.
+func (s *Store) CreateTeam(ctx context.Context, actorID int64, in TeamInput) (*Team, error) {
+	name, desc, err := in.clean()
+	if err != nil {
+		return nil, err
+	}
+	var t *Team
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := nameTaken(tx, teamKey(name), 0); err != nil {
+			return err
+		}
+		now := s.Now()
+		t = &Team{Name: name, NameKey: teamKey(name), Description: desc, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(t).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return NewValidationError("name", "A team with this name already exists.")
+			}
+			return fmt.Errorf("models: create team: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// UpdateTeam renames and describes a team. The Public team may be described
+// but not renamed.
+func (s *Store) UpdateTeam(ctx context.Context, actorID, id int64, in TeamInput) (*Team, error) {
+	name, desc, err := in.clean()
+	if err != nil {
+		return nil, err
+	}
+	var t Team
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&t, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("models: team %d: %w", id, err)
+		}
+		if t.Builtin && name != t.Name {
+			return NewValidationError("name", ErrBuiltinTeam.Message)
+		}
+		if err := nameTaken(tx, teamKey(name), t.ID); err != nil {
+			return err
+		}
+		t.Name, t.NameKey, t.Description, t.UpdatedAt = name, teamKey(name), desc, s.Now()
+		return tx.Model(&Team{}).Where("id = ?", t.ID).Updates(map[string]any{
+			"name": t.Name, "name_key": t.NameKey, "description": t.Description, "updated_at": t.UpdatedAt,
+		}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// DeleteTeam deletes a team and its memberships, never its users. The
+// members' team counts and any ownership by the team are updated in the same
+// transaction.
+func (s *Store) DeleteTeam(ctx context.Context, actorID, id int64) (*Team, error) {
+	var t Team
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&t, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("models: team %d: %w", id, err)
+		}
+		if t.Builtin {
+			return ErrBuiltinTeam
+		}
+		if err := tx.Exec(`UPDATE users SET team_count = team_count - 1
+			WHERE id IN (SELECT user_id FROM user_teams WHERE team_id = ?)`, id).Error; err != nil {
+			return fmt.Errorf("models: team counts: %w", err)
+		}
+		if err := tx.Delete(&Team{}, id).Error; err != nil {
+			return fmt.Errorf("models: delete team: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TeamRef is a team as shown in chips and pickers.
+type TeamRef struct {
+	ID      int64
+	Name    string
+	Builtin bool
+}
+
+// AllTeams lists every team for pickers and filters: Public first, then by name.
+func (s *Store) AllTeams(ctx context.Context) ([]TeamRef, error) {
+	var out []TeamRef
+	err := s.db.WithContext(ctx).Model(&Team{}).Select("id, name, builtin").
+		Order("builtin DESC, name COLLATE NOCASE, id").Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: teams: %w", err)
+	}
+	return out, nil
+}
+
+// teamsOf returns the teams of each user in ids with one query, named teams
+// by name and Public last (it is on every row and says the least).
+func (s *Store) teamsOf(ctx context.Context, ids []int64) (map[int64][]TeamRef, error) {
+	out := map[int64][]TeamRef{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		UserID  int64
+		ID      int64
+		Name    string
+		Builtin bool
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
+		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id IN ?
+		ORDER BY ut.user_id, t.builtin, t.name COLLATE NOCASE`, ids).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: teams of users: %w", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], TeamRef{ID: r.ID, Name: r.Name, Builtin: r.Builtin})
+	}
+	return out, nil
+}
+
+// OwnerChoice is a person who may own a service user.
+type OwnerChoice struct {
+	ID    int64
+	Name  string
+	Email string
+}
+
+// OwnerChoices lists active people for the owner picker, by name.
+func (s *Store) OwnerChoices(ctx context.Context) ([]OwnerChoice, error) {
+	var out []OwnerChoice
+	err := s.db.WithContext(ctx).Model(&User{}).Select("id, name, email").
+		Where("kind = ? AND status = ?", KindHuman, StatusActive).
+		Order("name COLLATE NOCASE, id").Limit(1000).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: owner choices: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,303 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// MaxDescriptionChars bounds a user's or team's description.
+const MaxDescriptionChars = 1000
+
+// Owner is who answers for a service user: a person or a team, or nobody.
+type Owner struct {
+	UserID int64
+	TeamID int64
+}
+
+// ParseOwner reads the "user:ID" / "team:ID" form value; "" is no owner.
+func ParseOwner(s string) (Owner, bool) {
+	if s == "" {
+		return Owner{}, true
+	}
+	kind, num, ok := strings.Cut(s, ":")
+	id, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || id <= 0 {
+		return Owner{}, false
+	}
+	switch kind {
+	case "user":
+		return Owner{UserID: id}, true
+	case "team":
+		return Owner{TeamID: id}, true
+	}
+	return Owner{}, false
+}
+
+// String is the form value of the owner.
+func (o Owner) String() string {
+	switch {
+	case o.UserID != 0:
+		return "user:" + strconv.FormatInt(o.UserID, 10)
+	case o.TeamID != 0:
+		return "team:" + strconv.FormatInt(o.TeamID, 10)
+	}
+	return ""
+}
+
+// OwnerOf returns the owner recorded on u.
+func OwnerOf(u *User) Owner {
+	var o Owner
+	if u.OwnerUserID != nil {
+		o.UserID = *u.OwnerUserID
+	}
+	if u.OwnerTeamID != nil {
+		o.TeamID = *u.OwnerTeamID
+	}
+	return o
+}
+
+// cleanDescription allows line breaks and tabs but no other control or
+// text-direction characters.
+func cleanDescription(raw string) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", "The description contains invalid characters."
+	}
+	d := strings.TrimSpace(strings.ReplaceAll(raw, "\r\n", "\n"))
+	for _, r := range d {
+		if (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			return d, "The description must not contain control or text-direction characters."
+		}
+	}
+	if utf8.RuneCountInString(d) > MaxDescriptionChars {
+		return d, fmt.Sprintf("Use at most %d characters.", MaxDescriptionChars)
+	}
+	return d, ""
+}
+
+// NewServiceUser is the input for creating a service user.
+type NewServiceUser struct {
+	Name        string
+	Role        Role
+	TeamIDs     []int64
+	Description string
+	Owner       Owner
+}
+
+// CreateServiceUser creates a service user whose user_id is derived from its
+// name. A user_id that exists already, active or deactivated, is a conflict
+// reported on the name field; no suffix is ever added silently.
+func (s *Store) CreateServiceUser(ctx context.Context, actorID int64, in NewServiceUser) (*User, error) {
+	ve := &ValidationError{}
+	name, msg := CleanName(in.Name)
+	if msg != "" {
+		ve.Add("name", msg)
+	}
+	userID := DeriveUserID(name)
+	if msg == "" && userID == "" {
+		ve.Add("name", "The name needs at least one letter or digit.")
+	}
+	if !in.Role.Valid() {
+		ve.Add("role", "Choose a role.")
+	}
+	desc, msg := cleanDescription(in.Description)
+	if msg != "" {
+		ve.Add("description", msg)
+	}
+	if err := ve.OrNil(); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkTeams(tx, in.TeamIDs); err != nil {
+			return err
+		}
+		if err := checkOwner(tx, in.Owner); err != nil {
+			return err
+		}
+		var taken int64
+		if err := tx.Model(&User{}).Where("user_id = ?", userID).Count(&taken).Error; err != nil {
+			return fmt.Errorf("models: check user_id: %w", err)
+		}
+		if taken > 0 {
+			return NewValidationError("name", "The user_id "+userID+" is already taken by another service user (perhaps a deactivated one). Choose a different name.")
+		}
+		now := s.Now()
+		u = &User{
+			Kind: KindService, Name: name, UserID: &userID, Role: in.Role, Status: StatusActive,
+			Description: desc, CreatedBy: nonZero(actorID), CreatedAt: now, UpdatedAt: now,
+			SearchText: searchText(name, &userID, nil),
+		}
+		setOwner(u, in.Owner)
+		if err := tx.Create(u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return NewValidationError("name", "The user_id "+userID+" is already taken. Choose a different name.")
+			}
+			return fmt.Errorf("models: create service user: %w", err)
+		}
+		return setTeams(tx, u, in.TeamIDs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// NewHumanUser is the input for creating a person's account, who then
+// chooses a password through a one-time link.
+type NewHumanUser struct {
+	Name    string
+	Email   string
+	Role    Role
+	TeamIDs []int64
+}
+
+// CreateHumanUser creates a person's account without a password and returns
+// it with the token of its one-time set-password link.
+func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanUser) (*User, string, error) {
+	ve := &ValidationError{}
+	name, msg := CleanName(in.Name)
+	if msg != "" {
+		ve.Add("name", msg)
+	}
+	email, key, msg := CleanEmail(in.Email)
+	if msg != "" {
+		ve.Add("email", msg)
+	}
+	if !in.Role.Valid() {
+		ve.Add("role", "Choose a role.")
+	}
+	if err := ve.OrNil(); err != nil {
+		return nil, "", err
+	}
+	var (
+		u     *User
+		token string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkTeams(tx, in.TeamIDs); err != nil {
+			return err
+		}
+		var taken int64
+		if err := tx.Model(&User{}).Where("email_key = ?", key).Count(&taken).Error; err != nil {
+			return fmt.Errorf("models: check email: %w", err)
+		}
+		if taken > 0 {
+			return NewValidationError("email", "An account with this email address already exists (perhaps a deactivated one).")
+		}
+		now := s.Now()
+		u = &User{
+			Kind: KindHuman, Name: name, Email: &email, EmailKey: &key, Role: in.Role, Status: StatusActive,
+			CreatedBy: nonZero(actorID), CreatedAt: now, UpdatedAt: now, SearchText: searchText(name, nil, &email),
+		}
+		if err := tx.Create(u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return NewValidationError("email", "An account with this email address already exists.")
+			}
+			return fmt.Errorf("models: create user: %w", err)
+		}
+		if err := setTeams(tx, u, in.TeamIDs); err != nil {
+			return err
+		}
+		var err error
+		token, err = s.newPasswordLink(tx, u.ID, actorID)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return u, token, nil
+}
+
+func nonZero(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+func setOwner(u *User, o Owner) {
+	u.OwnerUserID, u.OwnerTeamID = nil, nil
+	if o.UserID != 0 {
+		u.OwnerUserID = &o.UserID
+	}
+	if o.TeamID != 0 {
+		u.OwnerTeamID = &o.TeamID
+	}
+}
+
+// checkTeams reports unknown team ids as a validation error on "teams".
+func checkTeams(tx *gorm.DB, ids []int64) error {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&Team{}).Where("id IN ?", ids).Count(&n).Error; err != nil {
+		return fmt.Errorf("models: check teams: %w", err)
+	}
+	if int(n) != len(ids) {
+		return NewValidationError("teams", "One of the chosen teams no longer exists. Reload the page and choose again.")
+	}
+	return nil
+}
+
+// checkOwner makes sure the owner exists: an active person or a team.
+func checkOwner(tx *gorm.DB, o Owner) error {
+	var n int64
+	switch {
+	case o.UserID != 0:
+		if err := tx.Model(&User{}).Where("id = ? AND kind = ? AND status = ?", o.UserID, KindHuman, StatusActive).Count(&n).Error; err != nil {
+			return fmt.Errorf("models: check owner: %w", err)
+		}
+	case o.TeamID != 0:
+		if err := tx.Model(&Team{}).Where("id = ?", o.TeamID).Count(&n).Error; err != nil {
+			return fmt.Errorf("models: check owner: %w", err)
+		}
+	default:
+		return nil
+	}
+	if n == 0 {
+		return NewValidationError("owner", "The chosen owner no longer exists or is deactivated. Choose another.")
+	}
+	return nil
+}
+
+// uniqueIDs drops duplicates, non-positive ids and the Public team, which
+// every user has anyway.
+func uniqueIDs(ids []int64) []int64 {
+	seen := map[int64]bool{}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if id > 0 && id != PublicTeamID && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// setTeams replaces u's memberships with Public plus ids, and keeps
+// users.team_count in step.
+func setTeams(tx *gorm.DB, u *User, ids []int64) error {
+	ids = append([]int64{PublicTeamID}, uniqueIDs(ids)...)
+	if err := tx.Exec(`DELETE FROM user_teams WHERE user_id = ?`, u.ID).Error; err != nil {
+		return fmt.Errorf("models: clear teams: %w", err)
+	}
+	for _, id := range ids {
+		if err := tx.Exec(`INSERT INTO user_teams (user_id, team_id) VALUES (?, ?)`, u.ID, id).Error; err != nil {
+			return fmt.Errorf("models: join team %d: %w", id, err)
+		}
+	}
+	u.TeamCount = len(ids)
+	if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("team_count", len(ids)).Error; err != nil {
+		return fmt.Errorf("models: team count: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// PasswordLinkLifetime is how long a set-password link works.
+const PasswordLinkLifetime = 72 * time.Hour
+
+// ErrLinkInvalid means a set-password link is unknown, used or expired.
+var ErrLinkInvalid = errors.New("models: the link is not valid")
+
+// PasswordLink is a one-time link for a person to choose a password. Only the
+// hash of its token is stored.
+type PasswordLink struct {
+	ID        int64 `gorm:"primaryKey"`
+	UserID    int64
+	TokenHash string
+	CreatedBy *int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// TableName implements gorm's tabler.
+func (PasswordLink) TableName() string { return "password_links" }
+
+// UserUpdate is what an edit may change: never the name or the user_id.
+type UserUpdate struct {
+	Role        Role
+	TeamIDs     []int64
+	Description string
+	Owner       Owner
+}
+
+// userForUpdate loads a user inside a transaction.
+func userForUpdate(tx *gorm.DB, id int64) (*User, error) {
+	var u User
+	err := tx.Take(&u, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: user %d: %w", id, err)
+	}
+	return &u, nil
+}
+
+// guardLastAdmin refuses a change that would leave no active human Admin:
+// it runs inside the change's immediate transaction, so two admins demoting
+// each other at the same instant are serialised and the second one sees the
+// first one's change.
+func guardLastAdmin(tx *gorm.DB, u *User) error {
+	if !u.IsConsoleAdmin() {
+		return nil
+	}
+	var others int64
+	err := tx.Model(&User{}).
+		Where("kind = ? AND role = ? AND status = ? AND id <> ?", KindHuman, RoleAdmin, StatusActive, u.ID).
+		Count(&others).Error
+	if err != nil {
+		return fmt.Errorf("models: count admins: %w", err)
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// UpdateUser changes a user's role, teams, description and owner. Demoting
+// an administrator ends their console sessions at once.
+func (s *Store) UpdateUser(ctx context.Context, actorID, id int64, in UserUpdate) (*User, error) {
+	ve := &ValidationError{}
+	if !in.Role.Valid() {
+		ve.Add("role", "Choose a role.")
+	}
+	desc, msg := cleanDescription(in.Description)
+	if msg != "" {
+		ve.Add("description", msg)
+	}
+	if err := ve.OrNil(); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if u, err = userForUpdate(tx, id); err != nil {
+			return err
+		}
+		if u.Kind == KindHuman {
+			in.Owner = Owner{} // people have no owner
+		}
+		if err := checkTeams(tx, in.TeamIDs); err != nil {
+			return err
+		}
+		if err := checkOwner(tx, in.Owner); err != nil {
+			return err
+		}
+		if in.Owner.UserID == u.ID {
+			return NewValidationError("owner", "A user cannot own itself.")
+		}
+		demoted := u.Role == RoleAdmin && in.Role != RoleAdmin
+		if demoted {
+			if err := guardLastAdmin(tx, u); err != nil {
+				return err
+			}
+		}
+		u.Role, u.Description, u.UpdatedAt = in.Role, desc, s.Now()
+		setOwner(u, in.Owner)
+		// A map, not the struct: Updates(struct) would skip zero values and
+		// silently keep an owner that was cleared.
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"role": u.Role, "description": u.Description, "owner_user_id": u.OwnerUserID,
+			"owner_team_id": u.OwnerTeamID, "updated_at": u.UpdatedAt,
+		}).Error; err != nil {
+			return fmt.Errorf("models: update user: %w", err)
+		}
+		if err := setTeams(tx, u, in.TeamIDs); err != nil {
+			return err
+		}
+		if demoted && u.Kind == KindHuman {
+			return endSessions(tx, u.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func endSessions(tx *gorm.DB, userID int64) error {
+	if err := tx.Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("models: end sessions: %w", err)
+	}
+	return nil
+}
+
+// DeactivateUser soft-deletes an account: it leaves the default list, cannot
+// sign in, and a person's sessions end in the same transaction. The last
+// active human Admin cannot be deactivated.
+func (s *Store) DeactivateUser(ctx context.Context, actorID, id int64) (*User, error) {
+	var u *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if u, err = userForUpdate(tx, id); err != nil {
+			return err
+		}
+		if u.Status == StatusDeactivated {
+			return nil
+		}
+		if err := guardLastAdmin(tx, u); err != nil {
+			return err
+		}
+		now := s.Now()
+		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusDeactivated, &now, now
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"status": StatusDeactivated, "deactivated_at": now, "updated_at": now,
+		}).Error; err != nil {
+			return fmt.Errorf("models: deactivate: %w", err)
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&PasswordLink{}).Error; err != nil {
+			return fmt.Errorf("models: drop password links: %w", err)
+		}
+		return endSessions(tx, u.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// ReactivateUser restores a deactivated account with its role and teams.
+func (s *Store) ReactivateUser(ctx context.Context, actorID, id int64) (*User, error) {
+	var u *User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if u, err = userForUpdate(tx, id); err != nil {
+			return err
+		}
+		if u.Status == StatusActive {
+			return nil
+		}
+		now := s.Now()
+		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusActive, nil, now
+		return tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"status": StatusActive, "deactivated_at": nil, "updated_at": now,
+		}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// newPasswordLink replaces any earlier link of the user with a new one.
+func (s *Store) newPasswordLink(tx *gorm.DB, userID, actorID int64) (string, error) {
+	token, err := RandomToken(32)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.Where("user_id = ?", userID).Delete(&PasswordLink{}).Error; err != nil {
+		return "", fmt.Errorf("models: replace password link: %w", err)
+	}
+	now := s.Now()
+	link := &PasswordLink{UserID: userID, TokenHash: HashToken(token), CreatedBy: nonZero(actorID), CreatedAt: now, ExpiresAt: now.Add(PasswordLinkLifetime)}
+	if err := tx.Create(link).Error; err != nil {
+		return "", fmt.Errorf("models: create password link: %w", err)
+	}
+	return token, nil
+}
+
+// IssuePasswordLink creates a new one-time set-password link for an active
+// person (a password reset), replacing any earlier link.
+func (s *Store) IssuePasswordLink(ctx context.Context, actorID, userID int64) (string, error) {
+	var token string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := userForUpdate(tx, userID)
+		if err != nil {
+			return err
+		}
+		if u.Kind != KindHuman {
+			return &RuleError{Code: "service_password", Message: "Service users have no password; they authenticate with tokens."}
+		}
+		if u.Status != StatusActive {
+			return &RuleError{Code: "deactivated", Message: "Restore the account before issuing a set-password link."}
+		}
+		token, err = s.newPasswordLink(tx, userID, actorID)
+		return err
+	})
+	return token, err
+}
+
+// PasswordLinkUser returns the person a valid set-password link belongs to.
+func (s *Store) PasswordLinkUser(ctx context.Context, token string) (*User, error) {
+	return passwordLinkUser(s.db.WithContext(ctx), token, s.Now())
+}
+
+func passwordLinkUser(tx *gorm.DB, token string, now time.Time) (*User, error) {
+	if token == "" || len(token) > 128 {
+		return nil, ErrLinkInvalid
+	}
+	var link PasswordLink
+	err := tx.Where("token_hash = ?", HashToken(token)).Take(&link).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrLinkInvalid
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: password link: %w", err)
+	}
+	if !now.Before(link.ExpiresAt) {
+		return nil, ErrLinkInvalid
+	}
+	u, err := userForUpdate(tx, link.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != StatusActive || u.Kind != KindHuman {
+		return nil, ErrLinkInvalid
+	}
+	return u, nil
+}
+
+// SetPasswordWithLink sets a person's password through a one-time link. The
+// link is used up, and any sessions the person had end.
+func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confirm string) (*User, error) {
+	u, err := s.PasswordLinkUser(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if msg := CheckPasswordPolicy(password, u.Handle(), u.Name); msg != "" {
+		return nil, NewValidationError("password", msg)
+	}
+	if password != confirm {
+		return nil, NewValidationError("confirm", "The two passwords do not match.")
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Check again under the write lock: two tabs racing with one link
+		// must not both set a password.
+		if _, err := passwordLinkUser(tx, token, s.Now()); err != nil {
+			return err
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&PasswordLink{}).Error; err != nil {
+			return fmt.Errorf("models: use password link: %w", err)
+		}
+		now := s.Now()
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+			"password_hash": hash, "password_changed_at": now, "updated_at": now,
+		}).Error; err != nil {
+			return fmt.Errorf("models: set password: %w", err)
+		}
+		return endSessions(tx, u.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SignOutEverywhere ends every console session of a person and returns how
+// many ended.
+func (s *Store) SignOutEverywhere(ctx context.Context, actorID, userID int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := userForUpdate(tx, userID); err != nil {
+			return err
+		}
+		res := tx.Where("user_id = ?", userID).Delete(&Session{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+// PendingPasswordLink reports whether a person has an unused, unexpired link.
+func (s *Store) PendingPasswordLink(ctx context.Context, userID int64) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&PasswordLink{}).Where("user_id = ? AND expires_at > ?", userID, s.Now()).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("models: password link: %w", err)
+	}
+	return n > 0, nil
+}

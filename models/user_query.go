@@ -1,0 +1,323 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// User list sorting and paging (SPEC §4).
+const (
+	SortName       = "name"
+	SortCreated    = "created"
+	SortLastActive = "last_active"
+	SortRole       = "role"
+	SortTeams      = "teams"
+	SortType       = "type"
+
+	DefaultPerPage = 25
+	maxQueryChars  = 100
+	maxTeamFilters = 20
+)
+
+// PerPageChoices are the page sizes offered.
+var PerPageChoices = []int{25, 50, 100}
+
+// orderBy maps each sort key to its ORDER BY clause. Only these strings ever
+// reach SQL: the direction is one of two constants and the key is looked up
+// here, never interpolated. Every clause ends with the id so paging is stable.
+var orderBy = map[string]func(dir string) string{
+	SortName:    func(d string) string { return "u.name COLLATE NOCASE " + d + ", u.id " + d },
+	SortCreated: func(d string) string { return "u.created_at " + d + ", u.id " + d },
+	// "Never" sorts last in both directions.
+	SortLastActive: func(d string) string { return "u.last_active_at IS NULL, u.last_active_at " + d + ", u.id " + d },
+	SortRole: func(d string) string {
+		return "CASE u.role WHEN 'admin' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END " + d + ", u.name COLLATE NOCASE, u.id"
+	},
+	SortTeams: func(d string) string { return "u.team_count " + d + ", u.name COLLATE NOCASE, u.id" },
+	SortType:  func(d string) string { return "u.kind " + d + ", u.name COLLATE NOCASE, u.id" },
+}
+
+// UserQuery is a validated Users list request.
+type UserQuery struct {
+	Q       string
+	Sort    string
+	Desc    bool
+	Role    Role
+	TeamIDs []int64
+	Kind    Kind
+	Status  string // active, deactivated or all
+	Page    int
+	PerPage int
+}
+
+// DefaultUserQuery is the list with no parameters.
+func DefaultUserQuery() UserQuery {
+	return UserQuery{Sort: SortName, Status: "active", Page: 1, PerPage: DefaultPerPage}
+}
+
+// ParseUserQuery reads the list parameters of SPEC §4. Invalid values are
+// dropped (the default applies) and reported per parameter, so the page can
+// show a notice and the API can answer 400. Unknown parameters are ignored.
+func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
+	q := DefaultUserQuery()
+	problems := map[string]string{}
+	if s := strings.TrimSpace(v.Get("q")); s != "" {
+		switch {
+		case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			problems["q"] = "The search contained characters that cannot be searched for; it was ignored."
+		case utf8.RuneCountInString(s) > maxQueryChars:
+			problems["q"] = fmt.Sprintf("The search was longer than %d characters; it was ignored.", maxQueryChars)
+		default:
+			q.Q = s
+		}
+	}
+	if s := v.Get("sort"); s != "" {
+		if _, ok := orderBy[s]; ok {
+			q.Sort = s
+		} else {
+			problems["sort"] = fmt.Sprintf("Unknown sort %q; sorted by name instead.", truncate(s))
+		}
+	}
+	switch s := v.Get("dir"); s {
+	case "", "asc":
+	case "desc":
+		q.Desc = true
+	default:
+		problems["dir"] = fmt.Sprintf("Unknown direction %q; ascending instead.", truncate(s))
+	}
+	if s := v.Get("role"); s != "" {
+		if r := Role(s); r.Valid() {
+			q.Role = r
+		} else {
+			problems["role"] = fmt.Sprintf("Unknown role %q; showing every role.", truncate(s))
+		}
+	}
+	for _, s := range v["team"] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			problems["team"] = fmt.Sprintf("Team %q is not a team id; it was ignored.", truncate(s))
+			continue
+		}
+		if len(q.TeamIDs) >= maxTeamFilters {
+			problems["team"] = fmt.Sprintf("At most %d teams can be filtered on at once.", maxTeamFilters)
+			break
+		}
+		q.TeamIDs = append(q.TeamIDs, id)
+	}
+	switch s := v.Get("type"); s {
+	case "":
+	case "service", "human":
+		q.Kind = Kind(s)
+	default:
+		problems["type"] = fmt.Sprintf("Unknown type %q; showing every type.", truncate(s))
+	}
+	switch s := v.Get("status"); s {
+	case "", "active":
+	case "deactivated", "all":
+		q.Status = s
+	default:
+		problems["status"] = fmt.Sprintf("Unknown status %q; showing active users.", truncate(s))
+	}
+	if s := v.Get("page"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
+			q.Page = n
+		} else {
+			problems["page"] = fmt.Sprintf("Page %q does not exist; showing the first page.", truncate(s))
+		}
+	}
+	if s := v.Get("per_page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err == nil && (n == 25 || n == 50 || n == 100) {
+			q.PerPage = n
+		} else {
+			problems["per_page"] = fmt.Sprintf("%q rows per page is not offered; showing %d.", truncate(s), DefaultPerPage)
+		}
+	}
+	return q, problems
+}
+
+func truncate(s string) string {
+	if utf8.RuneCountInString(s) > 30 {
+		r := []rune(s)
+		return string(r[:30]) + "…"
+	}
+	return s
+}
+
+// Values returns the canonical query string of q, leaving out defaults, so
+// links stay short and one view has one URL.
+func (q UserQuery) Values() url.Values {
+	v := url.Values{}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	if q.Sort != SortName {
+		v.Set("sort", q.Sort)
+	}
+	if q.Desc {
+		v.Set("dir", "desc")
+	}
+	if q.Role != "" {
+		v.Set("role", string(q.Role))
+	}
+	for _, id := range q.TeamIDs {
+		v.Add("team", strconv.FormatInt(id, 10))
+	}
+	if q.Kind != "" {
+		v.Set("type", string(q.Kind))
+	}
+	if q.Status != "active" && q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if q.PerPage != DefaultPerPage && q.PerPage != 0 {
+		v.Set("per_page", strconv.Itoa(q.PerPage))
+	}
+	return v
+}
+
+// ActiveFilters counts the filters that narrow the list (search, role,
+// teams, type, status), for the "N filters" badge.
+func (q UserQuery) ActiveFilters() int {
+	n := 0
+	for _, on := range []bool{q.Q != "", q.Role != "", len(q.TeamIDs) > 0, q.Kind != "", q.Status != "active"} {
+		if on {
+			n++
+		}
+	}
+	return n
+}
+
+// UserRow is one row of the Users list.
+type UserRow struct {
+	User
+	Teams []TeamRef
+}
+
+// UserPage is one page of the Users list.
+type UserPage struct {
+	Rows  []UserRow
+	Total int64
+	Query UserQuery
+}
+
+// Pages returns the number of pages.
+func (p UserPage) Pages() int {
+	if p.Query.PerPage == 0 || p.Total == 0 {
+		return 1
+	}
+	return int((p.Total + int64(p.Query.PerPage) - 1) / int64(p.Query.PerPage))
+}
+
+// escapeLike escapes LIKE's wildcards so a search for "50%_off" finds that text.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ListUsers returns one page of the Users list: filtered and sorted in SQL,
+// counted with the same filter, and the page's teams fetched in one query.
+func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
+	page := UserPage{Query: q}
+	where := []string{}
+	args := []any{}
+	switch q.Status {
+	case "deactivated":
+		where = append(where, "u.status = 'deactivated'")
+	case "all":
+	default:
+		where = append(where, "u.status = 'active'")
+	}
+	if q.Role != "" {
+		where, args = append(where, "u.role = ?"), append(args, string(q.Role))
+	}
+	if q.Kind != "" {
+		where, args = append(where, "u.kind = ?"), append(args, string(q.Kind))
+	}
+	if len(q.TeamIDs) > 0 {
+		// Several teams: users in any of them.
+		where = append(where, "EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = u.id AND ut.team_id IN ?)")
+		args = append(args, q.TeamIDs)
+	}
+	if q.Q != "" {
+		where = append(where, `u.search_text LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(strings.ToLower(q.Q))+"%")
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Raw("SELECT COUNT(*) FROM users u"+cond, args...).Scan(&page.Total).Error; err != nil {
+		return page, fmt.Errorf("models: count users: %w", err)
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	order, ok := orderBy[q.Sort]
+	if !ok {
+		order = orderBy[SortName]
+	}
+	perPage := q.PerPage
+	if perPage <= 0 {
+		perPage = DefaultPerPage
+	}
+	offset := (max(q.Page, 1) - 1) * perPage
+	var users []User
+	err := db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+order(dir)+" LIMIT ? OFFSET ?",
+		append(args, perPage, offset)...).Scan(&users).Error
+	if err != nil {
+		return page, fmt.Errorf("models: list users: %w", err)
+	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	teams, err := s.teamsOf(ctx, ids)
+	if err != nil {
+		return page, err
+	}
+	page.Rows = make([]UserRow, len(users))
+	for i, u := range users {
+		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID]}
+	}
+	return page, nil
+}
+
+// UserDetail is what the user page shows beyond the user itself.
+type UserDetail struct {
+	User      *User
+	Teams     []TeamRef
+	OwnerName string // the owning person's or team's name, "" when none
+	CreatedBy string // the creating admin's name, "" when unknown
+}
+
+// UserDetail loads a user with its teams, owner and creator names.
+func (s *Store) UserDetail(ctx context.Context, id int64) (*UserDetail, error) {
+	u, err := s.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.teamsOf(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	d := &UserDetail{User: u, Teams: teams[id]}
+	db := s.db.WithContext(ctx)
+	if u.OwnerUserID != nil {
+		db.Model(&User{}).Select("name").Where("id = ?", *u.OwnerUserID).Scan(&d.OwnerName)
+	}
+	if u.OwnerTeamID != nil {
+		db.Model(&Team{}).Select("name").Where("id = ?", *u.OwnerTeamID).Scan(&d.OwnerName)
+	}
+	if u.CreatedBy != nil {
+		db.Model(&User{}).Select("name").Where("id = ?", *u.CreatedBy).Scan(&d.CreatedBy)
+	}
+	return d, nil
+}
