@@ -284,7 +284,7 @@ func userFilters(d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" placeholder=\"Name, user_id or email\" maxlength=\"100\" autocomplete=\"off\" class=\"block w-full rounded-md border border-slate-300 px-3 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200\"></div><div><label for=\"role\" class=\"mb-1 block text-xs font-medium text-slate-600\">Role</label> <select id=\"role\" name=\"role\" class=\"block rounded-md border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" placeholder=\"Name, user_id or email\" maxlength=\"100\" autocomplete=\"off\" class=\"block w-full rounded-md border border-slate-300 px-3 py-1.5 text-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200\"></div><div><label for=\"role\" class=\"mb-1 block text-xs font-medium text-slate-600\">Role</label> <select id=\"role\" name=\"role\" class=\"block rounded-md bg-white border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -304,7 +304,7 @@ func userFilters(d UsersData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</select></div><div><label for=\"type\" class=\"mb-1 block text-xs font-medium text-slate-600\">Type</label> <select id=\"type\" name=\"type\" class=\"block rounded-md border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</select></div><div><label for=\"type\" class=\"mb-1 block text-xs font-medium text-slate-600\">Type</label> <select id=\"type\" name=\"type\" class=\"block rounded-md bg-white border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -402,7 +402,7 @@ func userFilters(d UsersData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, " class=\"rounded border-slate-300\"> Show deactivated</label><div><label for=\"per_page\" class=\"mb-1 block text-xs font-medium text-slate-600\">Rows</label> <select id=\"per_page\" name=\"per_page\" class=\"block rounded-md border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, " class=\"rounded border-slate-300\"> Show deactivated</label><div><label for=\"per_page\" class=\"mb-1 block text-xs font-medium text-slate-600\">Rows</label> <select id=\"per_page\" name=\"per_page\" class=\"block rounded-md bg-white border border-slate-300 py-1.5 pl-2 pr-8 text-sm\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
