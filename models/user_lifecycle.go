@@ -100,9 +100,6 @@ func (s *Store) UpdateUser(ctx context.Context, actorID, id int64, in UserUpdate
 		if err := checkOwner(tx, in.Owner); err != nil {
 			return err
 		}
-		if in.Owner.UserID == u.ID {
-			return NewValidationError("owner", "A user cannot own itself.")
-		}
 		demoted := u.Role == RoleAdmin && in.Role != RoleAdmin
 		if demoted {
 			if err := guardLastAdmin(tx, u); err != nil {
@@ -157,6 +154,18 @@ func (s *Store) DeactivateUser(ctx context.Context, actorID, id int64) (*User, e
 			return err
 		}
 		now := s.Now()
+		if u.Kind == KindService {
+			// Checked in the same immediate transaction as the update, so a
+			// token generated concurrently is either seen here or refused
+			// for a deactivated user: never both missed.
+			n, err := activeTokenCount(tx, u.ID, now)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return activeTokensError(u.Name, n)
+			}
+		}
 		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusDeactivated, &now, now
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"status": StatusDeactivated, "deactivated_at": now, "updated_at": now,
@@ -172,6 +181,20 @@ func (s *Store) DeactivateUser(ctx context.Context, actorID, id int64) (*User, e
 		return nil, err
 	}
 	return u, nil
+}
+
+// activeTokensError refuses to deactivate a service user that still has
+// working tokens, naming how many.
+func activeTokensError(name string, n int64) *RuleError {
+	noun := "active tokens"
+	if n == 1 {
+		noun = "active token"
+	}
+	return &RuleError{
+		Code:    "active_tokens",
+		Message: fmt.Sprintf("%s has %d %s. Revoke them before deactivating it, so no integration fails without anyone deciding it should.", name, n, noun),
+		Count:   n,
+	}
 }
 
 // ReactivateUser restores a deactivated account with its role and teams.

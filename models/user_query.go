@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User list sorting and paging (SPEC §4).
@@ -72,7 +74,9 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 		case utf8.RuneCountInString(s) > maxQueryChars:
 			problems["q"] = fmt.Sprintf("The search was longer than %d characters; it was ignored.", maxQueryChars)
 		default:
-			q.Q = s
+			// Names are stored NFC-normalised; search the same form, so a
+			// decomposed "é" finds "Café".
+			q.Q = norm.NFC.String(s)
 		}
 	}
 	if s := v.Get("sort"); s != "" {
