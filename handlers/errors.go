@@ -46,10 +46,20 @@ func (h *Handler) Error(c *fiber.Ctx, err error) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if strings.HasPrefix(c.Path(), "/api/") {
-		c.Status(status)
-		return c.JSON(fiber.Map{
-			"type": "about:blank", "title": title, "status": status, "detail": message, "request_id": rid,
-		}, "application/problem+json")
+		typ := ProblemInternal
+		switch status {
+		case fiber.StatusNotFound:
+			typ = ProblemNotFound
+		case fiber.StatusUnauthorized:
+			typ = ProblemUnauthorized
+		case fiber.StatusForbidden:
+			typ = ProblemForbidden
+		default:
+			if status < 500 {
+				typ = problemBase + strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "-")
+			}
+		}
+		return problem(c, Problem{Type: typ, Title: title, Status: status, Detail: message})
 	}
 	p := views.Page{Title: title, CSRFToken: request.CSRFToken(c)}
 	if u := request.User(c); u != nil {

@@ -29,6 +29,8 @@ type Handler struct {
 	// BaseURL is the configured public origin; links shown to be sent to
 	// people (set-password links) are built on it, or on the request's host.
 	BaseURL string
+	// SecureCookies is shown on the settings page.
+	SecureCookies bool
 }
 
 func currentUser(c *fiber.Ctx) *models.User { return request.User(c) }

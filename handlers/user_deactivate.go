@@ -11,12 +11,20 @@ import (
 )
 
 func (h *Handler) renderDeactivate(c *fiber.Ctx, status int, u *models.User, msg string) error {
+	var active int64
+	if u.Kind == models.KindService {
+		n, err := h.Store.ActiveTokenCount(c.UserContext(), u.ID)
+		if err != nil {
+			return err
+		}
+		active = n
+	}
 	p, err := h.page(c, "Deactivate "+u.Name, "users")
 	if err != nil {
 		return err
 	}
 	return render(c, status, views.Deactivate(p, views.DeactivateData{
-		ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Error: msg,
+		ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Error: msg, ActiveTokens: active,
 	}))
 }
 

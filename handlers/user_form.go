@@ -104,6 +104,10 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 			return err
 		}
 		h.Sessions.AddFlash(c, "success", "Service user "+u.Name+" created as "+u.Handle()+".")
+		if c.FormValue("then") == "token" {
+			// "Create and generate token": the second step is the token form.
+			return c.Redirect(userPath(u.ID)+"/tokens/new", fiber.StatusSeeOther)
+		}
 		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
 	case string(models.KindHuman):
 		u, token, err := h.Store.CreateHumanUser(ctx, actorID(c), models.NewHumanUser{

@@ -42,6 +42,11 @@ func (h *Handler) userShowData(c *fiber.Ctx, id int64) (views.UserShowData, erro
 			return d, err
 		}
 	}
+	if u.Kind == models.KindService {
+		if d.Tokens, err = h.tokenRows(c, u.ID); err != nil {
+			return d, err
+		}
+	}
 	return d, nil
 }
 

@@ -29,6 +29,9 @@ var (
 type RuleError struct {
 	Code    string
 	Message string
+	// Count carries the number the message is about (active tokens that
+	// block a deactivation), for the API and the "Revoke all N" button.
+	Count int64
 }
 
 func (e *RuleError) Error() string { return "models: " + e.Code + ": " + e.Message }
@@ -58,6 +61,9 @@ func RuleMessage(err error) string {
 // can re-render with each message next to its input.
 type ValidationError struct {
 	Fields map[string]string
+	// Conflict marks a clash with existing data (a taken name), which the
+	// API answers with 409 rather than 400.
+	Conflict bool
 }
 
 // NewValidationError returns a ValidationError with one field message.
@@ -98,6 +104,11 @@ func (e *ValidationError) Error() string {
 		parts = append(parts, k+": "+e.Fields[k])
 	}
 	return "models: invalid input: " + strings.Join(parts, "; ")
+}
+
+// NewConflictError reports a clash with existing data on one field.
+func NewConflictError(field, message string) *ValidationError {
+	return &ValidationError{Fields: map[string]string{field: message}, Conflict: true}
 }
 
 // FieldErrors extracts the per-field messages of err, or nil when err is not

@@ -15,6 +15,7 @@ type Store struct {
 	now      func() time.Time
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
+	usage    *usageBuffer
 }
 
 // Option configures a Store.
@@ -32,7 +33,7 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 }
 
 func newStore(db *gorm.DB, opts ...Option) *Store {
-	s := &Store{db: db, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}}
+	s := &Store{db: db, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, usage: newUsageBuffer()}
 	for _, o := range opts {
 		o(s)
 	}

@@ -72,7 +72,7 @@ func nameTaken(tx *gorm.DB, key string, exceptID int64) error {
 		return fmt.Errorf("models: check team name: %w", err)
 	}
 	if n > 0 {
-		return NewValidationError("name", "A team with this name already exists.")
+		return NewConflictError("name", "A team with this name already exists.")
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (s *Store) CreateTeam(ctx context.Context, actorID int64, in TeamInput) (*T
 		t = &Team{Name: name, NameKey: teamKey(name), Description: desc, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(t).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return NewValidationError("name", "A team with this name already exists.")
+				return NewConflictError("name", "A team with this name already exists.")
 			}
 			return fmt.Errorf("models: create team: %w", err)
 		}

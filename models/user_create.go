@@ -126,7 +126,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, actorID int64, in NewServ
 			return fmt.Errorf("models: check user_id: %w", err)
 		}
 		if taken > 0 {
-			return NewValidationError("name", "The user_id "+userID+" is already taken by another service user (perhaps a deactivated one). Choose a different name.")
+			return NewConflictError("name", "The user_id "+userID+" is already taken by another service user (perhaps a deactivated one). Choose a different name.")
 		}
 		now := s.Now()
 		u = &User{
@@ -137,7 +137,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, actorID int64, in NewServ
 		setOwner(u, in.Owner)
 		if err := tx.Create(u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return NewValidationError("name", "The user_id "+userID+" is already taken. Choose a different name.")
+				return NewConflictError("name", "The user_id "+userID+" is already taken. Choose a different name.")
 			}
 			return fmt.Errorf("models: create service user: %w", err)
 		}
@@ -189,7 +189,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanU
 			return fmt.Errorf("models: check email: %w", err)
 		}
 		if taken > 0 {
-			return NewValidationError("email", "An account with this email address already exists (perhaps a deactivated one).")
+			return NewConflictError("email", "An account with this email address already exists (perhaps a deactivated one).")
 		}
 		now := s.Now()
 		u = &User{
@@ -198,7 +198,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanU
 		}
 		if err := tx.Create(u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return NewValidationError("email", "An account with this email address already exists.")
+				return NewConflictError("email", "An account with this email address already exists.")
 			}
 			return fmt.Errorf("models: create user: %w", err)
 		}

@@ -46,7 +46,7 @@ func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Rol
 		return nil, fmt.Errorf("models: check email: %w", err)
 	}
 	if taken > 0 {
-		return nil, NewValidationError("email", "An account with this email address already exists.")
+		return nil, NewConflictError("email", "An account with this email address already exists.")
 	}
 	now := s.Now()
 	u := &User{
@@ -56,7 +56,7 @@ func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Rol
 	}
 	if err := tx.Create(u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return nil, NewValidationError("email", "An account with this email address already exists.")
+			return nil, NewConflictError("email", "An account with this email address already exists.")
 		}
 		return nil, fmt.Errorf("models: create user: %w", err)
 	}
@@ -211,4 +211,23 @@ func (s *Store) Overview(ctx context.Context) (Overview, error) {
 		return o, fmt.Errorf("models: overview: %w", err)
 	}
 	return o, nil
+}
+
+// UserNames maps ids to names with one query, for "created by" columns.
+func (s *Store) UserNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   int64
+		Name string
+	}
+	if err := s.db.WithContext(ctx).Model(&User{}).Select("id, name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("models: user names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
 }

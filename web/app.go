@@ -47,6 +47,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		AccountThrottle: throttle.New(accountFailureLimit, failureWindow),
 		IPThrottle:      throttle.New(ipFailureLimit, failureWindow),
 		BaseURL:         d.Config.Origin(),
+		SecureCookies:   d.Config.SecureCookies,
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -80,6 +81,13 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
 
+	// The API authenticates with bearer tokens only: it is mounted before the
+	// session and CSRF middleware, so a console cookie never reaches it.
+	api := app.Group("/api/v1", h.APIAuth)
+	api.Get("/me", h.APIMe)
+	api.Use(h.APINotFound)
+	app.Use("/api", h.APINotFound)
+
 	app.Use(loadSession(d.Sessions))
 	app.Use(csrf(d.Sessions, d.Config.Origin()))
 
@@ -108,6 +116,15 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Post("/users/:id<int>/reactivate", h.UserReactivate)
 	app.Post("/users/:id<int>/password-link", h.UserPasswordLink)
 	app.Post("/users/:id<int>/sign-out", h.UserSignOut)
+	app.Get("/users/:id<int>/tokens/new", h.TokenNew)
+	app.Post("/users/:id<int>/tokens", h.TokenCreate)
+	app.Post("/users/:id<int>/tokens/revoke-all", h.TokensRevokeAll)
+	app.Post("/tokens/:id<int>/revoke", h.TokenRevoke)
+	app.Post("/tokens/:id<int>/restore", h.TokenRestore)
+	app.Get("/tokens/:id<int>/delete", h.TokenDeleteConfirm)
+	app.Post("/tokens/:id<int>/delete", h.TokenDelete)
+	app.Get("/settings", h.SettingsShow)
+	app.Post("/settings", h.SettingsSave)
 	app.Get("/teams", h.TeamsList)
 	app.Post("/teams", h.TeamCreate)
 	app.Get("/teams/:id<int>", h.TeamShow)

@@ -76,6 +76,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	purgeCtx, stopPurge := context.WithCancel(ctx)
 	defer stopPurge()
 	go s.sessions.Purge(purgeCtx, 10*time.Minute, func(err error) { s.log.Error("purging sessions", "err", err) })
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		s.store.FlushTokenUseEvery(purgeCtx, time.Minute, func(err error) { s.log.Error("writing token use", "err", err) })
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
@@ -91,6 +96,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		<-errc
 	}
+	// Last uses still in memory are written before the database closes.
+	stopPurge()
+	<-flushed
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

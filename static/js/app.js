@@ -44,6 +44,25 @@
     }
   });
 
+  // Download buttons save the value of the input named by data-download as a
+  // text file. The value never leaves the page: the file is built locally.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-download]");
+    if (!btn) return;
+    var input = document.querySelector(btn.getAttribute("data-download"));
+    if (!input) return;
+    var url = URL.createObjectURL(new Blob([input.value + "\n"], { type: "text/plain" }));
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = btn.getAttribute("data-filename") || "token.txt";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+    var status = btn.parentNode.parentNode.querySelector("[data-copy-status]");
+    if (status) status.textContent = "Saved as " + a.download + ".";
+  });
+
   // Read-only secret fields select their whole value on focus.
   document.addEventListener("focusin", function (evt) {
     if (evt.target.matches && evt.target.matches("[data-select-all]")) evt.target.select();

@@ -66,3 +66,14 @@ func CSRFToken(c *fiber.Ctx) string {
 	v, _ := c.Locals(csrfTokenKey).(string)
 	return v
 }
+
+const tokenAuthKey contextKey = 100
+
+// SetTokenAuth records the API caller authenticated by a bearer token.
+func SetTokenAuth(c *fiber.Ctx, a *models.TokenAuth) { c.Locals(tokenAuthKey, a) }
+
+// TokenAuth returns the API caller, or nil.
+func TokenAuth(c *fiber.Ctx) *models.TokenAuth {
+	v, _ := c.Locals(tokenAuthKey).(*models.TokenAuth)
+	return v
+}

@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/request"
+)
+
+// Problem types of the API (RFC 7807). They are stable identifiers, not
+// pages to fetch.
+const (
+	problemBase         = "https://warden.dev/problems/"
+	ProblemUnauthorized = problemBase + "unauthorized"
+	ProblemForbidden    = problemBase + "forbidden"
+	ProblemNotFound     = problemBase + "not-found"
+	ProblemValidation   = problemBase + "validation"
+	ProblemConflict     = problemBase + "conflict"
+	ProblemRule         = problemBase + "rule"
+	ProblemInternal     = problemBase + "internal"
+)
+
+// Problem is an RFC 7807 problem document.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Errors    map[string]string `json:"errors,omitempty"`
+	Count     *int64            `json:"count,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+func problem(c *fiber.Ctx, p Problem) error {
+	p.RequestID = request.ID(c)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(p.Status).JSON(p, "application/problem+json")
+}
+
+// unauthorized is the one answer for every failed authentication: the
+// same status, headers and body whatever went wrong, so a caller cannot
+// tell a revoked token from a made-up one.
+func unauthorized(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="warden"`)
+	return problem(c, Problem{
+		Type: ProblemUnauthorized, Title: "Unauthorized", Status: fiber.StatusUnauthorized,
+		Detail: "Send a valid Warden token as: Authorization: Bearer <token>.",
+	})
+}
+
+// bearerToken reads "Authorization: Bearer <token>". The query string, form
+// fields and cookies are never looked at.
+func bearerToken(c *fiber.Ctx) (string, bool) {
+	values := c.Request().Header.PeekAll(fiber.HeaderAuthorization)
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(string(values[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// APIAuth authenticates every /api/v1 request by its bearer token and
+// records the use in memory (no write on this path).
+func (h *Handler) APIAuth(c *fiber.Ctx) error {
+	token, ok := bearerToken(c)
+	if !ok {
+		return unauthorized(c)
+	}
+	auth, err := h.Store.AuthenticateToken(c.UserContext(), token)
+	if errors.Is(err, models.ErrTokenInvalid) {
+		var ae *models.TokenAuthError
+		if errors.As(err, &ae) {
+			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c))
+		}
+		return unauthorized(c)
+	}
+	if err != nil {
+		return err
+	}
+	h.Store.RecordTokenUse(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
+	request.SetTokenAuth(c, auth)
+	return c.Next()
+}
+
+// APINotFound answers unknown API paths.
+func (h *Handler) APINotFound(c *fiber.Ctx) error {
+	return problem(c, Problem{Type: ProblemNotFound, Title: "Not Found", Status: fiber.StatusNotFound, Detail: "There is no such API endpoint."})
+}

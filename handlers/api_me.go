@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/web/request"
+)
+
+// APITeam is a team in API responses.
+type APITeam struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// APIRef names another record.
+type APIRef struct {
+	Kind string `json:"kind,omitempty"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// APIUser is the user shape of SPEC §6.
+type APIUser struct {
+	ID               int64      `json:"id"`
+	UserID           *string    `json:"user_id"`
+	Name             string     `json:"name"`
+	Email            *string    `json:"email"`
+	Type             string     `json:"type"`
+	Role             string     `json:"role"`
+	Status           string     `json:"status"`
+	Teams            []APITeam  `json:"teams"`
+	Description      string     `json:"description"`
+	Owner            *APIRef    `json:"owner"`
+	LastActiveAt     *time.Time `json:"last_active_at"`
+	CreatedAt        time.Time  `json:"created_at"`
+	CreatedBy        *APIRef    `json:"created_by"`
+	ActiveTokenCount int64      `json:"active_token_count"`
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// apiUser builds the API shape of a user.
+func (h *Handler) apiUser(c *fiber.Ctx, id int64) (*APIUser, error) {
+	ctx := c.UserContext()
+	det, err := h.Store.UserDetail(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.Store.ActiveTokenCount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u := det.User
+	out := &APIUser{
+		ID: u.ID, UserID: u.UserID, Name: u.Name, Email: u.Email, Type: string(u.Kind), Role: string(u.Role),
+		Status: string(u.Status), Teams: []APITeam{}, Description: u.Description, LastActiveAt: utc(u.LastActiveAt),
+		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n,
+	}
+	for _, t := range det.Teams {
+		out.Teams = append(out.Teams, APITeam{ID: t.ID, Name: t.Name})
+	}
+	switch {
+	case u.OwnerUserID != nil:
+		out.Owner = &APIRef{Kind: "user", ID: *u.OwnerUserID, Name: det.OwnerName}
+	case u.OwnerTeamID != nil:
+		out.Owner = &APIRef{Kind: "team", ID: *u.OwnerTeamID, Name: det.OwnerName}
+	}
+	if u.CreatedBy != nil {
+		out.CreatedBy = &APIRef{ID: *u.CreatedBy, Name: det.CreatedBy}
+	}
+	return out, nil
+}
+
+// APIMe answers GET /api/v1/me: the calling service user, as it is in the
+// database now.
+func (h *Handler) APIMe(c *fiber.Ctx) error {
+	auth := request.TokenAuth(c)
+	u, err := h.apiUser(c, auth.User.ID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(u)
+}
+

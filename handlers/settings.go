@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/views"
+)
+
+func (h *Handler) renderSettings(c *fiber.Ctx, status int, d views.SettingsData) error {
+	lt := h.Store.SessionLifetime()
+	d.IdleTimeout, d.AbsTimeout, d.SecureCookies = lt.Idle, lt.Absolute, h.SecureCookies
+	p, err := h.page(c, "Settings", "settings")
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.Settings(p, d))
+}
+
+// SettingsShow renders the settings page.
+func (h *Handler) SettingsShow(c *fiber.Ctx) error {
+	p, err := h.Store.TokenPolicy(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return h.renderSettings(c, fiber.StatusOK, views.SettingsData{
+		DefaultDays: strconv.Itoa(p.DefaultDays), MaxDays: strconv.Itoa(p.MaxDays), AllowNever: p.AllowNever,
+	})
+}
+
+// SettingsSave stores the token expiry policy.
+func (h *Handler) SettingsSave(c *fiber.Ctx) error {
+	d := views.SettingsData{
+		DefaultDays: strings.TrimSpace(c.FormValue("default_days")), MaxDays: strings.TrimSpace(c.FormValue("max_days")),
+		AllowNever: c.FormValue("allow_never") == "true",
+	}
+	errs := map[string]string{}
+	def, err := strconv.Atoi(d.DefaultDays)
+	if err != nil {
+		errs["default_days"] = "Enter a whole number of days."
+	}
+	maxDays := 0
+	if d.MaxDays != "" {
+		if maxDays, err = strconv.Atoi(d.MaxDays); err != nil {
+			errs["max_days"] = "Enter a whole number of days, or leave it empty for no limit."
+		}
+	}
+	if len(errs) == 0 {
+		err = h.Store.SetTokenPolicy(c.UserContext(), actorID(c), models.TokenPolicy{DefaultDays: def, MaxDays: maxDays, AllowNever: d.AllowNever})
+		if fields := models.FieldErrors(err); fields != nil {
+			errs = fields
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		d.Errors = errs
+		return h.renderSettings(c, fiber.StatusUnprocessableEntity, d)
+	}
+	h.Sessions.AddFlash(c, "success", "Token expiry policy saved. It applies to tokens generated from now on.")
+	return c.Redirect("/settings", fiber.StatusSeeOther)
+}

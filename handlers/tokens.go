@@ -1,0 +1,289 @@
+package handlers
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/views"
+)
+
+func tokenPath(id int64) string { return "/tokens/" + strconv.FormatInt(id, 10) }
+
+// tokenFormData fills the policy parts of the generate form.
+func (h *Handler) tokenFormData(c *fiber.Ctx, u *models.User, d views.TokenFormData) (views.TokenFormData, error) {
+	policy, err := h.Store.TokenPolicy(c.UserContext())
+	if err != nil {
+		return d, err
+	}
+	now := h.Store.Now()
+	d.UserID, d.UserName, d.Handle = u.ID, u.Name, u.Handle()
+	d.MaxDays, d.AllowNever = policy.MaxDays, policy.AllowNever
+	d.MinDate = now.Add(24 * time.Hour).Format("2006-01-02")
+	if policy.MaxDays > 0 {
+		d.MaxDate = now.Add(time.Duration(policy.MaxDays) * 24 * time.Hour).Format("2006-01-02")
+	}
+	if d.Expiry == "" {
+		d.Expiry = defaultExpiryChoice(policy)
+	}
+	return d, nil
+}
+
+// defaultExpiryChoice preselects the policy's default: one of the offered
+// lifetimes, Never, or a custom date for other numbers of days.
+func defaultExpiryChoice(p models.TokenPolicy) string {
+	switch p.DefaultDays {
+	case 0:
+		return "never"
+	case 30, 60, 90, 365:
+		return strconv.Itoa(p.DefaultDays)
+	}
+	return "custom"
+}
+
+func (h *Handler) renderTokenForm(c *fiber.Ctx, status int, u *models.User, d views.TokenFormData) error {
+	d, err := h.tokenFormData(c, u, d)
+	if err != nil {
+		return err
+	}
+	if d.Expiry == "custom" && d.CustomDate == "" {
+		if policy, err := h.Store.TokenPolicy(c.UserContext()); err == nil && policy.DefaultDays > 0 {
+			d.CustomDate = h.Store.Now().Add(time.Duration(policy.DefaultDays) * 24 * time.Hour).Format("2006-01-02")
+		}
+	}
+	p, err := h.page(c, "Generate a token for "+u.Name, "users")
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.TokenForm(p, d))
+}
+
+// TokenNew renders the generate-token form of a service user.
+func (h *Handler) TokenNew(c *fiber.Ctx) error {
+	u, err := h.loadUser(c)
+	if err != nil {
+		return err
+	}
+	if u.Kind != models.KindService {
+		return fiber.ErrNotFound
+	}
+	if u.Status != models.StatusActive {
+		h.Sessions.AddFlash(c, "error", "Restore "+u.Name+" before generating tokens.")
+		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
+	}
+	return h.renderTokenForm(c, fiber.StatusOK, u, views.TokenFormData{})
+}
+
+// parseExpiry reads the expiry radio group and the custom date.
+func parseExpiry(choice, date string) (models.Expiry, string) {
+	switch choice {
+	case "never":
+		return models.Expiry{Never: true}, ""
+	case "custom":
+		d, err := time.Parse("2006-01-02", strings.TrimSpace(date))
+		if err != nil {
+			return models.Expiry{}, "Enter the custom date as YYYY-MM-DD."
+		}
+		return models.Expiry{Date: &d}, ""
+	case "30", "60", "90", "365":
+		n, _ := strconv.Atoi(choice)
+		return models.Expiry{Days: n}, ""
+	}
+	return models.Expiry{}, "Choose when the token expires."
+}
+
+// TokenCreate generates a token and reveals it once, in this response.
+// Nothing about the secret goes into a redirect, a flash, a cookie or a log.
+func (h *Handler) TokenCreate(c *fiber.Ctx) error {
+	u, err := h.loadUser(c)
+	if err != nil {
+		return err
+	}
+	d := views.TokenFormData{
+		Name: c.FormValue("name"), Description: c.FormValue("description"),
+		Expiry: c.FormValue("expiry"), CustomDate: c.FormValue("custom_date"),
+	}
+	expiry, msg := parseExpiry(d.Expiry, d.CustomDate)
+	if msg != "" {
+		d.Errors = map[string]string{"expiry": msg}
+		return h.renderTokenForm(c, fiber.StatusUnprocessableEntity, u, d)
+	}
+	tok, secret, err := h.Store.GenerateToken(c.UserContext(), actorID(c), u.ID, models.NewToken{
+		Name: d.Name, Description: d.Description, Expiry: expiry,
+	})
+	if fields := models.FieldErrors(err); fields != nil {
+		d.Errors = fields
+		return h.renderTokenForm(c, fiber.StatusUnprocessableEntity, u, d)
+	}
+	if msg := models.RuleMessage(err); msg != "" {
+		h.Sessions.AddFlash(c, "error", msg)
+		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
+	}
+	if err != nil {
+		return err
+	}
+	p, err := h.page(c, "Token generated", "users")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
+		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret,
+		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt,
+	}))
+}
+
+// TokenFilename is the download name of a token: its name as a slug, then
+// "-token.txt".
+func TokenFilename(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	slug := strings.TrimRight(b.String(), "-")
+	if len(slug) > 60 {
+		slug = strings.TrimRight(slug[:60], "-")
+	}
+	if slug == "" {
+		slug = "warden"
+	}
+	return slug + "-token.txt"
+}
+
+func (h *Handler) loadToken(c *fiber.Ctx) (*models.Token, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	t, err := h.Store.TokenByID(c.UserContext(), id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fiber.ErrNotFound
+	}
+	return t, err
+}
+
+// tokenAction runs a revoke/restore/delete and reports the outcome as a flash
+// on the owner's page.
+func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor, id int64) (*models.Token, error), done string) error {
+	t, err := h.loadToken(c)
+	if err != nil {
+		return err
+	}
+	_, err = act(actorID(c), t.ID)
+	if msg := models.RuleMessage(err); msg != "" {
+		h.Sessions.AddFlash(c, "error", msg)
+		return c.Redirect(userPath(t.UserID), fiber.StatusSeeOther)
+	}
+	if err != nil {
+		return err
+	}
+	h.Sessions.AddFlash(c, "success", "Token “"+t.Name+"” "+done+".")
+	return c.Redirect(userPath(t.UserID), fiber.StatusSeeOther)
+}
+
+// TokenRevoke revokes a token; its next request fails.
+func (h *Handler) TokenRevoke(c *fiber.Ctx) error {
+	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.RevokeToken(c.UserContext(), a, id) }, "revoked")
+}
+
+// TokenRestore restores a revoked, unexpired token of an active user.
+func (h *Handler) TokenRestore(c *fiber.Ctx) error {
+	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.RestoreToken(c.UserContext(), a, id) }, "restored")
+}
+
+// TokenDelete deletes a revoked or expired token for good.
+func (h *Handler) TokenDelete(c *fiber.Ctx) error {
+	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.DeleteToken(c.UserContext(), a, id) }, "deleted")
+}
+
+// TokenDeleteConfirm asks before deleting.
+func (h *Handler) TokenDeleteConfirm(c *fiber.Ctx) error {
+	t, err := h.loadToken(c)
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.UserByID(c.UserContext(), t.UserID)
+	if err != nil {
+		return err
+	}
+	state := t.State(h.Store.Now())
+	if state == models.TokenActive {
+		h.Sessions.AddFlash(c, "error", "An active token cannot be deleted. Revoke it first.")
+		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
+	}
+	p, err := h.page(c, "Delete token", "users")
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.TokenDelete(p, views.TokenDeleteData{
+		ID: t.ID, Name: t.Name, Hint: t.Hint, State: string(state), UserID: u.ID, UserName: u.Name,
+	}))
+}
+
+// TokensRevokeAll revokes every active token of a service user, the step
+// the deactivation page offers before retrying.
+func (h *Handler) TokensRevokeAll(c *fiber.Ctx) error {
+	u, err := h.loadUser(c)
+	if err != nil {
+		return err
+	}
+	n, err := h.Store.RevokeAllTokens(c.UserContext(), actorID(c), u.ID)
+	if err != nil {
+		return err
+	}
+	h.Sessions.AddFlash(c, "success", "Revoked "+strconv.FormatInt(n, 10)+" "+plural(n, "token", "tokens")+" of "+u.Name+".")
+	if u.Status == models.StatusActive {
+		return c.Redirect(userPath(u.ID)+"/deactivate", fiber.StatusSeeOther)
+	}
+	return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
+}
+
+// tokenRows builds the tokens table of a user page.
+func (h *Handler) tokenRows(c *fiber.Ctx, userID int64) ([]views.TokenRow, error) {
+	ctx := c.UserContext()
+	list, err := h.Store.TokensOf(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	names, err := h.Store.UserNames(ctx, createdByIDs(list))
+	if err != nil {
+		return nil, err
+	}
+	now := h.Store.Now()
+	rows := make([]views.TokenRow, 0, len(list))
+	for _, t := range list {
+		r := views.TokenRow{
+			ID: t.ID, Name: t.Name, Hint: t.Hint, State: string(t.State(now)), ExpiresAt: t.ExpiresAt,
+			LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt,
+		}
+		if t.LastUsedIP != nil {
+			r.LastUsedIP = *t.LastUsedIP
+		}
+		if t.CreatedBy != nil {
+			r.CreatedBy = names[*t.CreatedBy]
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+func createdByIDs(list []models.Token) []int64 {
+	var ids []int64
+	for _, t := range list {
+		if t.CreatedBy != nil {
+			ids = append(ids, *t.CreatedBy)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,392 @@
+package models
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// MaxTokenNameChars bounds a token's name (SPEC §3).
+const MaxTokenNameChars = 255
+
+// TokenState is what a token can do now.
+type TokenState string
+
+const (
+	TokenActive  TokenState = "active"
+	TokenRevoked TokenState = "revoked"
+	TokenExpired TokenState = "expired"
+)
+
+// Token is a service token. The secret itself is never stored: only its
+// SHA-256 and a hint.
+type Token struct {
+	ID          int64 `gorm:"primaryKey"`
+	UserID      int64
+	Name        string
+	NameKey     string
+	Description string
+	TokenHash   string
+	Hint        string
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	RevokedBy   *int64
+	LastUsedAt  *time.Time
+	LastUsedIP  *string `gorm:"column:last_used_ip"`
+	LastUsedUA  *string `gorm:"column:last_used_ua"`
+	CreatedBy   *int64
+	CreatedAt   time.Time
+}
+
+// TableName implements gorm's tabler.
+func (Token) TableName() string { return "tokens" }
+
+// State is the token's state at now. A token expires at its expires_at
+// instant: at expires_at == now it no longer works. Revoked wins over
+// expired, because it is what an administrator did.
+func (t *Token) State(now time.Time) TokenState {
+	switch {
+	case t.RevokedAt != nil:
+		return TokenRevoked
+	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return TokenExpired
+	}
+	return TokenActive
+}
+
+// activeTokenCond selects the tokens that work now.
+const activeTokenCond = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+
+// Expiry is the lifetime asked for a new token: Never, a number of days, or
+// a date (the token then works until the end of that day, UTC).
+type Expiry struct {
+	Never bool
+	Days  int
+	Date  *time.Time
+}
+
+// resolve turns the request into an expiry instant under the policy.
+func (e Expiry) resolve(now time.Time, p TokenPolicy) (*time.Time, string) {
+	switch {
+	case e.Never:
+		if !p.AllowNever {
+			return nil, "The expiry policy requires every token to expire."
+		}
+		return nil, ""
+	case e.Date != nil:
+		d := e.Date.UTC()
+		end := time.Date(d.Year(), d.Month(), d.Day(), 23, 59, 59, 0, time.UTC)
+		if !end.After(now) {
+			return nil, "Choose a date in the future."
+		}
+		if p.MaxDays > 0 && end.Sub(now) > time.Duration(p.MaxDays+1)*24*time.Hour {
+			return nil, fmt.Sprintf("The expiry policy allows at most %d days.", p.MaxDays)
+		}
+		return &end, ""
+	case e.Days > 0:
+		if p.MaxDays > 0 && e.Days > p.MaxDays {
+			return nil, fmt.Sprintf("The expiry policy allows at most %d days.", p.MaxDays)
+		}
+		if e.Days > maxPolicyDays {
+			return nil, fmt.Sprintf("Choose at most %d days.", maxPolicyDays)
+		}
+		t := now.Add(time.Duration(e.Days) * 24 * time.Hour)
+		return &t, ""
+	}
+	return nil, "Choose when the token expires."
+}
+
+// NewToken is the input for generating a token.
+type NewToken struct {
+	Name        string
+	Description string
+	Expiry      Expiry
+}
+
+func cleanTokenName(raw string) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", "The name contains invalid characters."
+	}
+	name := strings.TrimSpace(raw)
+	if name == "" {
+		return "", "Name the token after where it is used, like “airflow-prod”."
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return name, "The name must not contain control or text-direction characters."
+		}
+	}
+	if utf8.RuneCountInString(name) > MaxTokenNameChars {
+		return name, fmt.Sprintf("Use at most %d characters.", MaxTokenNameChars)
+	}
+	return name, ""
+}
+
+// errDeactivatedOwner refuses tokens for a deactivated user.
+var errDeactivatedOwner = &RuleError{Code: "deactivated", Message: "The user is deactivated: restore it before generating or restoring tokens."}
+
+// GenerateToken creates a token for an active service user and returns it
+// with its secret, which exists only in this return value.
+func (s *Store) GenerateToken(ctx context.Context, actorID, userID int64, in NewToken) (*Token, string, error) {
+	ve := &ValidationError{}
+	name, msg := cleanTokenName(in.Name)
+	if msg != "" {
+		ve.Add("name", msg)
+	}
+	desc, msg := cleanDescription(in.Description)
+	if msg != "" {
+		ve.Add("description", msg)
+	}
+	if err := ve.OrNil(); err != nil {
+		return nil, "", err
+	}
+	secret, err := NewTokenSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	var tok *Token
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := userForUpdate(tx, userID)
+		if err != nil {
+			return err
+		}
+		if u.Kind != KindService {
+			return &RuleError{Code: "not_service", Message: "Only service users hold tokens."}
+		}
+		if u.Status != StatusActive {
+			return errDeactivatedOwner
+		}
+		policy, err := tokenPolicy(tx)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		expires, msg := in.Expiry.resolve(now, policy)
+		if msg != "" {
+			return NewValidationError("expiry", msg)
+		}
+		var taken int64
+		if err := tx.Model(&Token{}).Where("user_id = ? AND name_key = ?", userID, strings.ToLower(name)).Count(&taken).Error; err != nil {
+			return fmt.Errorf("models: check token name: %w", err)
+		}
+		if taken > 0 {
+			return NewConflictError("name", "This service user already has a token named “"+name+"”. Token names are unique per user.")
+		}
+		tok = &Token{
+			UserID: userID, Name: name, NameKey: strings.ToLower(name), Description: desc,
+			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires,
+			CreatedBy: nonZero(actorID), CreatedAt: now,
+		}
+		if err := tx.Create(tok).Error; err != nil {
+			return fmt.Errorf("models: create token: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tok, secret, nil
+}
+
+// TokenByID returns a token, or ErrNotFound.
+func (s *Store) TokenByID(ctx context.Context, id int64) (*Token, error) {
+	return tokenByID(s.db.WithContext(ctx), id)
+}
+
+func tokenByID(tx *gorm.DB, id int64) (*Token, error) {
+	var t Token
+	err := tx.Take(&t, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: token %d: %w", id, err)
+	}
+	return &t, nil
+}
+
+// TokensOf lists a user's tokens, newest first, with last-use data that is
+// still waiting in memory merged in.
+func (s *Store) TokensOf(ctx context.Context, userID int64) ([]Token, error) {
+	var out []Token
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at DESC, id DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: tokens of %d: %w", userID, err)
+	}
+	for i := range out {
+		s.usage.merge(&out[i])
+	}
+	return out, nil
+}
+
+// ActiveTokenCount counts the tokens of a user that work now.
+func (s *Store) ActiveTokenCount(ctx context.Context, userID int64) (int64, error) {
+	return activeTokenCount(s.db.WithContext(ctx), userID, s.Now())
+}
+
+func activeTokenCount(tx *gorm.DB, userID int64, now time.Time) (int64, error) {
+	var n int64
+	if err := tx.Model(&Token{}).Where("user_id = ? AND "+activeTokenCond, userID, now).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count active tokens: %w", err)
+	}
+	return n, nil
+}
+
+// RevokeToken revokes a token; the very next request with it fails.
+// Revoking a revoked token changes nothing.
+func (s *Store) RevokeToken(ctx context.Context, actorID, id int64) (*Token, error) {
+	var t *Token
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if t, err = tokenByID(tx, id); err != nil {
+			return err
+		}
+		if t.RevokedAt != nil {
+			return nil
+		}
+		now := s.Now()
+		t.RevokedAt, t.RevokedBy = &now, nonZero(actorID)
+		return tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": now, "revoked_by": t.RevokedBy}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// RestoreToken undoes a revocation: only for a revoked token that has not
+// expired, of an active user.
+func (s *Store) RestoreToken(ctx context.Context, actorID, id int64) (*Token, error) {
+	var t *Token
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if t, err = tokenByID(tx, id); err != nil {
+			return err
+		}
+		now := s.Now()
+		if t.RevokedAt == nil {
+			return &RuleError{Code: "not_revoked", Message: "Only a revoked token can be restored."}
+		}
+		if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+			return &RuleError{Code: "expired", Message: "This token has expired, so it cannot be restored. Generate a new one."}
+		}
+		u, err := userForUpdate(tx, t.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != StatusActive {
+			return errDeactivatedOwner
+		}
+		t.RevokedAt, t.RevokedBy = nil, nil
+		return tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": nil, "revoked_by": nil}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// DeleteToken removes a revoked or expired token for good.
+func (s *Store) DeleteToken(ctx context.Context, actorID, id int64) (*Token, error) {
+	var t *Token
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if t, err = tokenByID(tx, id); err != nil {
+			return err
+		}
+		if t.State(s.Now()) == TokenActive {
+			return &RuleError{Code: "active", Message: "An active token cannot be deleted. Revoke it first."}
+		}
+		return tx.Delete(&Token{}, id).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.usage.forget(id)
+	return t, nil
+}
+
+// RevokeAllTokens revokes every active token of a user and returns how many.
+func (s *Store) RevokeAllTokens(ctx context.Context, actorID, userID int64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := userForUpdate(tx, userID); err != nil {
+			return err
+		}
+		now := s.Now()
+		res := tx.Model(&Token{}).Where("user_id = ? AND "+activeTokenCond, userID, now).
+			Updates(map[string]any{"revoked_at": now, "revoked_by": nonZero(actorID)})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+// ErrTokenInvalid is the one answer for every failed bearer authentication.
+var ErrTokenInvalid = errors.New("models: invalid token")
+
+// TokenAuthError says why a token was refused, for logs and metrics only:
+// clients always get the same answer.
+type TokenAuthError struct{ Reason string }
+
+func (e *TokenAuthError) Error() string { return "models: invalid token: " + e.Reason }
+
+// Unwrap makes every TokenAuthError an ErrTokenInvalid.
+func (e *TokenAuthError) Unwrap() error { return ErrTokenInvalid }
+
+// TokenAuth is an authenticated API caller: the token and its user as they
+// are in the database now.
+type TokenAuth struct {
+	Token *Token
+	User  *User
+}
+
+// AuthenticateToken checks a bearer token, in order: shape, checksum (no
+// database read for either), lookup by hash, constant-time comparison, not
+// revoked, not expired, user active and a service user. The user is read on
+// every call, so a role change or a deactivation applies to the next request.
+func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAuth, error) {
+	if err := CheckTokenFormat(secret); err != nil {
+		return nil, &TokenAuthError{Reason: "malformed"}
+	}
+	hash := HashToken(secret)
+	db := s.db.WithContext(ctx)
+	var t Token
+	err := db.Where("token_hash = ?", hash).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, &TokenAuthError{Reason: "unknown"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: token lookup: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 {
+		return nil, &TokenAuthError{Reason: "unknown"}
+	}
+	now := s.Now()
+	switch t.State(now) {
+	case TokenRevoked:
+		return nil, &TokenAuthError{Reason: "revoked"}
+	case TokenExpired:
+		return nil, &TokenAuthError{Reason: "expired"}
+	}
+	var u User
+	if err := db.Take(&u, t.UserID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, &TokenAuthError{Reason: "unknown"}
+		}
+		return nil, fmt.Errorf("models: token user: %w", err)
+	}
+	if u.Status != StatusActive {
+		return nil, &TokenAuthError{Reason: "user_deactivated"}
+	}
+	if u.Kind != KindService {
+		return nil, &TokenAuthError{Reason: "not_service"}
+	}
+	return &TokenAuth{Token: &t, User: &u}, nil
+}
