@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/request"
 )
 
 // paramID parses a numeric path parameter; anything else is a 404, so no
@@ -47,4 +48,19 @@ func actorID(c *fiber.Ctx) int64 {
 		return u.ID
 	}
 	return 0
+}
+
+// actor describes the signed-in administrator and the request for the
+// store, which turns it into the audit event's actor fields.
+func (h *Handler) actor(c *fiber.Ctx) models.Actor {
+	a := models.Actor{Kind: models.ActorAnonymous}
+	if u := currentUser(c); u != nil {
+		a = models.AsUser(u)
+	}
+	if auth := request.TokenAuth(c); auth != nil {
+		a = models.AsUser(auth.User)
+		a.TokenID = auth.Token.ID
+	}
+	a.IP, a.UserAgent, a.RequestID = request.ClientIP(c), c.Get(fiber.HeaderUserAgent), request.ID(c)
+	return a
 }

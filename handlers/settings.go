@@ -49,7 +49,7 @@ func (h *Handler) SettingsSave(c *fiber.Ctx) error {
 		}
 	}
 	if len(errs) == 0 {
-		err = h.Store.SetTokenPolicy(c.UserContext(), actorID(c), models.TokenPolicy{DefaultDays: def, MaxDays: maxDays, AllowNever: d.AllowNever})
+		err = h.Store.SetTokenPolicy(c.UserContext(), h.actor(c), models.TokenPolicy{DefaultDays: def, MaxDays: maxDays, AllowNever: d.AllowNever})
 		if fields := models.FieldErrors(err); fields != nil {
 			errs = fields
 		} else if err != nil {

@@ -37,7 +37,7 @@ func (h *Handler) TeamsList(c *fiber.Ctx) error {
 // TeamCreate creates a team from the form on the Teams page.
 func (h *Handler) TeamCreate(c *fiber.Ctx) error {
 	in := models.TeamInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
-	t, err := h.Store.CreateTeam(c.UserContext(), actorID(c), in)
+	t, err := h.Store.CreateTeam(c.UserContext(), h.actor(c), in)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderTeams(c, fiber.StatusUnprocessableEntity, views.TeamsData{Name: in.Name, Description: in.Description, Errors: fields})
 	}
@@ -86,7 +86,7 @@ func (h *Handler) TeamUpdate(c *fiber.Ctx) error {
 		return err
 	}
 	in := models.TeamInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
-	updated, err := h.Store.UpdateTeam(c.UserContext(), actorID(c), t.ID, in)
+	updated, err := h.Store.UpdateTeam(c.UserContext(), h.actor(c), t.ID, in)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderTeam(c, fiber.StatusUnprocessableEntity, t, in.Name, in.Description, fields)
 	}
@@ -107,7 +107,7 @@ func (h *Handler) TeamDelete(c *fiber.Ctx) error {
 		return h.renderTeam(c, fiber.StatusUnprocessableEntity, t, t.Name, t.Description,
 			map[string]string{"description": "Tick the box to confirm that the team should be deleted."})
 	}
-	_, err = h.Store.DeleteTeam(c.UserContext(), actorID(c), t.ID)
+	_, err = h.Store.DeleteTeam(c.UserContext(), h.actor(c), t.ID)
 	if msg := models.RuleMessage(err); msg != "" {
 		h.Sessions.AddFlash(c, "error", msg)
 		return c.Redirect(teamPath(t.ID), fiber.StatusSeeOther)

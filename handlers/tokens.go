@@ -112,7 +112,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 		d.Errors = map[string]string{"expiry": msg}
 		return h.renderTokenForm(c, fiber.StatusUnprocessableEntity, u, d)
 	}
-	tok, secret, err := h.Store.GenerateToken(c.UserContext(), actorID(c), u.ID, models.NewToken{
+	tok, secret, err := h.Store.GenerateToken(c.UserContext(), h.actor(c), u.ID, models.NewToken{
 		Name: d.Name, Description: d.Description, Expiry: expiry,
 	})
 	if fields := models.FieldErrors(err); fields != nil {
@@ -175,12 +175,12 @@ func (h *Handler) loadToken(c *fiber.Ctx) (*models.Token, error) {
 
 // tokenAction runs a revoke/restore/delete and reports the outcome as a flash
 // on the owner's page.
-func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor, id int64) (*models.Token, error), done string) error {
+func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor models.Actor, id int64) (*models.Token, error), done string) error {
 	t, err := h.loadToken(c)
 	if err != nil {
 		return err
 	}
-	_, err = act(actorID(c), t.ID)
+	_, err = act(h.actor(c), t.ID)
 	if msg := models.RuleMessage(err); msg != "" {
 		h.Sessions.AddFlash(c, "error", msg)
 		return c.Redirect(userPath(t.UserID), fiber.StatusSeeOther)
@@ -194,17 +194,17 @@ func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor, id int64) (*models.T
 
 // TokenRevoke revokes a token; its next request fails.
 func (h *Handler) TokenRevoke(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.RevokeToken(c.UserContext(), a, id) }, "revoked")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.RevokeToken(c.UserContext(), a, id) }, "revoked")
 }
 
 // TokenRestore restores a revoked, unexpired token of an active user.
 func (h *Handler) TokenRestore(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.RestoreToken(c.UserContext(), a, id) }, "restored")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.RestoreToken(c.UserContext(), a, id) }, "restored")
 }
 
 // TokenDelete deletes a revoked or expired token for good.
 func (h *Handler) TokenDelete(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a, id int64) (*models.Token, error) { return h.Store.DeleteToken(c.UserContext(), a, id) }, "deleted")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.DeleteToken(c.UserContext(), a, id) }, "deleted")
 }
 
 // TokenDeleteConfirm asks before deleting.
@@ -238,7 +238,7 @@ func (h *Handler) TokensRevokeAll(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.Store.RevokeAllTokens(c.UserContext(), actorID(c), u.ID)
+	n, err := h.Store.RevokeAllTokens(c.UserContext(), h.actor(c), u.ID)
 	if err != nil {
 		return err
 	}

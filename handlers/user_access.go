@@ -16,7 +16,7 @@ func (h *Handler) UserPasswordLink(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	token, err := h.Store.IssuePasswordLink(c.UserContext(), actorID(c), u.ID)
+	token, err := h.Store.IssuePasswordLink(c.UserContext(), h.actor(c), u.ID)
 	if msg := models.RuleMessage(err); msg != "" {
 		h.Sessions.AddFlash(c, "error", msg)
 		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
@@ -43,7 +43,7 @@ func (h *Handler) UserSignOut(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.Store.SignOutEverywhere(c.UserContext(), actorID(c), u.ID)
+	n, err := h.Store.SignOutEverywhere(c.UserContext(), h.actor(c), u.ID)
 	if err != nil {
 		return err
 	}

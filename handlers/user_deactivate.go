@@ -62,7 +62,7 @@ func (h *Handler) UserDeactivate(c *fiber.Ctx) error {
 	if strings.ToLower(strings.TrimSpace(c.FormValue("confirm"))) != "deactivate" {
 		return h.renderDeactivate(c, fiber.StatusUnprocessableEntity, u, "Type deactivate in the box to confirm.")
 	}
-	_, err = h.Store.DeactivateUser(c.UserContext(), actorID(c), u.ID)
+	_, err = h.Store.DeactivateUser(c.UserContext(), h.actor(c), u.ID)
 	if msg := models.RuleMessage(err); msg != "" {
 		return h.renderDeactivate(c, fiber.StatusConflict, u, msg)
 	}
@@ -82,7 +82,7 @@ func (h *Handler) UserReactivate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Store.ReactivateUser(c.UserContext(), actorID(c), u.ID); err != nil {
+	if _, err := h.Store.ReactivateUser(c.UserContext(), h.actor(c), u.ID); err != nil {
 		return err
 	}
 	h.Sessions.AddFlash(c, "success", u.Name+" was restored with its role and teams.")

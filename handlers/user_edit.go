@@ -62,7 +62,7 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 	if u.Kind == models.KindHuman {
 		d.Description = u.Description // people have no purpose field on the form
 	}
-	updated, err := h.Store.UpdateUser(ctx, actorID(c), id, models.UserUpdate{
+	updated, err := h.Store.UpdateUser(ctx, h.actor(c), id, models.UserUpdate{
 		Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
 	})
 	if fields := models.FieldErrors(err); fields != nil {

@@ -91,7 +91,7 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 			d.Errors = map[string]string{"owner": "Choose an owner from the list."}
 			return h.renderUserForm(c, fiber.StatusUnprocessableEntity, newUserTitle(kind), d, teamIDs)
 		}
-		u, err := h.Store.CreateServiceUser(ctx, actorID(c), models.NewServiceUser{
+		u, err := h.Store.CreateServiceUser(ctx, h.actor(c), models.NewServiceUser{
 			Name: d.Name, Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
 		})
 		if fields := models.FieldErrors(err); fields != nil {
@@ -110,7 +110,7 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 		}
 		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
 	case string(models.KindHuman):
-		u, token, err := h.Store.CreateHumanUser(ctx, actorID(c), models.NewHumanUser{
+		u, token, err := h.Store.CreateHumanUser(ctx, h.actor(c), models.NewHumanUser{
 			Name: d.Name, Email: d.Email, Role: formRole(c), TeamIDs: teamIDs,
 		})
 		if fields := models.FieldErrors(err); fields != nil {

@@ -78,7 +78,7 @@ func nameTaken(tx *gorm.DB, key string, exceptID int64) error {
 }
 
 // CreateTeam creates a team; names are unique regardless of case.
-func (s *Store) CreateTeam(ctx context.Context, actorID int64, in TeamInput) (*Team, error) {
+func (s *Store) CreateTeam(ctx context.Context, a Actor, in TeamInput) (*Team, error) {
 	name, desc, err := in.clean()
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func (s *Store) CreateTeam(ctx context.Context, actorID int64, in TeamInput) (*T
 
 // UpdateTeam renames and describes a team. The Public team may be described
 // but not renamed.
-func (s *Store) UpdateTeam(ctx context.Context, actorID, id int64, in TeamInput) (*Team, error) {
+func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, in TeamInput) (*Team, error) {
 	name, desc, err := in.clean()
 	if err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func (s *Store) UpdateTeam(ctx context.Context, actorID, id int64, in TeamInput)
 // DeleteTeam deletes a team and its memberships, never its users. The
 // members' team counts and any ownership by the team are updated in the same
 // transaction.
-func (s *Store) DeleteTeam(ctx context.Context, actorID, id int64) (*Team, error) {
+func (s *Store) DeleteTeam(ctx context.Context, a Actor, id int64) (*Team, error) {
 	var t Team
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Take(&t, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {

@@ -12,7 +12,7 @@ func TestCreateTeam(t *testing.T) {
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
 
-	team, err := s.CreateTeam(ctx, admin.ID, TeamInput{Name: "  Data Platform ", Description: "Pipelines.\nAnd more."})
+	team, err := s.CreateTeam(ctx, AsUser(admin), TeamInput{Name: "  Data Platform ", Description: "Pipelines.\nAnd more."})
 	if err != nil {
 		t.Fatalf("CreateTeam: %v", err)
 	}
@@ -25,14 +25,14 @@ func TestCreateTeam(t *testing.T) {
 	}
 
 	markup := `<script>alert("x")</script> & <b>Ops</b>`
-	m, err := s.CreateTeam(ctx, admin.ID, TeamInput{Name: markup})
+	m, err := s.CreateTeam(ctx, AsUser(admin), TeamInput{Name: markup})
 	if err != nil {
 		t.Fatalf("CreateTeam with markup: %v", err)
 	}
 	if got, _ := s.TeamByID(ctx, m.ID); got == nil || got.Name != markup {
 		t.Errorf("markup name stored as %+v; want it unchanged (escaping is the view's job)", got)
 	}
-	if _, err := s.CreateTeam(ctx, admin.ID, TeamInput{Name: "Équipe"}); err != nil {
+	if _, err := s.CreateTeam(ctx, AsUser(admin), TeamInput{Name: "Équipe"}); err != nil {
 		t.Fatalf("CreateTeam(Équipe): %v", err)
 	}
 
@@ -53,7 +53,7 @@ func TestCreateTeam(t *testing.T) {
 		{"control character in description", TeamInput{Name: "Ops", Description: "a\x00b"}, "description"},
 	}
 	for _, c := range cases {
-		team, err := s.CreateTeam(ctx, admin.ID, c.in)
+		team, err := s.CreateTeam(ctx, AsUser(admin), c.in)
 		lcWantField(t, c.what, err, c.field, "")
 		if team != nil {
 			t.Errorf("%s: returned a team along with the error", c.what)
@@ -71,7 +71,7 @@ func TestUpdateTeam(t *testing.T) {
 	data := lcTeam(t, s, "Data Platform")
 	lcTeam(t, s, "Finance")
 
-	if _, err := s.UpdateTeam(ctx, admin.ID, data.ID, TeamInput{Name: "Data Engineering", Description: "ETL"}); err != nil {
+	if _, err := s.UpdateTeam(ctx, AsUser(admin), data.ID, TeamInput{Name: "Data Engineering", Description: "ETL"}); err != nil {
 		t.Fatalf("rename: %v", err)
 	}
 	got, _ := s.TeamByID(ctx, data.ID)
@@ -80,17 +80,17 @@ func TestUpdateTeam(t *testing.T) {
 	}
 	// The old name is free again; a change of case of the own name is fine.
 	lcTeam(t, s, "Data Platform")
-	if _, err := s.UpdateTeam(ctx, admin.ID, data.ID, TeamInput{Name: "data engineering"}); err != nil {
+	if _, err := s.UpdateTeam(ctx, AsUser(admin), data.ID, TeamInput{Name: "data engineering"}); err != nil {
 		t.Errorf("changing the case of the own name: %v", err)
 	}
-	_, err := s.UpdateTeam(ctx, admin.ID, data.ID, TeamInput{Name: "FINANCE"})
+	_, err := s.UpdateTeam(ctx, AsUser(admin), data.ID, TeamInput{Name: "FINANCE"})
 	lcWantField(t, "rename onto another team's name", err, "name", "")
-	_, err = s.UpdateTeam(ctx, admin.ID, data.ID, TeamInput{Name: ""})
+	_, err = s.UpdateTeam(ctx, AsUser(admin), data.ID, TeamInput{Name: ""})
 	lcWantField(t, "rename to nothing", err, "name", "")
 	if got, _ := s.TeamByID(ctx, data.ID); got == nil || got.Name != "data engineering" {
 		t.Errorf("refused renames changed the team: %+v", got)
 	}
-	if _, err := s.UpdateTeam(ctx, admin.ID, 9999, TeamInput{Name: "Ghost"}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateTeam(ctx, AsUser(admin), 9999, TeamInput{Name: "Ghost"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateTeam(unknown) = %v; want ErrNotFound", err)
 	}
 }
@@ -100,11 +100,11 @@ func TestPublicTeamIsBuiltIn(t *testing.T) {
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
 
-	if _, err := s.UpdateTeam(ctx, admin.ID, PublicTeamID, TeamInput{Name: "Public", Description: "Everyone at Acme."}); err != nil {
+	if _, err := s.UpdateTeam(ctx, AsUser(admin), PublicTeamID, TeamInput{Name: "Public", Description: "Everyone at Acme."}); err != nil {
 		t.Fatalf("describing Public: %v", err)
 	}
 	for _, name := range []string{"Everyone", "public", "PUBLIC"} {
-		_, err := s.UpdateTeam(ctx, admin.ID, PublicTeamID, TeamInput{Name: name, Description: "x"})
+		_, err := s.UpdateTeam(ctx, AsUser(admin), PublicTeamID, TeamInput{Name: name, Description: "x"})
 		lcWantField(t, "renaming Public to "+name, err, "name", "")
 	}
 	got, err := s.TeamByID(ctx, PublicTeamID)
@@ -112,7 +112,7 @@ func TestPublicTeamIsBuiltIn(t *testing.T) {
 		t.Errorf("Public after edits = %+v, %v; want its name kept and the new description", got, err)
 	}
 
-	if _, err := s.DeleteTeam(ctx, admin.ID, PublicTeamID); !errors.Is(err, ErrBuiltinTeam) {
+	if _, err := s.DeleteTeam(ctx, AsUser(admin), PublicTeamID); !errors.Is(err, ErrBuiltinTeam) {
 		t.Errorf("DeleteTeam(Public) = %v; want ErrBuiltinTeam", err)
 	}
 	if _, err := s.TeamByID(ctx, PublicTeamID); err != nil {
@@ -130,17 +130,17 @@ func TestDeleteTeam(t *testing.T) {
 	alpha := lcTeam(t, s, "Alpha")
 	beta := lcTeam(t, s, "Beta")
 
-	both := lcService(t, s, admin.ID, NewServiceUser{Name: "Both Bot", TeamIDs: []int64{alpha.ID, beta.ID}})
-	person, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Pia", Email: "pia@example.com", TeamIDs: []int64{alpha.ID}})
-	gone := lcService(t, s, admin.ID, NewServiceUser{Name: "Gone Bot", TeamIDs: []int64{alpha.ID}})
-	if _, err := s.DeactivateUser(ctx, admin.ID, gone.ID); err != nil {
+	both := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Both Bot", TeamIDs: []int64{alpha.ID, beta.ID}})
+	person, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Pia", Email: "pia@example.com", TeamIDs: []int64{alpha.ID}})
+	gone := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Gone Bot", TeamIDs: []int64{alpha.ID}})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	owned := lcService(t, s, admin.ID, NewServiceUser{Name: "Owned Bot", TeamIDs: []int64{beta.ID}, Owner: Owner{TeamID: alpha.ID}})
-	betaOwned := lcService(t, s, admin.ID, NewServiceUser{Name: "Beta Owned", Owner: Owner{TeamID: beta.ID}})
+	owned := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Owned Bot", TeamIDs: []int64{beta.ID}, Owner: Owner{TeamID: alpha.ID}})
+	betaOwned := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Beta Owned", Owner: Owner{TeamID: beta.ID}})
 	users := lcCount(t, s, `SELECT COUNT(*) FROM users`)
 
-	deleted, err := s.DeleteTeam(ctx, admin.ID, alpha.ID)
+	deleted, err := s.DeleteTeam(ctx, AsUser(admin), alpha.ID)
 	if err != nil {
 		t.Fatalf("DeleteTeam: %v", err)
 	}
@@ -179,7 +179,7 @@ func TestDeleteTeam(t *testing.T) {
 	if got := lcReload(t, s, betaOwned.ID); got.OwnerTeamID == nil || *got.OwnerTeamID != beta.ID {
 		t.Errorf("owner of a user owned by another team = %v; want %d", got.OwnerTeamID, beta.ID)
 	}
-	if _, err := s.DeleteTeam(ctx, admin.ID, alpha.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.DeleteTeam(ctx, AsUser(admin), alpha.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleting the team again = %v; want ErrNotFound", err)
 	}
 	// The name is free again.
@@ -194,10 +194,10 @@ func TestTeamsList(t *testing.T) {
 	alpha := lcTeam(t, s, "Alpha")
 	gamma := lcTeam(t, s, "Gamma")
 
-	lcService(t, s, admin.ID, NewServiceUser{Name: "One", TeamIDs: []int64{alpha.ID, beta.ID}})
-	lcHuman(t, s, admin.ID, NewHumanUser{Name: "Two", Email: "two@example.com", TeamIDs: []int64{alpha.ID}})
-	gone := lcService(t, s, admin.ID, NewServiceUser{Name: "Three", TeamIDs: []int64{alpha.ID, gamma.ID}})
-	if _, err := s.DeactivateUser(ctx, admin.ID, gone.ID); err != nil {
+	lcService(t, s, AsUser(admin), NewServiceUser{Name: "One", TeamIDs: []int64{alpha.ID, beta.ID}})
+	lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Two", Email: "two@example.com", TeamIDs: []int64{alpha.ID}})
+	gone := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Three", TeamIDs: []int64{alpha.ID, gamma.ID}})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), gone.ID); err != nil {
 		t.Fatal(err)
 	}
 

@@ -73,7 +73,7 @@ func (p TokenPolicy) Validate() error {
 
 // SetTokenPolicy stores a new expiry policy. It applies to tokens created
 // from now on; existing tokens keep their expiry.
-func (s *Store) SetTokenPolicy(ctx context.Context, actorID int64, p TokenPolicy) error {
+func (s *Store) SetTokenPolicy(ctx context.Context, a Actor, p TokenPolicy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}

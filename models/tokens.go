@@ -134,7 +134,7 @@ var errDeactivatedOwner = &RuleError{Code: "deactivated", Message: "The user is 
 
 // GenerateToken creates a token for an active service user and returns it
 // with its secret, which exists only in this return value.
-func (s *Store) GenerateToken(ctx context.Context, actorID, userID int64, in NewToken) (*Token, string, error) {
+func (s *Store) GenerateToken(ctx context.Context, a Actor, userID int64, in NewToken) (*Token, string, error) {
 	ve := &ValidationError{}
 	name, msg := cleanTokenName(in.Name)
 	if msg != "" {
@@ -182,7 +182,7 @@ func (s *Store) GenerateToken(ctx context.Context, actorID, userID int64, in New
 		tok = &Token{
 			UserID: userID, Name: name, NameKey: strings.ToLower(name), Description: desc,
 			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires,
-			CreatedBy: nonZero(actorID), CreatedAt: now,
+			CreatedBy: nonZero(a.ID), CreatedAt: now,
 		}
 		if err := tx.Create(tok).Error; err != nil {
 			return fmt.Errorf("models: create token: %w", err)
@@ -240,7 +240,7 @@ func activeTokenCount(tx *gorm.DB, userID int64, now time.Time) (int64, error) {
 
 // RevokeToken revokes a token; the very next request with it fails.
 // Revoking a revoked token changes nothing.
-func (s *Store) RevokeToken(ctx context.Context, actorID, id int64) (*Token, error) {
+func (s *Store) RevokeToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -251,7 +251,7 @@ func (s *Store) RevokeToken(ctx context.Context, actorID, id int64) (*Token, err
 			return nil
 		}
 		now := s.Now()
-		t.RevokedAt, t.RevokedBy = &now, nonZero(actorID)
+		t.RevokedAt, t.RevokedBy = &now, nonZero(a.ID)
 		return tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": now, "revoked_by": t.RevokedBy}).Error
 	})
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Store) RevokeToken(ctx context.Context, actorID, id int64) (*Token, err
 
 // RestoreToken undoes a revocation: only for a revoked token that has not
 // expired, of an active user.
-func (s *Store) RestoreToken(ctx context.Context, actorID, id int64) (*Token, error) {
+func (s *Store) RestoreToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -293,7 +293,7 @@ func (s *Store) RestoreToken(ctx context.Context, actorID, id int64) (*Token, er
 }
 
 // DeleteToken removes a revoked or expired token for good.
-func (s *Store) DeleteToken(ctx context.Context, actorID, id int64) (*Token, error) {
+func (s *Store) DeleteToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -313,7 +313,7 @@ func (s *Store) DeleteToken(ctx context.Context, actorID, id int64) (*Token, err
 }
 
 // RevokeAllTokens revokes every active token of a user and returns how many.
-func (s *Store) RevokeAllTokens(ctx context.Context, actorID, userID int64) (int64, error) {
+func (s *Store) RevokeAllTokens(ctx context.Context, a Actor, userID int64) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := userForUpdate(tx, userID); err != nil {
@@ -321,7 +321,7 @@ func (s *Store) RevokeAllTokens(ctx context.Context, actorID, userID int64) (int
 		}
 		now := s.Now()
 		res := tx.Model(&Token{}).Where("user_id = ? AND "+activeTokenCond, userID, now).
-			Updates(map[string]any{"revoked_at": now, "revoked_by": nonZero(actorID)})
+			Updates(map[string]any{"revoked_at": now, "revoked_by": nonZero(a.ID)})
 		n = res.RowsAffected
 		return res.Error
 	})

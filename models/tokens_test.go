@@ -13,7 +13,7 @@ import (
 
 func mustService(t *testing.T, s *Store, name string) *User {
 	t.Helper()
-	u, err := s.CreateServiceUser(context.Background(), 0, NewServiceUser{Name: name, Role: RoleMember})
+	u, err := s.CreateServiceUser(context.Background(), System, NewServiceUser{Name: name, Role: RoleMember})
 	if err != nil {
 		t.Fatalf("create service user: %v", err)
 	}
@@ -22,7 +22,7 @@ func mustService(t *testing.T, s *Store, name string) *User {
 
 func mustToken(t *testing.T, s *Store, userID int64, name string, e Expiry) (*Token, string) {
 	t.Helper()
-	tok, secret, err := s.GenerateToken(context.Background(), 0, userID, NewToken{Name: name, Expiry: e})
+	tok, secret, err := s.GenerateToken(context.Background(), System, userID, NewToken{Name: name, Expiry: e})
 	if err != nil {
 		t.Fatalf("generate token %q: %v", name, err)
 	}
@@ -62,23 +62,23 @@ func TestGenerateTokenRules(t *testing.T) {
 	}
 	for _, c := range cases {
 		if c.policy != nil {
-			if err := s.SetTokenPolicy(ctx, admin.ID, *c.policy); err != nil {
+			if err := s.SetTokenPolicy(ctx, AsUser(admin), *c.policy); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_, secret, err := s.GenerateToken(ctx, 0, svc.ID, c.in)
+		_, secret, err := s.GenerateToken(ctx, System, svc.ID, c.in)
 		if FieldErrors(err)[c.field] == "" || secret != "" {
 			t.Errorf("%s: err = %v; want a message on %q and no secret", c.name, err, c.field)
 		}
 	}
 	var ve *ValidationError
-	_, _, err := s.GenerateToken(ctx, 0, svc.ID, NewToken{Name: "airflow-prod", Expiry: Expiry{Days: 30}})
+	_, _, err := s.GenerateToken(ctx, System, svc.ID, NewToken{Name: "airflow-prod", Expiry: Expiry{Days: 30}})
 	if !errors.As(err, &ve) || !ve.Conflict {
 		t.Errorf("duplicate name should be a conflict, got %v", err)
 	}
 
 	// Never, once the policy allows it; a custom date runs to the end of its day.
-	if err := s.SetTokenPolicy(ctx, admin.ID, TokenPolicy{DefaultDays: 0, MaxDays: 0, AllowNever: true}); err != nil {
+	if err := s.SetTokenPolicy(ctx, AsUser(admin), TokenPolicy{DefaultDays: 0, MaxDays: 0, AllowNever: true}); err != nil {
 		t.Fatal(err)
 	}
 	never, _ := mustToken(t, s, svc.ID, "forever", Expiry{Never: true})
@@ -92,14 +92,14 @@ func TestGenerateTokenRules(t *testing.T) {
 	}
 
 	// People hold no tokens; deactivated users get none.
-	if _, _, err := s.GenerateToken(ctx, 0, admin.ID, NewToken{Name: "t", Expiry: Expiry{Days: 30}}); RuleMessage(err) == "" {
+	if _, _, err := s.GenerateToken(ctx, System, admin.ID, NewToken{Name: "t", Expiry: Expiry{Days: 30}}); RuleMessage(err) == "" {
 		t.Errorf("token for a person: %v", err)
 	}
 	other := mustService(t, s, "Retired")
-	if _, err := s.DeactivateUser(ctx, 0, other.ID); err != nil {
+	if _, err := s.DeactivateUser(ctx, System, other.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.GenerateToken(ctx, 0, other.ID, NewToken{Name: "t", Expiry: Expiry{Days: 30}}); RuleMessage(err) == "" {
+	if _, _, err := s.GenerateToken(ctx, System, other.ID, NewToken{Name: "t", Expiry: Expiry{Days: 30}}); RuleMessage(err) == "" {
 		t.Errorf("token for a deactivated user: %v", err)
 	}
 }
@@ -134,34 +134,34 @@ func TestTokenStatesAndActions(t *testing.T) {
 	if tok.State(clock.Now()) != TokenActive {
 		t.Fatal("new token not active")
 	}
-	if _, err := s.DeleteToken(ctx, 0, tok.ID); RuleMessage(err) == "" {
+	if _, err := s.DeleteToken(ctx, System, tok.ID); RuleMessage(err) == "" {
 		t.Fatal("an active token was deleted")
 	}
-	if _, err := s.RestoreToken(ctx, 0, tok.ID); RuleMessage(err) == "" {
+	if _, err := s.RestoreToken(ctx, System, tok.ID); RuleMessage(err) == "" {
 		t.Fatal("restore of an active token accepted")
 	}
-	if _, err := s.RevokeToken(ctx, 0, tok.ID); err != nil {
+	if _, err := s.RevokeToken(ctx, System, tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AuthenticateToken(ctx, secret); !errors.Is(err, ErrTokenInvalid) {
 		t.Fatalf("revoked token authenticated: %v", err)
 	}
-	if _, err := s.RevokeToken(ctx, 0, tok.ID); err != nil {
+	if _, err := s.RevokeToken(ctx, System, tok.ID); err != nil {
 		t.Fatalf("revoking twice: %v", err)
 	}
-	if _, err := s.RestoreToken(ctx, 0, tok.ID); err != nil {
+	if _, err := s.RestoreToken(ctx, System, tok.ID); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	if _, err := s.AuthenticateToken(ctx, secret); err != nil {
 		t.Fatalf("restored token refused: %v", err)
 	}
 	// Revoked, then expired: cannot be restored, can be deleted.
-	s.RevokeToken(ctx, 0, tok.ID)
+	s.RevokeToken(ctx, System, tok.ID)
 	clock.Advance(31 * 24 * time.Hour)
-	if _, err := s.RestoreToken(ctx, 0, tok.ID); RuleMessage(err) == "" {
+	if _, err := s.RestoreToken(ctx, System, tok.ID); RuleMessage(err) == "" {
 		t.Fatal("an expired token was restored")
 	}
-	if _, err := s.DeleteToken(ctx, 0, tok.ID); err != nil {
+	if _, err := s.DeleteToken(ctx, System, tok.ID); err != nil {
 		t.Fatalf("delete revoked+expired: %v", err)
 	}
 	if _, err := s.TokenByID(ctx, tok.ID); !errors.Is(err, ErrNotFound) {
@@ -173,16 +173,16 @@ func TestTokenStatesAndActions(t *testing.T) {
 	if st := exp.State(clock.Now()); st != TokenExpired {
 		t.Fatalf("state at expires_at = %s, want expired", st)
 	}
-	if _, err := s.DeleteToken(ctx, 0, exp.ID); err != nil {
+	if _, err := s.DeleteToken(ctx, System, exp.ID); err != nil {
 		t.Fatalf("delete expired: %v", err)
 	}
 	// Restoring a token of a deactivated user is refused.
 	t2, _ := mustToken(t, s, svc.ID, "t2", Expiry{Days: 30})
-	s.RevokeToken(ctx, 0, t2.ID)
-	if _, err := s.DeactivateUser(ctx, 0, svc.ID); err != nil {
+	s.RevokeToken(ctx, System, t2.ID)
+	if _, err := s.DeactivateUser(ctx, System, svc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RestoreToken(ctx, 0, t2.ID); RuleMessage(err) == "" {
+	if _, err := s.RestoreToken(ctx, System, t2.ID); RuleMessage(err) == "" {
 		t.Fatal("restored a token of a deactivated user")
 	}
 }
@@ -197,17 +197,17 @@ func TestDeactivationGuardBoundary(t *testing.T) {
 	mustToken(t, s, svc.ID, "a", Expiry{Days: 30})
 	mustToken(t, s, svc.ID, "b", Expiry{Days: 30})
 
-	_, err := s.DeactivateUser(ctx, 0, svc.ID)
+	_, err := s.DeactivateUser(ctx, System, svc.ID)
 	var re *RuleError
 	if !errors.As(err, &re) || re.Code != "active_tokens" || re.Count != 2 || !strings.Contains(re.Message, "2 active tokens") {
 		t.Fatalf("deactivate with 2 active tokens = %v", err)
 	}
 	clock.Advance(30*24*time.Hour - time.Microsecond)
-	if _, err := s.DeactivateUser(ctx, 0, svc.ID); !errors.As(err, &re) {
+	if _, err := s.DeactivateUser(ctx, System, svc.ID); !errors.As(err, &re) {
 		t.Fatalf("one microsecond before expiry the tokens must still block: %v", err)
 	}
 	clock.Advance(time.Microsecond) // now == expires_at
-	if _, err := s.DeactivateUser(ctx, 0, svc.ID); err != nil {
+	if _, err := s.DeactivateUser(ctx, System, svc.ID); err != nil {
 		t.Fatalf("at expires_at the tokens are expired and must not block: %v", err)
 	}
 }
@@ -219,13 +219,13 @@ func TestRevokeAllThenDeactivate(t *testing.T) {
 	for _, n := range []string{"a", "b", "c"} {
 		mustToken(t, s, svc.ID, n, Expiry{Days: 30})
 	}
-	if n, err := s.RevokeAllTokens(ctx, 0, svc.ID); err != nil || n != 3 {
+	if n, err := s.RevokeAllTokens(ctx, System, svc.ID); err != nil || n != 3 {
 		t.Fatalf("revoke all = %d, %v", n, err)
 	}
 	if n, _ := s.ActiveTokenCount(ctx, svc.ID); n != 0 {
 		t.Fatalf("%d active after revoke all", n)
 	}
-	if _, err := s.DeactivateUser(ctx, 0, svc.ID); err != nil {
+	if _, err := s.DeactivateUser(ctx, System, svc.ID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -246,12 +246,12 @@ func TestGenerateVersusDeactivateRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, secret, genErr = s.GenerateToken(ctx, 0, svc.ID, NewToken{Name: "race", Expiry: Expiry{Days: 30}})
+			_, secret, genErr = s.GenerateToken(ctx, System, svc.ID, NewToken{Name: "race", Expiry: Expiry{Days: 30}})
 		}()
 		go func() {
 			defer wg.Done()
 			<-start
-			_, deactErr = s.DeactivateUser(ctx, 0, svc.ID)
+			_, deactErr = s.DeactivateUser(ctx, System, svc.ID)
 		}()
 		close(start)
 		wg.Wait()

@@ -93,7 +93,7 @@ type NewServiceUser struct {
 // CreateServiceUser creates a service user whose user_id is derived from its
 // name. A user_id that exists already, active or deactivated, is a conflict
 // reported on the name field; no suffix is ever added silently.
-func (s *Store) CreateServiceUser(ctx context.Context, actorID int64, in NewServiceUser) (*User, error) {
+func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUser) (*User, error) {
 	ve := &ValidationError{}
 	name, msg := CleanName(in.Name)
 	if msg != "" {
@@ -131,7 +131,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, actorID int64, in NewServ
 		now := s.Now()
 		u = &User{
 			Kind: KindService, Name: name, UserID: &userID, Role: in.Role, Status: StatusActive,
-			Description: desc, CreatedBy: nonZero(actorID), CreatedAt: now, UpdatedAt: now,
+			Description: desc, CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now,
 			SearchText: searchText(name, &userID, nil),
 		}
 		setOwner(u, in.Owner)
@@ -160,7 +160,7 @@ type NewHumanUser struct {
 
 // CreateHumanUser creates a person's account without a password and returns
 // it with the token of its one-time set-password link.
-func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanUser) (*User, string, error) {
+func (s *Store) CreateHumanUser(ctx context.Context, a Actor, in NewHumanUser) (*User, string, error) {
 	ve := &ValidationError{}
 	name, msg := CleanName(in.Name)
 	if msg != "" {
@@ -194,7 +194,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanU
 		now := s.Now()
 		u = &User{
 			Kind: KindHuman, Name: name, Email: &email, EmailKey: &key, Role: in.Role, Status: StatusActive,
-			CreatedBy: nonZero(actorID), CreatedAt: now, UpdatedAt: now, SearchText: searchText(name, nil, &email),
+			CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now, SearchText: searchText(name, nil, &email),
 		}
 		if err := tx.Create(u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -206,7 +206,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, actorID int64, in NewHumanU
 			return err
 		}
 		var err error
-		token, err = s.newPasswordLink(tx, u.ID, actorID)
+		token, err = s.newPasswordLink(tx, u.ID, a.ID)
 		return err
 	})
 	if err != nil {

@@ -73,7 +73,7 @@ func guardLastAdmin(tx *gorm.DB, u *User) error {
 
 // UpdateUser changes a user's role, teams, description and owner. Demoting
 // an administrator ends their console sessions at once.
-func (s *Store) UpdateUser(ctx context.Context, actorID, id int64, in UserUpdate) (*User, error) {
+func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate) (*User, error) {
 	ve := &ValidationError{}
 	if !in.Role.Valid() {
 		ve.Add("role", "Choose a role.")
@@ -140,7 +140,7 @@ func endSessions(tx *gorm.DB, userID int64) error {
 // DeactivateUser soft-deletes an account: it leaves the default list, cannot
 // sign in, and a person's sessions end in the same transaction. The last
 // active human Admin cannot be deactivated.
-func (s *Store) DeactivateUser(ctx context.Context, actorID, id int64) (*User, error) {
+func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, error) {
 	var u *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -198,7 +198,7 @@ func activeTokensError(name string, n int64) *RuleError {
 }
 
 // ReactivateUser restores a deactivated account with its role and teams.
-func (s *Store) ReactivateUser(ctx context.Context, actorID, id int64) (*User, error) {
+func (s *Store) ReactivateUser(ctx context.Context, a Actor, id int64) (*User, error) {
 	var u *User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
@@ -239,7 +239,7 @@ func (s *Store) newPasswordLink(tx *gorm.DB, userID, actorID int64) (string, err
 
 // IssuePasswordLink creates a new one-time set-password link for an active
 // person (a password reset), replacing any earlier link.
-func (s *Store) IssuePasswordLink(ctx context.Context, actorID, userID int64) (string, error) {
+func (s *Store) IssuePasswordLink(ctx context.Context, a Actor, userID int64) (string, error) {
 	var token string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		u, err := userForUpdate(tx, userID)
@@ -252,7 +252,7 @@ func (s *Store) IssuePasswordLink(ctx context.Context, actorID, userID int64) (s
 		if u.Status != StatusActive {
 			return &RuleError{Code: "deactivated", Message: "Restore the account before issuing a set-password link."}
 		}
-		token, err = s.newPasswordLink(tx, userID, actorID)
+		token, err = s.newPasswordLink(tx, userID, a.ID)
 		return err
 	})
 	return token, err
@@ -330,7 +330,7 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confir
 
 // SignOutEverywhere ends every console session of a person and returns how
 // many ended.
-func (s *Store) SignOutEverywhere(ctx context.Context, actorID, userID int64) (int64, error) {
+func (s *Store) SignOutEverywhere(ctx context.Context, a Actor, userID int64) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := userForUpdate(tx, userID); err != nil {

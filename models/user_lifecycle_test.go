@@ -15,24 +15,24 @@ import (
 // Helpers for the lifecycle, team and list tests. They carry an "lc" prefix
 // so they cannot collide with helpers other test files of the package add.
 
-func lcService(t *testing.T, s *Store, actorID int64, in NewServiceUser) *User {
+func lcService(t *testing.T, s *Store, a Actor, in NewServiceUser) *User {
 	t.Helper()
 	if in.Role == "" {
 		in.Role = RoleMember
 	}
-	u, err := s.CreateServiceUser(context.Background(), actorID, in)
+	u, err := s.CreateServiceUser(context.Background(), a, in)
 	if err != nil {
 		t.Fatalf("CreateServiceUser(%q): %v", in.Name, err)
 	}
 	return u
 }
 
-func lcHuman(t *testing.T, s *Store, actorID int64, in NewHumanUser) (*User, string) {
+func lcHuman(t *testing.T, s *Store, a Actor, in NewHumanUser) (*User, string) {
 	t.Helper()
 	if in.Role == "" {
 		in.Role = RoleMember
 	}
-	u, token, err := s.CreateHumanUser(context.Background(), actorID, in)
+	u, token, err := s.CreateHumanUser(context.Background(), a, in)
 	if err != nil {
 		t.Fatalf("CreateHumanUser(%q): %v", in.Email, err)
 	}
@@ -41,7 +41,7 @@ func lcHuman(t *testing.T, s *Store, actorID int64, in NewHumanUser) (*User, str
 
 func lcTeam(t *testing.T, s *Store, name string) *Team {
 	t.Helper()
-	team, err := s.CreateTeam(context.Background(), 0, TeamInput{Name: name})
+	team, err := s.CreateTeam(context.Background(), System, TeamInput{Name: name})
 	if err != nil {
 		t.Fatalf("CreateTeam(%q): %v", name, err)
 	}
@@ -122,7 +122,7 @@ func TestCreateServiceUser(t *testing.T) {
 	alpha := lcTeam(t, s, "Alpha")
 	beta := lcTeam(t, s, "Beta")
 
-	u, err := s.CreateServiceUser(ctx, admin.ID, NewServiceUser{
+	u, err := s.CreateServiceUser(ctx, AsUser(admin), NewServiceUser{
 		Name:        "  Airflow Service User ",
 		Role:        RoleManager,
 		TeamIDs:     []int64{beta.ID, alpha.ID, beta.ID, PublicTeamID, alpha.ID},
@@ -165,15 +165,15 @@ func TestCreateServiceUser(t *testing.T) {
 	}
 
 	// With no teams chosen the user is still in Public.
-	plain := lcService(t, s, admin.ID, NewServiceUser{Name: "Plain Bot"})
+	plain := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Plain Bot"})
 	if want := []int64{PublicTeamID}; !reflect.DeepEqual(lcMemberships(t, s, plain.ID), want) || lcReload(t, s, plain.ID).TeamCount != 1 {
 		t.Errorf("memberships of a user without teams = %v (count %d); want only Public",
 			lcMemberships(t, s, plain.ID), lcReload(t, s, plain.ID).TeamCount)
 	}
 
 	// An owner who is an active person.
-	person, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Olga Owner", Email: "olga@example.com"})
-	owned := lcService(t, s, admin.ID, NewServiceUser{Name: "Owned Bot", Owner: Owner{UserID: person.ID}})
+	person, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Olga Owner", Email: "olga@example.com"})
+	owned := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Owned Bot", Owner: Owner{UserID: person.ID}})
 	if got := lcReload(t, s, owned.ID); got.OwnerUserID == nil || *got.OwnerUserID != person.ID || got.OwnerTeamID != nil {
 		t.Errorf("owner = user %v team %v; want user %d", got.OwnerUserID, got.OwnerTeamID, person.ID)
 	}
@@ -184,12 +184,12 @@ func TestCreateServiceUserValidation(t *testing.T) {
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
 	alpha := lcTeam(t, s, "Alpha")
-	lcService(t, s, admin.ID, NewServiceUser{Name: "Airflow Service User"})
-	gone, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Gone Person", Email: "gone@example.com"})
-	if _, err := s.DeactivateUser(ctx, admin.ID, gone.ID); err != nil {
+	lcService(t, s, AsUser(admin), NewServiceUser{Name: "Airflow Service User"})
+	gone, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Gone Person", Email: "gone@example.com"})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	bot := lcService(t, s, admin.ID, NewServiceUser{Name: "Other Bot"})
+	bot := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Other Bot"})
 
 	cases := []struct {
 		name   string
@@ -212,7 +212,7 @@ func TestCreateServiceUserValidation(t *testing.T) {
 	}
 	before := lcCount(t, s, `SELECT COUNT(*) FROM users`)
 	for _, c := range cases {
-		u, err := s.CreateServiceUser(ctx, admin.ID, c.in)
+		u, err := s.CreateServiceUser(ctx, AsUser(admin), c.in)
 		lcWantField(t, c.name, err, c.field, c.substr)
 		if u != nil {
 			t.Errorf("%s: returned a user along with the error", c.name)
@@ -230,11 +230,11 @@ func TestCreateServiceUserConflictsWithDeactivated(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
-	old := lcService(t, s, admin.ID, NewServiceUser{Name: "Airflow Service User"})
-	if _, err := s.DeactivateUser(ctx, admin.ID, old.ID); err != nil {
+	old := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Airflow Service User"})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), old.ID); err != nil {
 		t.Fatalf("deactivate: %v", err)
 	}
-	_, err := s.CreateServiceUser(ctx, admin.ID, NewServiceUser{Name: "airflow_service_user", Role: RoleMember})
+	_, err := s.CreateServiceUser(ctx, AsUser(admin), NewServiceUser{Name: "airflow_service_user", Role: RoleMember})
 	lcWantField(t, "user_id of a deactivated user", err, "name", "airflow_service_user@service")
 	if n := lcCount(t, s, `SELECT COUNT(*) FROM users WHERE user_id LIKE 'airflow%'`); n != 1 {
 		t.Errorf("%d airflow users exist; a conflict must never add a suffix silently", n)
@@ -249,7 +249,7 @@ func TestCreateHumanUser(t *testing.T) {
 			admin := mustAdmin(t, s, "ada@example.com")
 			alpha := lcTeam(t, s, "Alpha")
 
-			u, token, err := s.CreateHumanUser(ctx, admin.ID, NewHumanUser{
+			u, token, err := s.CreateHumanUser(ctx, AsUser(admin), NewHumanUser{
 				Name: "Hugo Human", Email: " Hugo@Example.com ", Role: role, TeamIDs: []int64{alpha.ID, alpha.ID},
 			})
 			if err != nil {
@@ -342,9 +342,9 @@ func TestCreateHumanUserEmailUnique(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
-	lcHuman(t, s, admin.ID, NewHumanUser{Name: "Bea", Email: "bea@example.com"})
-	gone, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Gus", Email: "gus@example.com"})
-	if _, err := s.DeactivateUser(ctx, admin.ID, gone.ID); err != nil {
+	lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Bea", Email: "bea@example.com"})
+	gone, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Gus", Email: "gus@example.com"})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), gone.ID); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -363,7 +363,7 @@ func TestCreateHumanUserEmailUnique(t *testing.T) {
 	}
 	before := lcCount(t, s, `SELECT COUNT(*) FROM users`)
 	for _, c := range cases {
-		u, token, err := s.CreateHumanUser(ctx, admin.ID, c.in)
+		u, token, err := s.CreateHumanUser(ctx, AsUser(admin), c.in)
 		lcWantField(t, c.what, err, c.field, "")
 		if u != nil || token != "" {
 			t.Errorf("%s: returned a user or token along with the error", c.what)
@@ -379,7 +379,7 @@ func TestPasswordLinkExpiry(t *testing.T) {
 	s := openTestStore(t, WithClock(clock.Now))
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
-	u, token := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Hugo", Email: "hugo@example.com", Role: RoleAdmin})
+	u, token := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Hugo", Email: "hugo@example.com", Role: RoleAdmin})
 
 	clock.Advance(71*time.Hour + 59*time.Minute)
 	if got, err := s.PasswordLinkUser(ctx, token); err != nil || got.ID != u.ID {
@@ -397,7 +397,7 @@ func TestPasswordLinkExpiry(t *testing.T) {
 	}
 
 	// A reset issues a fresh link with a fresh 72 hours.
-	fresh, err := s.IssuePasswordLink(ctx, admin.ID, u.ID)
+	fresh, err := s.IssuePasswordLink(ctx, AsUser(admin), u.ID)
 	if err != nil || fresh == "" {
 		t.Fatalf("IssuePasswordLink = %q, %v", fresh, err)
 	}
@@ -415,9 +415,9 @@ func TestIssuePasswordLink(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
 	admin := mustAdmin(t, s, "ada@example.com")
-	u, oldToken := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Hugo", Email: "hugo@example.com", Role: RoleAdmin})
+	u, oldToken := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Hugo", Email: "hugo@example.com", Role: RoleAdmin})
 
-	newToken, err := s.IssuePasswordLink(ctx, admin.ID, u.ID)
+	newToken, err := s.IssuePasswordLink(ctx, AsUser(admin), u.ID)
 	if err != nil {
 		t.Fatalf("IssuePasswordLink: %v", err)
 	}
@@ -439,23 +439,23 @@ func TestIssuePasswordLink(t *testing.T) {
 		}
 	}
 
-	svc := lcService(t, s, admin.ID, NewServiceUser{Name: "Sync Bot"})
-	tok, err := s.IssuePasswordLink(ctx, admin.ID, svc.ID)
+	svc := lcService(t, s, AsUser(admin), NewServiceUser{Name: "Sync Bot"})
+	tok, err := s.IssuePasswordLink(ctx, AsUser(admin), svc.ID)
 	if RuleMessage(err) == "" || tok != "" {
 		t.Errorf("IssuePasswordLink for a service user = %q, %v; want a RuleError", tok, err)
 	}
-	gone, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Gus", Email: "gus@example.com"})
-	if _, err := s.DeactivateUser(ctx, admin.ID, gone.ID); err != nil {
+	gone, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Gus", Email: "gus@example.com"})
+	if _, err := s.DeactivateUser(ctx, AsUser(admin), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	tok, err = s.IssuePasswordLink(ctx, admin.ID, gone.ID)
+	tok, err = s.IssuePasswordLink(ctx, AsUser(admin), gone.ID)
 	if RuleMessage(err) == "" || tok != "" {
 		t.Errorf("IssuePasswordLink for a deactivated person = %q, %v; want a RuleError", tok, err)
 	}
 	if n := lcCount(t, s, `SELECT COUNT(*) FROM password_links WHERE user_id IN (?, ?)`, svc.ID, gone.ID); n != 0 {
 		t.Errorf("%d links stored for a service user or deactivated person; want 0", n)
 	}
-	if _, err := s.IssuePasswordLink(ctx, admin.ID, 9999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.IssuePasswordLink(ctx, AsUser(admin), 9999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("IssuePasswordLink for an unknown user = %v; want ErrNotFound", err)
 	}
 }
@@ -466,13 +466,13 @@ func TestUpdateUser(t *testing.T) {
 	admin := mustAdmin(t, s, "ada@example.com")
 	alpha := lcTeam(t, s, "Alpha")
 	beta := lcTeam(t, s, "Beta")
-	person, _ := lcHuman(t, s, admin.ID, NewHumanUser{Name: "Olga", Email: "olga@example.com"})
-	svc := lcService(t, s, admin.ID, NewServiceUser{
+	person, _ := lcHuman(t, s, AsUser(admin), NewHumanUser{Name: "Olga", Email: "olga@example.com"})
+	svc := lcService(t, s, AsUser(admin), NewServiceUser{
 		Name: "Sync Bot", Role: RoleMember, TeamIDs: []int64{alpha.ID}, Description: "old", Owner: Owner{TeamID: alpha.ID},
 	})
 	before := lcReload(t, s, svc.ID)
 
-	u, err := s.UpdateUser(ctx, admin.ID, svc.ID, UserUpdate{
+	u, err := s.UpdateUser(ctx, AsUser(admin), svc.ID, UserUpdate{
 		Role: RoleManager, TeamIDs: []int64{beta.ID, beta.ID, PublicTeamID}, Description: "new\nline", Owner: Owner{UserID: person.ID},
 	})
 	if err != nil {
@@ -493,7 +493,7 @@ func TestUpdateUser(t *testing.T) {
 	}
 
 	// Clearing the owner stores NULL (GORM's Updates(struct) would skip it).
-	if _, err := s.UpdateUser(ctx, admin.ID, svc.ID, UserUpdate{Role: RoleManager, Description: "new"}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(admin), svc.ID, UserUpdate{Role: RoleManager, Description: "new"}); err != nil {
 		t.Fatalf("UpdateUser clearing the owner: %v", err)
 	}
 	if got := lcReload(t, s, svc.ID); got.OwnerUserID != nil || got.OwnerTeamID != nil {
@@ -507,7 +507,7 @@ func TestUpdateUser(t *testing.T) {
 	}
 
 	// An owner as a team works too.
-	if _, err := s.UpdateUser(ctx, admin.ID, svc.ID, UserUpdate{Role: RoleManager, Owner: Owner{TeamID: beta.ID}}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(admin), svc.ID, UserUpdate{Role: RoleManager, Owner: Owner{TeamID: beta.ID}}); err != nil {
 		t.Fatalf("UpdateUser with a team owner: %v", err)
 	}
 	if got := lcReload(t, s, svc.ID); got.OwnerTeamID == nil || *got.OwnerTeamID != beta.ID || got.OwnerUserID != nil {
@@ -529,13 +529,13 @@ func TestUpdateUser(t *testing.T) {
 		{"control character", UserUpdate{Role: RoleMember, Description: "\x1b[31mred"}, "description"},
 	}
 	for _, c := range refusals {
-		_, err := s.UpdateUser(ctx, admin.ID, svc.ID, c.in)
+		_, err := s.UpdateUser(ctx, AsUser(admin), svc.ID, c.in)
 		lcWantField(t, c.what, err, c.field, "")
 	}
 	if got := lcReload(t, s, svc.ID); !reflect.DeepEqual(got, snapshot) {
 		t.Errorf("refused updates changed the user:\n got %+v\nwant %+v", got, snapshot)
 	}
-	if _, err := s.UpdateUser(ctx, admin.ID, 9999, UserUpdate{Role: RoleMember}); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateUser(ctx, AsUser(admin), 9999, UserUpdate{Role: RoleMember}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UpdateUser of an unknown id = %v; want ErrNotFound", err)
 	}
 }
@@ -550,14 +550,14 @@ func TestUpdateUserDemotionEndsSessions(t *testing.T) {
 	lcSessionFor(t, s, bob.ID)
 
 	// An edit that keeps the Admin role keeps the sessions.
-	if _, err := s.UpdateUser(ctx, ada.ID, bob.ID, UserUpdate{Role: RoleAdmin, Description: "on call"}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(ada), bob.ID, UserUpdate{Role: RoleAdmin, Description: "on call"}); err != nil {
 		t.Fatalf("UpdateUser keeping admin: %v", err)
 	}
 	if n := lcSessions(t, s, bob.ID); n != 2 {
 		t.Fatalf("%d sessions after an edit that kept the Admin role; want 2", n)
 	}
 
-	if _, err := s.UpdateUser(ctx, ada.ID, bob.ID, UserUpdate{Role: RoleManager}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(ada), bob.ID, UserUpdate{Role: RoleManager}); err != nil {
 		t.Fatalf("demote: %v", err)
 	}
 	if n := lcSessions(t, s, bob.ID); n != 0 {
@@ -581,10 +581,10 @@ func TestLastAdminRule(t *testing.T) {
 	alpha := lcTeam(t, s, "Alpha")
 
 	// None of these count as a second active human admin.
-	svcAdmin := lcService(t, s, ada.ID, NewServiceUser{Name: "Deploy Bot", Role: RoleAdmin})
-	lcHuman(t, s, ada.ID, NewHumanUser{Name: "Mia", Email: "mia@example.com", Role: RoleManager})
-	gone, _ := lcHuman(t, s, ada.ID, NewHumanUser{Name: "Gus", Email: "gus@example.com", Role: RoleAdmin})
-	if _, err := s.DeactivateUser(ctx, ada.ID, gone.ID); err != nil {
+	svcAdmin := lcService(t, s, AsUser(ada), NewServiceUser{Name: "Deploy Bot", Role: RoleAdmin})
+	lcHuman(t, s, AsUser(ada), NewHumanUser{Name: "Mia", Email: "mia@example.com", Role: RoleManager})
+	gone, _ := lcHuman(t, s, AsUser(ada), NewHumanUser{Name: "Gus", Email: "gus@example.com", Role: RoleAdmin})
+	if _, err := s.DeactivateUser(ctx, AsUser(ada), gone.ID); err != nil {
 		t.Fatal(err)
 	}
 	tok := lcSessionFor(t, s, ada.ID)
@@ -592,7 +592,7 @@ func TestLastAdminRule(t *testing.T) {
 	beforeTeams := lcMemberships(t, s, ada.ID)
 
 	for _, role := range []Role{RoleMember, RoleManager} {
-		u, err := s.UpdateUser(ctx, ada.ID, ada.ID, UserUpdate{Role: role, TeamIDs: []int64{alpha.ID}, Description: "changed"})
+		u, err := s.UpdateUser(ctx, AsUser(ada), ada.ID, UserUpdate{Role: role, TeamIDs: []int64{alpha.ID}, Description: "changed"})
 		if !errors.Is(err, ErrLastAdmin) || u != nil {
 			t.Errorf("demoting the last admin to %s = %+v, %v; want ErrLastAdmin", role, u, err)
 		}
@@ -600,7 +600,7 @@ func TestLastAdminRule(t *testing.T) {
 	if RuleMessage(ErrLastAdmin) == "" {
 		t.Error("ErrLastAdmin has no message for the administrator")
 	}
-	if _, err := s.DeactivateUser(ctx, ada.ID, ada.ID); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.DeactivateUser(ctx, AsUser(ada), ada.ID); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("deactivating the last admin = %v; want ErrLastAdmin", err)
 	}
 	if got := lcReload(t, s, ada.ID); !reflect.DeepEqual(got, before) {
@@ -614,26 +614,26 @@ func TestLastAdminRule(t *testing.T) {
 	}
 
 	// The service admin can be demoted freely: it never counted.
-	if _, err := s.UpdateUser(ctx, ada.ID, svcAdmin.ID, UserUpdate{Role: RoleMember}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(ada), svcAdmin.ID, UserUpdate{Role: RoleMember}); err != nil {
 		t.Errorf("demoting a service admin: %v", err)
 	}
 
 	// With a second active human admin, one of them can go.
 	bob := mustAdmin(t, s, "bob@example.com")
-	if _, err := s.UpdateUser(ctx, bob.ID, ada.ID, UserUpdate{Role: RoleMember}); err != nil {
+	if _, err := s.UpdateUser(ctx, AsUser(bob), ada.ID, UserUpdate{Role: RoleMember}); err != nil {
 		t.Fatalf("demoting one of two admins: %v", err)
 	}
-	if _, err := s.UpdateUser(ctx, bob.ID, bob.ID, UserUpdate{Role: RoleMember}); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.UpdateUser(ctx, AsUser(bob), bob.ID, UserUpdate{Role: RoleMember}); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("demoting the remaining admin = %v; want ErrLastAdmin", err)
 	}
-	if _, err := s.DeactivateUser(ctx, bob.ID, bob.ID); !errors.Is(err, ErrLastAdmin) {
+	if _, err := s.DeactivateUser(ctx, AsUser(bob), bob.ID); !errors.Is(err, ErrLastAdmin) {
 		t.Errorf("deactivating the remaining admin = %v; want ErrLastAdmin", err)
 	}
 	// Restoring the deactivated admin gives a second one again.
-	if _, err := s.ReactivateUser(ctx, bob.ID, gone.ID); err != nil {
+	if _, err := s.ReactivateUser(ctx, AsUser(bob), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeactivateUser(ctx, gone.ID, bob.ID); err != nil {
+	if _, err := s.DeactivateUser(ctx, AsUser(gone), bob.ID); err != nil {
 		t.Errorf("deactivating one of two admins: %v", err)
 	}
 	if n := lcActiveHumanAdmins(t, s); n != 1 {
@@ -677,9 +677,9 @@ func TestLastAdminRuleUnderConcurrency(t *testing.T) {
 					ready.Done()
 					<-start
 					if deactivate[i] {
-						_, errs[i] = s.DeactivateUser(ctx, actor.ID, target.ID)
+						_, errs[i] = s.DeactivateUser(ctx, AsUser(actor), target.ID)
 					} else {
-						_, errs[i] = s.UpdateUser(ctx, actor.ID, target.ID, UserUpdate{Role: RoleMember})
+						_, errs[i] = s.UpdateUser(ctx, AsUser(actor), target.ID, UserUpdate{Role: RoleMember})
 					}
 				}()
 			}
@@ -727,13 +727,13 @@ func TestDeactivateAndReactivate(t *testing.T) {
 	beta := lcTeam(t, s, "Beta")
 
 	// A person with sessions and a pending set-password link.
-	bob, linkTok := lcHuman(t, s, ada.ID, NewHumanUser{Name: "Bob", Email: "bob@example.com", Role: RoleAdmin, TeamIDs: []int64{alpha.ID}})
+	bob, linkTok := lcHuman(t, s, AsUser(ada), NewHumanUser{Name: "Bob", Email: "bob@example.com", Role: RoleAdmin, TeamIDs: []int64{alpha.ID}})
 	lcSessionFor(t, s, bob.ID)
 	lcSessionFor(t, s, bob.ID)
 	adaTok := lcSessionFor(t, s, ada.ID)
 
 	clock.Advance(10 * time.Minute)
-	u, err := s.DeactivateUser(ctx, ada.ID, bob.ID)
+	u, err := s.DeactivateUser(ctx, AsUser(ada), bob.ID)
 	if err != nil {
 		t.Fatalf("DeactivateUser: %v", err)
 	}
@@ -756,7 +756,7 @@ func TestDeactivateAndReactivate(t *testing.T) {
 
 	// Twice is harmless and does not move deactivated_at.
 	clock.Advance(10 * time.Minute)
-	if _, err := s.DeactivateUser(ctx, ada.ID, bob.ID); err != nil {
+	if _, err := s.DeactivateUser(ctx, AsUser(ada), bob.ID); err != nil {
 		t.Errorf("second DeactivateUser = %v; want nil", err)
 	}
 	if again := lcReload(t, s, bob.ID); again.Status != StatusDeactivated || again.DeactivatedAt == nil || !again.DeactivatedAt.Equal(*got.DeactivatedAt) {
@@ -764,15 +764,15 @@ func TestDeactivateAndReactivate(t *testing.T) {
 	}
 
 	// A service user with teams and a role.
-	svc := lcService(t, s, ada.ID, NewServiceUser{Name: "Sync Bot", Role: RoleManager, TeamIDs: []int64{alpha.ID, beta.ID}})
-	if _, err := s.DeactivateUser(ctx, ada.ID, svc.ID); err != nil {
+	svc := lcService(t, s, AsUser(ada), NewServiceUser{Name: "Sync Bot", Role: RoleManager, TeamIDs: []int64{alpha.ID, beta.ID}})
+	if _, err := s.DeactivateUser(ctx, AsUser(ada), svc.ID); err != nil {
 		t.Fatalf("deactivate service user: %v", err)
 	}
 
 	for _, id := range []int64{bob.ID, svc.ID} {
 		before := lcReload(t, s, id)
 		teams := lcMemberships(t, s, id)
-		r, err := s.ReactivateUser(ctx, ada.ID, id)
+		r, err := s.ReactivateUser(ctx, AsUser(ada), id)
 		if err != nil {
 			t.Fatalf("ReactivateUser(%d): %v", id, err)
 		}
@@ -784,7 +784,7 @@ func TestDeactivateAndReactivate(t *testing.T) {
 			t.Errorf("user %d after restore: role %s teams %v (count %d); want %s %v (count %d)",
 				id, after.Role, lcMemberships(t, s, id), after.TeamCount, before.Role, teams, before.TeamCount)
 		}
-		if _, err := s.ReactivateUser(ctx, ada.ID, id); err != nil {
+		if _, err := s.ReactivateUser(ctx, AsUser(ada), id); err != nil {
 			t.Errorf("restoring an active user = %v; want nil", err)
 		}
 	}
@@ -795,10 +795,10 @@ func TestDeactivateAndReactivate(t *testing.T) {
 	if _, err := s.PasswordLinkUser(ctx, linkTok); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("pre-deactivation link after restore = %v; want ErrLinkInvalid", err)
 	}
-	if _, err := s.DeactivateUser(ctx, ada.ID, 9999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.DeactivateUser(ctx, AsUser(ada), 9999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeactivateUser(unknown) = %v; want ErrNotFound", err)
 	}
-	if _, err := s.ReactivateUser(ctx, ada.ID, 9999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ReactivateUser(ctx, AsUser(ada), 9999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ReactivateUser(unknown) = %v; want ErrNotFound", err)
 	}
 }
@@ -814,7 +814,7 @@ func TestSignOutEverywhere(t *testing.T) {
 	}
 	adaTok := lcSessionFor(t, s, ada.ID)
 
-	n, err := s.SignOutEverywhere(ctx, ada.ID, bob.ID)
+	n, err := s.SignOutEverywhere(ctx, AsUser(ada), bob.ID)
 	if err != nil || n != 3 {
 		t.Fatalf("SignOutEverywhere = %d, %v; want 3", n, err)
 	}
@@ -826,10 +826,10 @@ func TestSignOutEverywhere(t *testing.T) {
 	if _, _, err := s.SessionByToken(ctx, adaTok); err != nil {
 		t.Errorf("Ada's session ended too: %v", err)
 	}
-	if n, err := s.SignOutEverywhere(ctx, ada.ID, bob.ID); err != nil || n != 0 {
+	if n, err := s.SignOutEverywhere(ctx, AsUser(ada), bob.ID); err != nil || n != 0 {
 		t.Errorf("second SignOutEverywhere = %d, %v; want 0", n, err)
 	}
-	if _, err := s.SignOutEverywhere(ctx, ada.ID, 9999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.SignOutEverywhere(ctx, AsUser(ada), 9999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SignOutEverywhere(unknown) = %v; want ErrNotFound", err)
 	}
 }

@@ -352,13 +352,13 @@ func tqSeedUsers(t *testing.T) *tqSeed {
 		}
 		var u *User
 		if sp.email == "" {
-			u = lcService(t, s, sd.admin.ID, NewServiceUser{Name: sp.name, Role: sp.role, TeamIDs: ids})
+			u = lcService(t, s, AsUser(sd.admin), NewServiceUser{Name: sp.name, Role: sp.role, TeamIDs: ids})
 		} else {
-			u, _ = lcHuman(t, s, sd.admin.ID, NewHumanUser{Name: sp.name, Email: sp.email, Role: sp.role, TeamIDs: ids})
+			u, _ = lcHuman(t, s, AsUser(sd.admin), NewHumanUser{Name: sp.name, Email: sp.email, Role: sp.role, TeamIDs: ids})
 		}
 		byName[sp.name] = u.ID
 	}
-	if _, err := s.DeactivateUser(ctx, sd.admin.ID, byName["Gone Bot"]); err != nil {
+	if _, err := s.DeactivateUser(ctx, AsUser(sd.admin), byName["Gone Bot"]); err != nil {
 		t.Fatal(err)
 	}
 	base := newTestClock().Now()

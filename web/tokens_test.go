@@ -202,7 +202,7 @@ func TestBearerAuthentication(t *testing.T) {
 	}
 
 	// Role changes apply to the next request.
-	if _, err := h.srv.Store().UpdateUser(context.Background(), admin.ID, svc, models.UserUpdate{Role: models.RoleManager}); err != nil {
+	if _, err := h.srv.Store().UpdateUser(context.Background(), models.AsUser(admin), svc, models.UserUpdate{Role: models.RoleManager}); err != nil {
 		t.Fatal(err)
 	}
 	_, body = apiGet(t, h, "/api/v1/me", bearer(secret))
@@ -244,7 +244,7 @@ func TestBearerAuthentication(t *testing.T) {
 		}
 	}
 	// Revoked, expired-by-policy and deactivated users give the same 401.
-	if _, err := h.srv.Store().RevokeAllTokens(context.Background(), admin.ID, svc); err != nil {
+	if _, err := h.srv.Store().RevokeAllTokens(context.Background(), models.AsUser(admin), svc); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = apiGet(t, h, "/api/v1/me", bearer(secret))

@@ -48,7 +48,7 @@ func TestCreateServiceUser(t *testing.T) {
 	if !strings.Contains(c.lastBody, `value="member" checked`) {
 		t.Error("Member is not preselected")
 	}
-	team, _ := h.srv.Store().CreateTeam(context.Background(), admin.ID, models.TeamInput{Name: "Data"})
+	team, _ := h.srv.Store().CreateTeam(context.Background(), models.AsUser(admin), models.TeamInput{Name: "Data"})
 	id := createService(t, c, url.Values{
 		"name": {"Airflow Service User"}, "role": {"manager"}, "team": {fmt.Sprint(team.ID), "1"},
 		"description": {"Loads the warehouse."}, "owner": {fmt.Sprintf("user:%d", admin.ID)},
@@ -96,7 +96,7 @@ func TestCreateServiceUser(t *testing.T) {
 		}
 	}
 	// A deactivated user still holds its user_id.
-	if _, err := h.srv.Store().DeactivateUser(context.Background(), admin.ID, id); err != nil {
+	if _, err := h.srv.Store().DeactivateUser(context.Background(), models.AsUser(admin), id); err != nil {
 		t.Fatal(err)
 	}
 	expectStatus(t, c.post("/users", url.Values{"kind": {"service"}, "role": {"member"}, "name": {"Airflow  Service User"}}), http.StatusUnprocessableEntity)
@@ -166,7 +166,7 @@ func TestUsersListParametersNeverFail(t *testing.T) {
 	h, c, admin := signedIn(t)
 	ctx := context.Background()
 	for _, n := range []string{"Alpha", "Bravo", "Charlie", "50% off", "under_score"} {
-		if _, err := h.srv.Store().CreateServiceUser(ctx, admin.ID, models.NewServiceUser{Name: n, Role: models.RoleMember}); err != nil {
+		if _, err := h.srv.Store().CreateServiceUser(ctx, models.AsUser(admin), models.NewServiceUser{Name: n, Role: models.RoleMember}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -211,14 +211,14 @@ func TestUsersListParametersNeverFail(t *testing.T) {
 func TestUsersListSortFilterAndPaging(t *testing.T) {
 	h, c, admin := signedIn(t)
 	ctx := context.Background()
-	team, _ := h.srv.Store().CreateTeam(ctx, admin.ID, models.TeamInput{Name: "Payments"})
+	team, _ := h.srv.Store().CreateTeam(ctx, models.AsUser(admin), models.TeamInput{Name: "Payments"})
 	for i := 0; i < 30; i++ {
 		in := models.NewServiceUser{Name: fmt.Sprintf("bot %02d", i), Role: models.RoleMember}
 		if i%3 == 0 {
 			in.Role = models.RoleManager
 			in.TeamIDs = []int64{team.ID}
 		}
-		if _, err := h.srv.Store().CreateServiceUser(ctx, admin.ID, in); err != nil {
+		if _, err := h.srv.Store().CreateServiceUser(ctx, models.AsUser(admin), in); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -396,7 +396,7 @@ func TestTeamsPages(t *testing.T) {
 func TestMarkupRendersAsText(t *testing.T) {
 	h, c, admin := signedIn(t)
 	evil := `<img src=x onerror=alert(1)>"'`
-	team, err := h.srv.Store().CreateTeam(context.Background(), admin.ID, models.TeamInput{Name: evil + " team", Description: evil})
+	team, err := h.srv.Store().CreateTeam(context.Background(), models.AsUser(admin), models.TeamInput{Name: evil + " team", Description: evil})
 	if err != nil {
 		t.Fatal(err)
 	}
