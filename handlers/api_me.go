@@ -90,4 +90,3 @@ func (h *Handler) APIMe(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(u)
 }
-

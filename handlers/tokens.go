@@ -194,17 +194,23 @@ func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor models.Actor, id int6
 
 // TokenRevoke revokes a token; its next request fails.
 func (h *Handler) TokenRevoke(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.RevokeToken(c.UserContext(), a, id) }, "revoked")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) {
+		return h.Store.RevokeToken(c.UserContext(), a, id)
+	}, "revoked")
 }
 
 // TokenRestore restores a revoked, unexpired token of an active user.
 func (h *Handler) TokenRestore(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.RestoreToken(c.UserContext(), a, id) }, "restored")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) {
+		return h.Store.RestoreToken(c.UserContext(), a, id)
+	}, "restored")
 }
 
 // TokenDelete deletes a revoked or expired token for good.
 func (h *Handler) TokenDelete(c *fiber.Ctx) error {
-	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) { return h.Store.DeleteToken(c.UserContext(), a, id) }, "deleted")
+	return h.tokenAction(c, func(a models.Actor, id int64) (*models.Token, error) {
+		return h.Store.DeleteToken(c.UserContext(), a, id)
+	}, "deleted")
 }
 
 // TokenDeleteConfirm asks before deleting.

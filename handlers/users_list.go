@@ -75,6 +75,9 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 	if c.Get("HX-Request") == "true" {
 		// Responses differ by this header; keep caches from mixing them up.
 		c.Vary("HX-Request")
+		// Push the canonical URL (defaults and empty fields left out), so
+		// one view has one address whether it came from a form or a link.
+		c.Set("HX-Push-Url", d.List.PageURL(q.Page))
 	}
 	return render(c, fiber.StatusOK, views.Users(p, d))
 }

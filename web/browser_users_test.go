@@ -144,25 +144,28 @@ func TestBrowserUsersList(t *testing.T) {
 	expectText(b, "the Manager filter: summary", chromedp.ID("users-results"), "2 filters active")
 	b.screenshot(shotDir, "users-filtered.png")
 
-	// 4. Back restores the search alone, from htmx's history.
+	// 4. Back restores the search alone. htmx keeps no page snapshots
+	// (historyCacheSize 0): it asks the server for the page and swaps it in,
+	// so the form and the table agree.
 	b.do("press Back", chromedp.NavigateBack())
 	b.waitUntil("Back to the search", usersListRowsAre(usersListSearchHit))
 	b.waitIdle("Back to the search")
 	b.expectQuery("Back to the search", map[string]string{"q": usersListSearch}, "role")
 	expectText(b, "Back to the search: summary", chromedp.ID("users-results"), "1 filter active")
-	b.expectSameDocument("Back to the search")
 	if q, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("q"))); q != usersListSearch {
-		// htmx restores a snapshot of the markup, in which the search
-		// field still has the value it was rendered with.
 		b.knownBug("Back to the search: the search field holds %q while the table and URL show the search %q", q, usersListSearch)
 	}
+	if role, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("role"))); role != "" {
+		b.knownBug("Back to the search: the role filter holds %q", role)
+	}
+	b.expectSameDocument("Back to the search")
 
-	// 5. Clear shows every active user again, in place.
-	b.do("click Clear", chromedp.Click(chromedp.Search(`//div[@id="users-results"]//a[normalize-space()="Clear"]`)))
+	// 5. Clear is a plain link: it loads /users afresh, form included.
+	b.load("click Clear", 200, chromedp.Click(chromedp.Search(`//div[@id="users-results"]//a[normalize-space()="Clear"]`)))
 	b.waitUntil("after Clear", `document.querySelectorAll("#users-results tbody tr").length === 25 &&
 		(document.querySelector("#users-results")?.textContent ?? "").includes("All active users")`)
 	b.waitIdle("after Clear")
-	b.expectSameDocument("after Clear")
+	b.do("mark the cleared document", chromedp.Evaluate[chromedp.Void](`window.__marker = 1`))
 	if u := b.location("after Clear"); u.Path != "/users" || u.RawQuery != "" {
 		t.Fatalf("after Clear: browser is at %s; want /users", u)
 	}
@@ -215,9 +218,8 @@ func TestBrowserUsersList(t *testing.T) {
 	b.waitUntil("the search results again", usersListRowsAre(usersListSearchHit))
 	b.waitIdle("the search again")
 	before := b.historyLength("the search again")
-	b.do("click Clear right after typing", chromedp.Click(chromedp.Search(`//div[@id="users-results"]//a[normalize-space()="Clear"]`)))
+	b.load("click Clear right after typing", 200, chromedp.Click(chromedp.Search(`//div[@id="users-results"]//a[normalize-space()="Clear"]`)))
 	b.waitIdle("Clear right after typing")
-	b.expectSameDocument("Clear right after typing")
 	u := b.location("Clear right after typing")
 	if u.Path != "/users" {
 		t.Fatalf("Clear right after typing: browser is at %s; want /users", u)
@@ -456,10 +458,11 @@ func (b *browser) historyLength(step string) int {
 	return n
 }
 
-// knownBug notes a known defect of the app without failing the test.
+// knownBug fails the test for a defect that was once found here, keeping
+// the message that explains it.
 func (b *browser) knownBug(format string, args ...any) {
 	b.t.Helper()
-	b.t.Logf("KNOWN BUG: "+format, args...)
+	b.t.Errorf(format, args...)
 }
 
 // expectSortedBy fails unless the column label is the one the table is

@@ -215,12 +215,22 @@ func TestBearerAuthentication(t *testing.T) {
 	forged, _ := models.NewTokenSecret()
 	sessionCookie := "warden_session=" + c.cookie("warden_session").Value
 	failures := map[string]func() (*http.Response, string){
-		"no header":              func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", nil) },
-		"query string":           func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me?access_token="+secret+"&token="+secret, nil) },
-		"cookie session":         func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", map[string]string{"Cookie": sessionCookie}) },
-		"token as cookie":        func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", map[string]string{"Cookie": "token=" + secret}) },
-		"basic scheme":           func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", map[string]string{"Authorization": "Basic " + secret}) },
-		"bare token":             func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", map[string]string{"Authorization": secret}) },
+		"no header": func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", nil) },
+		"query string": func() (*http.Response, string) {
+			return apiGet(t, h, "/api/v1/me?access_token="+secret+"&token="+secret, nil)
+		},
+		"cookie session": func() (*http.Response, string) {
+			return apiGet(t, h, "/api/v1/me", map[string]string{"Cookie": sessionCookie})
+		},
+		"token as cookie": func() (*http.Response, string) {
+			return apiGet(t, h, "/api/v1/me", map[string]string{"Cookie": "token=" + secret})
+		},
+		"basic scheme": func() (*http.Response, string) {
+			return apiGet(t, h, "/api/v1/me", map[string]string{"Authorization": "Basic " + secret})
+		},
+		"bare token": func() (*http.Response, string) {
+			return apiGet(t, h, "/api/v1/me", map[string]string{"Authorization": secret})
+		},
 		"bad checksum":           func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", bearer(string(typo))) },
 		"unknown token":          func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", bearer(forged)) },
 		"empty bearer":           func() (*http.Response, string) { return apiGet(t, h, "/api/v1/me", bearer("")) },
