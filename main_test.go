@@ -93,7 +93,7 @@ func TestAdminCreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	u, err := store.Authenticate(context.Background(), "ada@example.com", pw)
+	u, err := store.Authenticate(context.Background(), models.Actor{Kind: models.ActorAnonymous}, "ada@example.com", pw)
 	if err != nil || !u.IsConsoleAdmin() {
 		t.Fatalf("the created admin cannot sign in: %v", err)
 	}

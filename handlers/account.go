@@ -44,7 +44,7 @@ func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs map[string]string
 // this one continues under a fresh session id.
 func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 	u, cur := request.User(c), request.Session(c)
-	err := h.Store.ChangePassword(c.UserContext(), u.ID,
+	err := h.Store.ChangePassword(c.UserContext(), h.actor(c),
 		c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm"), cur.ID)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity, fields)
@@ -52,7 +52,7 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Sessions.Start(c, u.ID, request.ClientIP(c)); err != nil {
+	if err := h.Sessions.Rotate(c, h.actor(c)); err != nil {
 		return err
 	}
 	h.Log.Info("password changed", "request_id", request.ID(c), "user", u.ID)
@@ -62,12 +62,12 @@ func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 
 // AccountEndSession ends one of the admin's sessions.
 func (h *Handler) AccountEndSession(c *fiber.Ctx) error {
-	u, cur := request.User(c), request.Session(c)
+	cur := request.Session(c)
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return fiber.ErrNotFound
 	}
-	if err := h.Store.EndSession(c.UserContext(), u.ID, id); errors.Is(err, models.ErrNotFound) {
+	if err := h.Store.EndSession(c.UserContext(), h.actor(c), id); errors.Is(err, models.ErrNotFound) {
 		return fiber.ErrNotFound
 	} else if err != nil {
 		return err
@@ -82,8 +82,8 @@ func (h *Handler) AccountEndSession(c *fiber.Ctx) error {
 
 // AccountEndOtherSessions ends every session of the admin but this one.
 func (h *Handler) AccountEndOtherSessions(c *fiber.Ctx) error {
-	u, cur := request.User(c), request.Session(c)
-	n, err := h.Store.EndOtherSessions(c.UserContext(), u.ID, cur.ID)
+	cur := request.Session(c)
+	n, err := h.Store.EndOtherSessions(c.UserContext(), h.actor(c), cur.ID)
 	if err != nil {
 		return err
 	}

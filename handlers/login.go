@@ -53,7 +53,7 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
 	}
 
-	user, err := h.Store.Authenticate(c.UserContext(), email, password)
+	user, err := h.Store.Authenticate(c.UserContext(), h.actor(c), email, password)
 	switch {
 	case errors.Is(err, models.ErrInvalidCredentials):
 		h.AccountThrottle.Fail(accountKey)
@@ -73,7 +73,9 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 	}
 
 	h.AccountThrottle.Reset(accountKey)
-	if _, err := h.Sessions.Start(c, user.ID, ip); err != nil {
+	a := h.actor(c)
+	a.Kind, a.ID, a.Label = models.ActorHuman, user.ID, user.Handle()
+	if _, err := h.Sessions.Start(c, a); err != nil {
 		return err
 	}
 	h.Log.Info("signed in", "request_id", request.ID(c), "user", user.ID, "ip", ip)
@@ -101,7 +103,7 @@ func minutes(d time.Duration) string {
 
 // Logout ends the session server-side and clears the cookie.
 func (h *Handler) Logout(c *fiber.Ctx) error {
-	if err := h.Sessions.End(c); err != nil {
+	if err := h.Sessions.End(c, h.actor(c)); err != nil {
 		return err
 	}
 	h.Sessions.AddFlash(c, "info", "You have signed out.")

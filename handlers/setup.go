@@ -25,7 +25,7 @@ func (h *Handler) SetupShow(c *fiber.Ctx) error {
 // SetupSubmit creates the first administrator.
 func (h *Handler) SetupSubmit(c *fiber.Ctx) error {
 	form := views.SetupForm{Token: c.FormValue("token"), Name: c.FormValue("name"), Email: c.FormValue("email")}
-	_, err := h.Store.CompleteSetup(c.UserContext(), form.Token, models.NewHuman{
+	_, err := h.Store.CompleteSetup(c.UserContext(), h.actor(c), form.Token, models.NewHuman{
 		Name: form.Name, Email: form.Email, Password: c.FormValue("password"), Confirm: c.FormValue("confirm"),
 	})
 	if fields := models.FieldErrors(err); fields != nil {

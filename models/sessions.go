@@ -47,7 +47,11 @@ func truncateUA(ua string) string {
 // CreateSession starts a console session for an administrator and returns the
 // random token for the cookie. Every sign-in gets a fresh token, which is what
 // defeats session fixation.
-func (s *Store) CreateSession(ctx context.Context, userID int64, ip, userAgent string) (string, *Session, error) {
+//
+// a is the signing-in user with the request's details; the sign-in is
+// audited in the same transaction.
+func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, error) {
+	userID, ip, userAgent := a.ID, a.IP, a.UserAgent
 	token, err := RandomToken(32)
 	if err != nil {
 		return "", nil, err
@@ -61,8 +65,14 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ip, userAgent s
 		TokenHash: HashToken(token), UserID: userID, CSRFToken: csrf,
 		CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: truncateUA(userAgent),
 	}
-	if err := s.db.WithContext(ctx).Create(sess).Error; err != nil {
-		return "", nil, fmt.Errorf("models: create session: %w", err)
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(sess).Error; err != nil {
+			return fmt.Errorf("models: create session: %w", err)
+		}
+		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{"user", userID, a.Label}, nil)
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return token, sess, nil
 }
@@ -118,6 +128,55 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, token string) error {
 	return nil
 }
 
+// RotateSession replaces the session of oldToken with a new one for the
+// same user (after a password change), in one transaction.
+func (s *Store) RotateSession(ctx context.Context, a Actor, oldToken string) (string, *Session, error) {
+	token, err := RandomToken(32)
+	if err != nil {
+		return "", nil, err
+	}
+	csrf, err := RandomToken(32)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.Now()
+	sess := &Session{
+		TokenHash: HashToken(token), UserID: a.ID, CSRFToken: csrf,
+		CreatedAt: now, LastSeenAt: now, IP: a.IP, UserAgent: truncateUA(a.UserAgent),
+	}
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("token_hash = ?", HashToken(oldToken)).Delete(&Session{}).Error; err != nil {
+			return fmt.Errorf("models: rotate session: %w", err)
+		}
+		if err := tx.Create(sess).Error; err != nil {
+			return fmt.Errorf("models: rotate session: %w", err)
+		}
+		return s.record(tx, a, "auth.session_rotate", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// Logout ends the session a cookie token belongs to and records the
+// sign-out.
+func (s *Store) Logout(ctx context.Context, a Actor, token string) error {
+	if token == "" {
+		return nil
+	}
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("token_hash = ?", HashToken(token)).Delete(&Session{})
+		if res.Error != nil {
+			return fmt.Errorf("models: sign out: %w", res.Error)
+		}
+		if res.RowsAffected == 0 || a.ID == 0 {
+			return nil // already gone: nothing changed
+		}
+		return s.record(tx, a, "auth.logout", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+	})
+}
+
 // Sessions lists a user's live sessions, most recently used first.
 func (s *Store) Sessions(ctx context.Context, userID int64) ([]Session, error) {
 	now := s.Now()
@@ -133,25 +192,34 @@ func (s *Store) Sessions(ctx context.Context, userID int64) ([]Session, error) {
 
 // EndSession ends one of userID's sessions; a session of someone else is
 // reported as ErrNotFound.
-func (s *Store) EndSession(ctx context.Context, userID, sessionID int64) error {
-	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", sessionID, userID).Delete(&Session{})
-	if res.Error != nil {
-		return fmt.Errorf("models: end session: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+func (s *Store) EndSession(ctx context.Context, a Actor, sessionID int64) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ? AND user_id = ?", sessionID, a.ID).Delete(&Session{})
+		if res.Error != nil {
+			return fmt.Errorf("models: end session: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("session %d", sessionID), target{"user", a.ID, a.Label}, nil)
+	})
 }
 
 // EndOtherSessions ends every session of userID except keepID and returns
 // how many ended.
-func (s *Store) EndOtherSessions(ctx context.Context, userID, keepID int64) (int64, error) {
-	res := s.db.WithContext(ctx).Where("user_id = ? AND id <> ?", userID, keepID).Delete(&Session{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("models: end sessions: %w", res.Error)
-	}
-	return res.RowsAffected, nil
+func (s *Store) EndOtherSessions(ctx context.Context, a Actor, keepID int64) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("user_id = ? AND id <> ?", a.ID, keepID).Delete(&Session{})
+		if res.Error != nil {
+			return fmt.Errorf("models: end sessions: %w", res.Error)
+		}
+		if n = res.RowsAffected; n == 0 {
+			return nil
+		}
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("%d other sessions", n), target{"user", a.ID, a.Label}, nil)
+	})
+	return n, err
 }
 
 // PurgeExpiredSessions deletes sessions past either limit; the server runs it

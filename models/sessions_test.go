@@ -13,14 +13,14 @@ func TestSessionLifecycle(t *testing.T) {
 	ctx := context.Background()
 	u := mustAdmin(t, s, "ada@example.com")
 
-	tok, sess, err := s.CreateSession(ctx, u.ID, "203.0.113.9", "test-agent")
+	tok, sess, err := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "203.0.113.9", UserAgent: "test-agent"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sess.TokenHash == tok || sess.TokenHash != HashToken(tok) {
 		t.Fatal("the session table must hold only the hash of the cookie token")
 	}
-	tok2, _, _ := s.CreateSession(ctx, u.ID, "203.0.113.9", "test-agent")
+	tok2, _, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "203.0.113.9", UserAgent: "test-agent"})
 	if tok2 == tok {
 		t.Fatal("two sign-ins produced the same session token")
 	}
@@ -55,7 +55,7 @@ func TestSessionAbsoluteLimit(t *testing.T) {
 	s := openTestStore(t, WithClock(clock.Now), WithSessionLifetime(SessionLifetime{Idle: 30 * time.Minute, Absolute: 2 * time.Hour}))
 	ctx := context.Background()
 	u := mustAdmin(t, s, "ada@example.com")
-	tok, _, _ := s.CreateSession(ctx, u.ID, "", "")
+	tok, _, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "", UserAgent: ""})
 	// Stay busy: a request every 20 minutes keeps the idle timer fresh.
 	for elapsed := time.Duration(0); elapsed < 2*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
 		clock.Advance(20 * time.Minute)
@@ -74,7 +74,7 @@ func TestSessionTouchIsCoalesced(t *testing.T) {
 	s := openTestStore(t, WithClock(clock.Now))
 	ctx := context.Background()
 	u := mustAdmin(t, s, "ada@example.com")
-	tok, sess, _ := s.CreateSession(ctx, u.ID, "", "")
+	tok, sess, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "", UserAgent: ""})
 	clock.Advance(30 * time.Second)
 	got, _, _ := s.SessionByToken(ctx, tok)
 	if !got.LastSeenAt.Equal(sess.LastSeenAt) {
@@ -92,7 +92,7 @@ func TestSessionEndsWhenUserLosesConsoleAccess(t *testing.T) {
 		s := openTestStore(t)
 		ctx := context.Background()
 		u := mustAdmin(t, s, "ada@example.com")
-		tok, _, _ := s.CreateSession(ctx, u.ID, "", "")
+		tok, _, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "", UserAgent: ""})
 		s.db.Model(&User{}).Where("id = ?", u.ID).Updates(change)
 		if _, _, err := s.SessionByToken(ctx, tok); !errors.Is(err, ErrNotFound) {
 			t.Errorf("after %v the session = %v; want it gone", change, err)
@@ -105,11 +105,11 @@ func TestEndSessionOwnership(t *testing.T) {
 	ctx := context.Background()
 	a := mustAdmin(t, s, "ada@example.com")
 	b := mustAdmin(t, s, "bob@example.com")
-	_, bs, _ := s.CreateSession(ctx, b.ID, "", "")
-	if err := s.EndSession(ctx, a.ID, bs.ID); !errors.Is(err, ErrNotFound) {
+	_, bs, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: b.ID, Label: b.Handle(), IP: "", UserAgent: ""})
+	if err := s.EndSession(ctx, AsUser(a), bs.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("ending another user's session = %v; want ErrNotFound", err)
 	}
-	if err := s.EndSession(ctx, b.ID, bs.ID); err != nil {
+	if err := s.EndSession(ctx, AsUser(b), bs.ID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,9 +119,9 @@ func TestPurgeExpiredSessions(t *testing.T) {
 	s := openTestStore(t, WithClock(clock.Now))
 	ctx := context.Background()
 	u := mustAdmin(t, s, "ada@example.com")
-	s.CreateSession(ctx, u.ID, "", "")
+	s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "", UserAgent: ""})
 	clock.Advance(time.Hour)
-	fresh, _, _ := s.CreateSession(ctx, u.ID, "", "")
+	fresh, _, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "", UserAgent: ""})
 	n, err := s.PurgeExpiredSessions(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("purged %d, %v; want 1", n, err)

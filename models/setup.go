@@ -70,7 +70,7 @@ func checkSetupToken(tx *gorm.DB, token string) error {
 // CompleteSetup creates the first administrator. The token check, the
 // "no administrator yet" check and the insert share one immediate
 // transaction, so two people racing through the setup page cannot both win.
-func (s *Store) CompleteSetup(ctx context.Context, token string, in NewHuman) (*User, error) {
+func (s *Store) CompleteSetup(ctx context.Context, a Actor, token string, in NewHuman) (*User, error) {
 	if err := s.CheckSetupToken(ctx, token); err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (s *Store) CompleteSetup(ctx context.Context, token string, in NewHuman) (*
 		return nil, err
 	}
 	var u *User
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := checkSetupToken(tx, token); err != nil {
 			return err
 		}
@@ -92,7 +92,15 @@ func (s *Store) CompleteSetup(ctx context.Context, token string, in NewHuman) (*
 		if u, err = s.insertHuman(tx, name, email, key, hash, RoleAdmin, nil); err != nil {
 			return err
 		}
-		return tx.Where("key = ?", settingSetupTokenHash).Delete(&Setting{}).Error
+		if err := tx.Where("key = ?", settingSetupTokenHash).Delete(&Setting{}).Error; err != nil {
+			return fmt.Errorf("models: use setup token: %w", err)
+		}
+		// The person at the setup page has no account until this moment.
+		a.Kind, a.ID, a.Label = ActorAnonymous, 0, "first-run setup"
+		if err := s.recordCreate(tx, a, u); err != nil {
+			return err
+		}
+		return s.record(tx, a, "setup.complete", OutcomeSuccess, "", userTarget(u), nil)
 	})
 	if err != nil {
 		return nil, err

@@ -84,7 +84,7 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, in TeamInput) (*Team, e
 		return nil, err
 	}
 	var t *Team
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := nameTaken(tx, teamKey(name), 0); err != nil {
 			return err
 		}
@@ -96,7 +96,10 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, in TeamInput) (*Team, e
 			}
 			return fmt.Errorf("models: create team: %w", err)
 		}
-		return nil
+		ch := Changes{}
+		ch.set("name", nil, t.Name)
+		ch.set("description", nil, t.Description)
+		return s.record(tx, a, "team.create", OutcomeSuccess, "", teamTarget(t), ch)
 	})
 	if err != nil {
 		return nil, err
@@ -112,12 +115,13 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, in TeamInput)
 		return nil, err
 	}
 	var t Team
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&t, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("models: team %d: %w", id, err)
 		}
+		before := t
 		if t.Builtin && name != t.Name {
 			return NewValidationError("name", ErrBuiltinTeam.Message)
 		}
@@ -125,9 +129,18 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, in TeamInput)
 			return err
 		}
 		t.Name, t.NameKey, t.Description, t.UpdatedAt = name, teamKey(name), desc, s.Now()
-		return tx.Model(&Team{}).Where("id = ?", t.ID).Updates(map[string]any{
+		if err := tx.Model(&Team{}).Where("id = ?", t.ID).Updates(map[string]any{
 			"name": t.Name, "name_key": t.NameKey, "description": t.Description, "updated_at": t.UpdatedAt,
-		}).Error
+		}).Error; err != nil {
+			return fmt.Errorf("models: update team: %w", err)
+		}
+		ch := Changes{}
+		ch.set("name", before.Name, t.Name)
+		ch.set("description", before.Description, t.Description)
+		if len(ch) == 0 {
+			return nil // nothing changed, nothing to record
+		}
+		return s.record(tx, a, "team.update", OutcomeSuccess, "", teamTarget(&t), ch)
 	})
 	if err != nil {
 		return nil, err
@@ -140,14 +153,14 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id int64, in TeamInput)
 // transaction.
 func (s *Store) DeleteTeam(ctx context.Context, a Actor, id int64) (*Team, error) {
 	var t Team
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&t, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("models: team %d: %w", id, err)
 		}
 		if t.Builtin {
-			return ErrBuiltinTeam
+			return s.refuse(tx, a, "team.delete", teamTarget(&t), ErrBuiltinTeam)
 		}
 		if err := tx.Exec(`UPDATE users SET team_count = team_count - 1
 			WHERE id IN (SELECT user_id FROM user_teams WHERE team_id = ?)`, id).Error; err != nil {
@@ -156,7 +169,9 @@ func (s *Store) DeleteTeam(ctx context.Context, a Actor, id int64) (*Team, error
 		if err := tx.Delete(&Team{}, id).Error; err != nil {
 			return fmt.Errorf("models: delete team: %w", err)
 		}
-		return nil
+		ch := Changes{}
+		ch.set("name", t.Name, nil)
+		return s.record(tx, a, "team.delete", OutcomeSuccess, "", teamTarget(&t), ch)
 	})
 	if err != nil {
 		return nil, err

@@ -77,7 +77,11 @@ func (s *Store) SetTokenPolicy(ctx context.Context, a Actor, p TokenPolicy) erro
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		before, err := tokenPolicy(tx)
+		if err != nil {
+			return err
+		}
 		now := s.Now()
 		for k, v := range map[string]string{
 			settingPolicyDefault: strconv.Itoa(p.DefaultDays),
@@ -88,6 +92,13 @@ func (s *Store) SetTokenPolicy(ctx context.Context, a Actor, p TokenPolicy) erro
 				return fmt.Errorf("models: save token policy: %w", err)
 			}
 		}
-		return nil
+		ch := Changes{}
+		ch.set("token.default_days", before.DefaultDays, p.DefaultDays)
+		ch.set("token.max_days", before.MaxDays, p.MaxDays)
+		ch.set("token.allow_never", before.AllowNever, p.AllowNever)
+		if len(ch) == 0 {
+			return nil
+		}
+		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{"settings", 0, "token expiry policy"}, ch)
 	})
 }

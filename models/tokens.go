@@ -152,16 +152,16 @@ func (s *Store) GenerateToken(ctx context.Context, a Actor, userID int64, in New
 		return nil, "", err
 	}
 	var tok *Token
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		u, err := userForUpdate(tx, userID)
 		if err != nil {
 			return err
 		}
 		if u.Kind != KindService {
-			return &RuleError{Code: "not_service", Message: "Only service users hold tokens."}
+			return s.refuse(tx, a, "token.create", userTarget(u), &RuleError{Code: "not_service", Message: "Only service users hold tokens."})
 		}
 		if u.Status != StatusActive {
-			return errDeactivatedOwner
+			return s.refuse(tx, a, "token.create", userTarget(u), errDeactivatedOwner)
 		}
 		policy, err := tokenPolicy(tx)
 		if err != nil {
@@ -187,7 +187,7 @@ func (s *Store) GenerateToken(ctx context.Context, a Actor, userID int64, in New
 		if err := tx.Create(tok).Error; err != nil {
 			return fmt.Errorf("models: create token: %w", err)
 		}
-		return nil
+		return s.record(tx, a, "token.create", OutcomeSuccess, "", tokenTarget(tok), tokenFields(tok, u))
 	})
 	if err != nil {
 		return nil, "", err
@@ -242,7 +242,7 @@ func activeTokenCount(tx *gorm.DB, userID int64, now time.Time) (int64, error) {
 // Revoking a revoked token changes nothing.
 func (s *Store) RevokeToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if t, err = tokenByID(tx, id); err != nil {
 			return err
@@ -252,7 +252,10 @@ func (s *Store) RevokeToken(ctx context.Context, a Actor, id int64) (*Token, err
 		}
 		now := s.Now()
 		t.RevokedAt, t.RevokedBy = &now, nonZero(a.ID)
-		return tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": now, "revoked_by": t.RevokedBy}).Error
+		if err := tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": now, "revoked_by": t.RevokedBy}).Error; err != nil {
+			return fmt.Errorf("models: revoke token: %w", err)
+		}
+		return s.recordTokenState(tx, a, "token.revoke", t, TokenActive, TokenRevoked)
 	})
 	if err != nil {
 		return nil, err
@@ -264,27 +267,30 @@ func (s *Store) RevokeToken(ctx context.Context, a Actor, id int64) (*Token, err
 // expired, of an active user.
 func (s *Store) RestoreToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if t, err = tokenByID(tx, id); err != nil {
 			return err
 		}
 		now := s.Now()
 		if t.RevokedAt == nil {
-			return &RuleError{Code: "not_revoked", Message: "Only a revoked token can be restored."}
+			return s.refuse(tx, a, "token.restore", tokenTarget(t), &RuleError{Code: "not_revoked", Message: "Only a revoked token can be restored."})
 		}
 		if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
-			return &RuleError{Code: "expired", Message: "This token has expired, so it cannot be restored. Generate a new one."}
+			return s.refuse(tx, a, "token.restore", tokenTarget(t), &RuleError{Code: "expired", Message: "This token has expired, so it cannot be restored. Generate a new one."})
 		}
 		u, err := userForUpdate(tx, t.UserID)
 		if err != nil {
 			return err
 		}
 		if u.Status != StatusActive {
-			return errDeactivatedOwner
+			return s.refuse(tx, a, "token.restore", tokenTarget(t), errDeactivatedOwner)
 		}
 		t.RevokedAt, t.RevokedBy = nil, nil
-		return tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": nil, "revoked_by": nil}).Error
+		if err := tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": nil, "revoked_by": nil}).Error; err != nil {
+			return fmt.Errorf("models: restore token: %w", err)
+		}
+		return s.recordTokenState(tx, a, "token.restore", t, TokenRevoked, TokenActive)
 	})
 	if err != nil {
 		return nil, err
@@ -295,15 +301,19 @@ func (s *Store) RestoreToken(ctx context.Context, a Actor, id int64) (*Token, er
 // DeleteToken removes a revoked or expired token for good.
 func (s *Store) DeleteToken(ctx context.Context, a Actor, id int64) (*Token, error) {
 	var t *Token
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if t, err = tokenByID(tx, id); err != nil {
 			return err
 		}
-		if t.State(s.Now()) == TokenActive {
-			return &RuleError{Code: "active", Message: "An active token cannot be deleted. Revoke it first."}
+		state := t.State(s.Now())
+		if state == TokenActive {
+			return s.refuse(tx, a, "token.delete", tokenTarget(t), &RuleError{Code: "active", Message: "An active token cannot be deleted. Revoke it first."})
 		}
-		return tx.Delete(&Token{}, id).Error
+		if err := tx.Delete(&Token{}, id).Error; err != nil {
+			return fmt.Errorf("models: delete token: %w", err)
+		}
+		return s.recordTokenState(tx, a, "token.delete", t, state, "deleted")
 	})
 	if err != nil {
 		return nil, err
@@ -315,17 +325,53 @@ func (s *Store) DeleteToken(ctx context.Context, a Actor, id int64) (*Token, err
 // RevokeAllTokens revokes every active token of a user and returns how many.
 func (s *Store) RevokeAllTokens(ctx context.Context, a Actor, userID int64) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if _, err := userForUpdate(tx, userID); err != nil {
 			return err
 		}
 		now := s.Now()
-		res := tx.Model(&Token{}).Where("user_id = ? AND "+activeTokenCond, userID, now).
-			Updates(map[string]any{"revoked_at": now, "revoked_by": nonZero(a.ID)})
-		n = res.RowsAffected
-		return res.Error
+		var active []Token
+		if err := tx.Where("user_id = ? AND "+activeTokenCond, userID, now).Order("id").Find(&active).Error; err != nil {
+			return fmt.Errorf("models: active tokens: %w", err)
+		}
+		// One event per token: each revocation is its own state change.
+		for i := range active {
+			t := &active[i]
+			if err := tx.Model(&Token{}).Where("id = ?", t.ID).Updates(map[string]any{"revoked_at": now, "revoked_by": nonZero(a.ID)}).Error; err != nil {
+				return fmt.Errorf("models: revoke token: %w", err)
+			}
+			if err := s.recordTokenState(tx, a, "token.revoke", t, TokenActive, TokenRevoked); err != nil {
+				return err
+			}
+		}
+		n = int64(len(active))
+		return nil
 	})
 	return n, err
+}
+
+// tokenFields are a new token's non-secret fields for its creation event.
+func tokenFields(t *Token, u *User) Changes {
+	ch := Changes{}
+	ch.set("name", nil, t.Name)
+	ch.set("user", nil, u.Handle())
+	ch.set("hint", nil, t.Hint)
+	if t.ExpiresAt != nil {
+		ch.set("expires_at", nil, t.ExpiresAt.UTC().Format(time.RFC3339))
+	} else {
+		ch.set("expires_at", nil, "never")
+	}
+	if t.Description != "" {
+		ch.set("description", nil, t.Description)
+	}
+	return ch
+}
+
+// recordTokenState writes a token's state change.
+func (s *Store) recordTokenState(tx *gorm.DB, a Actor, action string, t *Token, before, after TokenState) error {
+	ch := Changes{}
+	ch.set("state", string(before), string(after))
+	return s.record(tx, a, action, OutcomeSuccess, "", tokenTarget(t), ch)
 }
 
 // ErrTokenInvalid is the one answer for every failed bearer authentication.

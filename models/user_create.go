@@ -114,7 +114,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUse
 		return nil, err
 	}
 	var u *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := checkTeams(tx, in.TeamIDs); err != nil {
 			return err
 		}
@@ -141,7 +141,10 @@ func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUse
 			}
 			return fmt.Errorf("models: create service user: %w", err)
 		}
-		return setTeams(tx, u, in.TeamIDs)
+		if err := setTeams(tx, u, in.TeamIDs); err != nil {
+			return err
+		}
+		return s.recordCreate(tx, a, u)
 	})
 	if err != nil {
 		return nil, err
@@ -180,7 +183,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, a Actor, in NewHumanUser) (
 		u     *User
 		token string
 	)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		if err := checkTeams(tx, in.TeamIDs); err != nil {
 			return err
 		}
@@ -205,14 +208,44 @@ func (s *Store) CreateHumanUser(ctx context.Context, a Actor, in NewHumanUser) (
 		if err := setTeams(tx, u, in.TeamIDs); err != nil {
 			return err
 		}
+		if err := s.recordCreate(tx, a, u); err != nil {
+			return err
+		}
 		var err error
-		token, err = s.newPasswordLink(tx, u.ID, a.ID)
-		return err
+		if token, err = s.newPasswordLink(tx, u.ID, a.ID); err != nil {
+			return err
+		}
+		return s.record(tx, a, "user.password_link_issued", OutcomeSuccess, "", userTarget(u), nil)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return u, token, nil
+}
+
+// recordCreate writes the creation event with the new account's fields as
+// the "after" side.
+func (s *Store) recordCreate(tx *gorm.DB, a Actor, u *User) error {
+	teams, err := teamNamesOf(tx, u.ID)
+	if err != nil {
+		return err
+	}
+	owner, err := ownerLabel(tx, OwnerOf(u))
+	if err != nil {
+		return err
+	}
+	ch := Changes{}
+	ch.set("name", nil, u.Name)
+	ch.set("role", nil, string(u.Role))
+	ch.set("teams", nil, teams)
+	if u.Kind == KindService {
+		ch.set("user_id", nil, u.Handle())
+		ch.set("description", nil, u.Description)
+		ch.set("owner", nil, owner)
+	} else {
+		ch.set("email", nil, u.Handle())
+	}
+	return s.record(tx, a, userAction(u, "create"), OutcomeSuccess, "", userTarget(u), ch)
 }
 
 func nonZero(id int64) *int64 {

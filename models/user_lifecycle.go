@@ -86,7 +86,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		return nil, err
 	}
 	var u *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = userForUpdate(tx, id); err != nil {
 			return err
@@ -94,6 +94,15 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		if u.Kind == KindHuman {
 			in.Owner = Owner{} // people have no owner
 		}
+		beforeTeams, err := teamNamesOf(tx, u.ID)
+		if err != nil {
+			return err
+		}
+		beforeOwner, err := ownerLabel(tx, OwnerOf(u))
+		if err != nil {
+			return err
+		}
+		before := *u
 		if err := checkTeams(tx, in.TeamIDs); err != nil {
 			return err
 		}
@@ -103,7 +112,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		demoted := u.Role == RoleAdmin && in.Role != RoleAdmin
 		if demoted {
 			if err := guardLastAdmin(tx, u); err != nil {
-				return err
+				return s.refuse(tx, a, userAction(u, "update"), userTarget(u), err)
 			}
 		}
 		u.Role, u.Description, u.UpdatedAt = in.Role, desc, s.Now()
@@ -117,6 +126,22 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 			return fmt.Errorf("models: update user: %w", err)
 		}
 		if err := setTeams(tx, u, in.TeamIDs); err != nil {
+			return err
+		}
+		afterTeams, err := teamNamesOf(tx, u.ID)
+		if err != nil {
+			return err
+		}
+		afterOwner, err := ownerLabel(tx, in.Owner)
+		if err != nil {
+			return err
+		}
+		ch := Changes{}
+		ch.set("role", string(before.Role), string(u.Role))
+		ch.set("teams", beforeTeams, afterTeams)
+		ch.set("description", before.Description, u.Description)
+		ch.set("owner", beforeOwner, afterOwner)
+		if err := s.record(tx, a, userAction(u, "update"), OutcomeSuccess, "", userTarget(u), ch); err != nil {
 			return err
 		}
 		if demoted && u.Kind == KindHuman {
@@ -142,7 +167,7 @@ func endSessions(tx *gorm.DB, userID int64) error {
 // active human Admin cannot be deactivated.
 func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, error) {
 	var u *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = userForUpdate(tx, id); err != nil {
 			return err
@@ -151,7 +176,7 @@ func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, e
 			return nil
 		}
 		if err := guardLastAdmin(tx, u); err != nil {
-			return err
+			return s.refuse(tx, a, userAction(u, "deactivate"), userTarget(u), err)
 		}
 		now := s.Now()
 		if u.Kind == KindService {
@@ -163,7 +188,7 @@ func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, e
 				return err
 			}
 			if n > 0 {
-				return activeTokensError(u.Name, n)
+				return s.refuse(tx, a, userAction(u, "deactivate"), userTarget(u), activeTokensError(u.Name, n))
 			}
 		}
 		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusDeactivated, &now, now
@@ -174,6 +199,11 @@ func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, e
 		}
 		if err := tx.Where("user_id = ?", u.ID).Delete(&PasswordLink{}).Error; err != nil {
 			return fmt.Errorf("models: drop password links: %w", err)
+		}
+		ch := Changes{}
+		ch.set("status", string(StatusActive), string(StatusDeactivated))
+		if err := s.record(tx, a, userAction(u, "deactivate"), OutcomeSuccess, "", userTarget(u), ch); err != nil {
+			return err
 		}
 		return endSessions(tx, u.ID)
 	})
@@ -200,7 +230,7 @@ func activeTokensError(name string, n int64) *RuleError {
 // ReactivateUser restores a deactivated account with its role and teams.
 func (s *Store) ReactivateUser(ctx context.Context, a Actor, id int64) (*User, error) {
 	var u *User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		var err error
 		if u, err = userForUpdate(tx, id); err != nil {
 			return err
@@ -210,9 +240,14 @@ func (s *Store) ReactivateUser(ctx context.Context, a Actor, id int64) (*User, e
 		}
 		now := s.Now()
 		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusActive, nil, now
-		return tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"status": StatusActive, "deactivated_at": nil, "updated_at": now,
-		}).Error
+		}).Error; err != nil {
+			return fmt.Errorf("models: reactivate: %w", err)
+		}
+		ch := Changes{}
+		ch.set("status", string(StatusDeactivated), string(StatusActive))
+		return s.record(tx, a, userAction(u, "reactivate"), OutcomeSuccess, "", userTarget(u), ch)
 	})
 	if err != nil {
 		return nil, err
@@ -241,19 +276,23 @@ func (s *Store) newPasswordLink(tx *gorm.DB, userID, actorID int64) (string, err
 // person (a password reset), replacing any earlier link.
 func (s *Store) IssuePasswordLink(ctx context.Context, a Actor, userID int64) (string, error) {
 	var token string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		u, err := userForUpdate(tx, userID)
 		if err != nil {
 			return err
 		}
 		if u.Kind != KindHuman {
-			return &RuleError{Code: "service_password", Message: "Service users have no password; they authenticate with tokens."}
+			return s.refuse(tx, a, "user.password_link_issued", userTarget(u),
+				&RuleError{Code: "service_password", Message: "Service users have no password; they authenticate with tokens."})
 		}
 		if u.Status != StatusActive {
-			return &RuleError{Code: "deactivated", Message: "Restore the account before issuing a set-password link."}
+			return s.refuse(tx, a, "user.password_link_issued", userTarget(u),
+				&RuleError{Code: "deactivated", Message: "Restore the account before issuing a set-password link."})
 		}
-		token, err = s.newPasswordLink(tx, userID, a.ID)
-		return err
+		if token, err = s.newPasswordLink(tx, userID, a.ID); err != nil {
+			return err
+		}
+		return s.record(tx, a, "user.password_link_issued", OutcomeSuccess, "", userTarget(u), nil)
 	})
 	return token, err
 }
@@ -290,7 +329,7 @@ func passwordLinkUser(tx *gorm.DB, token string, now time.Time) (*User, error) {
 
 // SetPasswordWithLink sets a person's password through a one-time link. The
 // link is used up, and any sessions the person had end.
-func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confirm string) (*User, error) {
+func (s *Store) SetPasswordWithLink(ctx context.Context, a Actor, token, password, confirm string) (*User, error) {
 	u, err := s.PasswordLinkUser(ctx, token)
 	if err != nil {
 		return nil, err
@@ -305,7 +344,7 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confir
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		// Check again under the write lock: two tabs racing with one link
 		// must not both set a password.
 		if _, err := passwordLinkUser(tx, token, s.Now()); err != nil {
@@ -320,6 +359,12 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confir
 		}).Error; err != nil {
 			return fmt.Errorf("models: set password: %w", err)
 		}
+		// The person acts for themselves here, through the link.
+		self := a
+		self.Kind, self.ID, self.Label = ActorHuman, u.ID, u.Handle()
+		if err := s.record(tx, self, "user.password_set", OutcomeSuccess, "", userTarget(u), nil); err != nil {
+			return err
+		}
 		return endSessions(tx, u.ID)
 	})
 	if err != nil {
@@ -332,13 +377,17 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, token, password, confir
 // many ended.
 func (s *Store) SignOutEverywhere(ctx context.Context, a Actor, userID int64) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if _, err := userForUpdate(tx, userID); err != nil {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		u, err := userForUpdate(tx, userID)
+		if err != nil {
 			return err
 		}
 		res := tx.Where("user_id = ?", userID).Delete(&Session{})
+		if res.Error != nil {
+			return fmt.Errorf("models: sign out everywhere: %w", res.Error)
+		}
 		n = res.RowsAffected
-		return res.Error
+		return s.record(tx, a, "user.sign_out_everywhere", OutcomeSuccess, fmt.Sprintf("%d sessions ended", n), userTarget(u), nil)
 	})
 	return n, err
 }

@@ -108,7 +108,7 @@ func lcWantField(t *testing.T, what string, err error, field, substr string) {
 
 func lcSessionFor(t *testing.T, s *Store, userID int64) string {
 	t.Helper()
-	tok, _, err := s.CreateSession(context.Background(), userID, "192.0.2.1", "test")
+	tok, _, err := s.CreateSession(context.Background(), Actor{Kind: ActorHuman, ID: userID, IP: "192.0.2.1", UserAgent: "test"})
 	if err != nil {
 		t.Fatalf("CreateSession(%d): %v", userID, err)
 	}
@@ -275,7 +275,7 @@ func TestCreateHumanUser(t *testing.T) {
 				t.Errorf("search_text = %q; want the lower-cased name and email", got.SearchText)
 			}
 			for _, pw := range []string{"", testPassword, token} {
-				if _, err := s.Authenticate(ctx, "hugo@example.com", pw); !errors.Is(err, ErrInvalidCredentials) {
+				if _, err := s.Authenticate(ctx, Actor{Kind: ActorAnonymous}, "hugo@example.com", pw); !errors.Is(err, ErrInvalidCredentials) {
 					t.Errorf("Authenticate before a password was set (pw %q) = %v; want ErrInvalidCredentials", pw, err)
 				}
 			}
@@ -293,18 +293,18 @@ func TestCreateHumanUser(t *testing.T) {
 
 			// Policy and confirmation are enforced, and a refusal does not use
 			// the link up.
-			_, err = s.SetPasswordWithLink(ctx, token, "short", "short")
+			_, err = s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, "short", "short")
 			lcWantField(t, "short password", err, "password", "")
-			_, err = s.SetPasswordWithLink(ctx, token, "hugo@example.com", "hugo@example.com")
+			_, err = s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, "hugo@example.com", "hugo@example.com")
 			lcWantField(t, "password equal to the email", err, "password", "")
-			_, err = s.SetPasswordWithLink(ctx, token, testPassword, testPassword+"!")
+			_, err = s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, testPassword, testPassword+"!")
 			lcWantField(t, "mismatched confirmation", err, "confirm", "")
 			if _, err := s.PasswordLinkUser(ctx, token); err != nil {
 				t.Fatalf("link unusable after refused attempts: %v", err)
 			}
 
 			sessTok := lcSessionFor(t, s, u.ID)
-			if _, err := s.SetPasswordWithLink(ctx, token, testPassword, testPassword); err != nil {
+			if _, err := s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, testPassword, testPassword); err != nil {
 				t.Fatalf("SetPasswordWithLink: %v", err)
 			}
 			if _, _, err := s.SessionByToken(ctx, sessTok); !errors.Is(err, ErrNotFound) {
@@ -313,7 +313,7 @@ func TestCreateHumanUser(t *testing.T) {
 			if n := lcSessions(t, s, u.ID); n != 0 {
 				t.Errorf("%d sessions left after setting the password; want 0", n)
 			}
-			if _, err := s.SetPasswordWithLink(ctx, token, "another long passphrase here", "another long passphrase here"); !errors.Is(err, ErrLinkInvalid) {
+			if _, err := s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, "another long passphrase here", "another long passphrase here"); !errors.Is(err, ErrLinkInvalid) {
 				t.Errorf("second use of the link = %v; want ErrLinkInvalid", err)
 			}
 			if _, err := s.PasswordLinkUser(ctx, token); !errors.Is(err, ErrLinkInvalid) {
@@ -323,7 +323,7 @@ func TestCreateHumanUser(t *testing.T) {
 				t.Error("the password was not stored as an argon2id hash")
 			}
 
-			authed, err := s.Authenticate(ctx, "HUGO@example.com", testPassword)
+			authed, err := s.Authenticate(ctx, Actor{Kind: ActorAnonymous}, "HUGO@example.com", testPassword)
 			switch role {
 			case RoleAdmin:
 				if err != nil || authed.ID != u.ID {
@@ -389,7 +389,7 @@ func TestPasswordLinkExpiry(t *testing.T) {
 	if _, err := s.PasswordLinkUser(ctx, token); !errors.Is(err, ErrLinkInvalid) {
 		t.Fatalf("link at exactly 72h = %v; want ErrLinkInvalid", err)
 	}
-	if _, err := s.SetPasswordWithLink(ctx, token, testPassword, testPassword); !errors.Is(err, ErrLinkInvalid) {
+	if _, err := s.SetPasswordWithLink(ctx, Actor{Kind: ActorAnonymous}, token, testPassword, testPassword); !errors.Is(err, ErrLinkInvalid) {
 		t.Fatalf("SetPasswordWithLink with an expired link = %v; want ErrLinkInvalid", err)
 	}
 	if pending, _ := s.PendingPasswordLink(ctx, u.ID); pending {

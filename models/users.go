@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -82,10 +83,12 @@ func (s *Store) CreateHumanAdmin(ctx context.Context, in NewHuman) (*User, error
 		return nil, err
 	}
 	var u *User
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		var err error
-		u, err = s.insertHuman(tx, name, email, key, hash, RoleAdmin, nil)
-		return err
+		if u, err = s.insertHuman(tx, name, email, key, hash, RoleAdmin, nil); err != nil {
+			return err
+		}
+		return s.recordCreate(tx, Actor{Kind: ActorSystem, Label: "command line"}, u)
 	})
 	return u, err
 }
@@ -107,7 +110,10 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 // service users and deactivated accounts all give ErrInvalidCredentials after
 // the same Argon2id work; an active human who is not an Admin and typed the
 // right password gets ErrNotAdministrator.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
+//
+// Every failure is written to the audit log with the email typed (never the
+// password); a is the anonymous actor carrying the request's details.
+func (s *Store) Authenticate(ctx context.Context, a Actor, email, password string) (*User, error) {
 	_, key, problem := CleanEmail(email)
 	var u User
 	found := false
@@ -128,10 +134,32 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	if err != nil {
 		return nil, err
 	}
-	if !ok || u.Status != StatusActive {
+	a.Kind, a.ID, a.Label = ActorAnonymous, 0, strings.TrimSpace(email)
+	var t target
+	if found {
+		t = userTarget(&u)
+	}
+	var reason string
+	switch {
+	case !found && u.ID != 0:
+		reason = "no_password"
+	case !found:
+		reason = "unknown_email"
+	case !ok:
+		reason = "wrong_password"
+	case u.Status != StatusActive:
+		reason = "deactivated"
+	}
+	if reason != "" {
+		if err := s.RecordEvent(ctx, a, "auth.login_failed", OutcomeFailed, reason, t.kind, t.id, t.label); err != nil {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if !u.IsConsoleAdmin() {
+		if err := s.RecordEvent(ctx, a, "auth.login_denied", OutcomeDenied, "not_admin", t.kind, t.id, t.label); err != nil {
+			return nil, err
+		}
 		return nil, ErrNotAdministrator
 	}
 	return &u, nil
@@ -139,7 +167,8 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 
 // ChangePassword sets a new password for a human after checking the current
 // one, and ends every other session of that user in the same transaction.
-func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next, confirm string, keepSessionID int64) error {
+func (s *Store) ChangePassword(ctx context.Context, a Actor, current, next, confirm string, keepSessionID int64) error {
+	userID := a.ID
 	u, err := s.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -169,7 +198,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next,
 	if err != nil {
 		return err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
 		now := s.Now()
 		res := tx.Model(&User{}).Where("id = ? AND password_hash = ?", userID, *u.PasswordHash).
 			Updates(map[string]any{"password_hash": hash, "password_changed_at": now, "updated_at": now})
@@ -184,7 +213,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next,
 		if err := tx.Where("user_id = ? AND id <> ?", userID, keepSessionID).Delete(&Session{}).Error; err != nil {
 			return fmt.Errorf("models: end other sessions: %w", err)
 		}
-		return nil
+		return s.record(tx, a, "user.password_change", OutcomeSuccess, "", userTarget(u), nil)
 	})
 }
 

@@ -84,7 +84,7 @@ func TestAuthenticate(t *testing.T) {
 		{"", "", ErrInvalidCredentials},
 	}
 	for _, c := range cases {
-		u, err := s.Authenticate(ctx, c.email, c.pw)
+		u, err := s.Authenticate(ctx, Actor{Kind: ActorAnonymous}, c.email, c.pw)
 		if !errors.Is(err, c.want) {
 			t.Errorf("Authenticate(%q) = %v; want %v", c.email, err, c.want)
 		}
@@ -101,29 +101,29 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
 	u := mustAdmin(t, s, "ada@example.com")
-	_, keep, _ := s.CreateSession(ctx, u.ID, "127.0.0.1", "a")
-	otherTok, _, _ := s.CreateSession(ctx, u.ID, "127.0.0.2", "b")
+	_, keep, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "127.0.0.1", UserAgent: "a"})
+	otherTok, _, _ := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "127.0.0.2", UserAgent: "b"})
 
 	next := "a brand new passphrase for ada"
-	if err := s.ChangePassword(ctx, u.ID, "wrong current password", next, next, keep.ID); FieldErrors(err)["current_password"] == "" {
+	if err := s.ChangePassword(ctx, AsUser(u), "wrong current password", next, next, keep.ID); FieldErrors(err)["current_password"] == "" {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if err := s.ChangePassword(ctx, u.ID, testPassword, "short", "short", keep.ID); FieldErrors(err)["new_password"] == "" {
+	if err := s.ChangePassword(ctx, AsUser(u), testPassword, "short", "short", keep.ID); FieldErrors(err)["new_password"] == "" {
 		t.Fatalf("weak new password: %v", err)
 	}
-	if err := s.ChangePassword(ctx, u.ID, testPassword, testPassword, testPassword, keep.ID); FieldErrors(err)["new_password"] == "" {
+	if err := s.ChangePassword(ctx, AsUser(u), testPassword, testPassword, testPassword, keep.ID); FieldErrors(err)["new_password"] == "" {
 		t.Fatalf("unchanged password: %v", err)
 	}
-	if err := s.ChangePassword(ctx, u.ID, testPassword, next, next+"x", keep.ID); FieldErrors(err)["confirm"] == "" {
+	if err := s.ChangePassword(ctx, AsUser(u), testPassword, next, next+"x", keep.ID); FieldErrors(err)["confirm"] == "" {
 		t.Fatalf("mismatched confirmation: %v", err)
 	}
-	if err := s.ChangePassword(ctx, u.ID, testPassword, next, next, keep.ID); err != nil {
+	if err := s.ChangePassword(ctx, AsUser(u), testPassword, next, next, keep.ID); err != nil {
 		t.Fatalf("change password: %v", err)
 	}
-	if _, err := s.Authenticate(ctx, "ada@example.com", testPassword); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := s.Authenticate(ctx, Actor{Kind: ActorAnonymous}, "ada@example.com", testPassword); !errors.Is(err, ErrInvalidCredentials) {
 		t.Error("old password still works")
 	}
-	if _, err := s.Authenticate(ctx, "ada@example.com", next); err != nil {
+	if _, err := s.Authenticate(ctx, Actor{Kind: ActorAnonymous}, "ada@example.com", next); err != nil {
 		t.Errorf("new password rejected: %v", err)
 	}
 	if _, _, err := s.SessionByToken(ctx, otherTok); !errors.Is(err, ErrNotFound) {
@@ -152,11 +152,11 @@ func TestSetupFlow(t *testing.T) {
 		t.Fatalf("empty token: %v", err)
 	}
 	// A validation error keeps the token usable.
-	if _, err := s.CompleteSetup(ctx, token, NewHuman{Name: "Ada", Email: "ada@example.com", Password: "short", Confirm: "short"}); FieldErrors(err)["password"] == "" {
+	if _, err := s.CompleteSetup(ctx, Actor{Kind: ActorAnonymous}, token, NewHuman{Name: "Ada", Email: "ada@example.com", Password: "short", Confirm: "short"}); FieldErrors(err)["password"] == "" {
 		t.Fatalf("weak password: %v", err)
 	}
 	in := NewHuman{Name: "Ada", Email: "ada@example.com", Password: testPassword, Confirm: testPassword}
-	u, err := s.CompleteSetup(ctx, token, in)
+	u, err := s.CompleteSetup(ctx, Actor{Kind: ActorAnonymous}, token, in)
 	if err != nil || !u.IsConsoleAdmin() {
 		t.Fatalf("CompleteSetup = %+v, %v", u, err)
 	}
@@ -164,7 +164,7 @@ func TestSetupFlow(t *testing.T) {
 		t.Fatal("setup still open after the first admin exists")
 	}
 	in.Email = "eve@example.com"
-	if _, err := s.CompleteSetup(ctx, token, in); !errors.Is(err, ErrSetupDone) {
+	if _, err := s.CompleteSetup(ctx, Actor{Kind: ActorAnonymous}, token, in); !errors.Is(err, ErrSetupDone) {
 		t.Fatalf("second setup = %v; want ErrSetupDone", err)
 	}
 	if _, err := s.Setting(ctx, settingSetupTokenHash); !errors.Is(err, ErrNotFound) {
@@ -183,7 +183,7 @@ func TestSetupRaceHasOneWinner(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			email := string(rune('a'+i)) + "@example.com"
-			_, errs[i] = s.CompleteSetup(ctx, token, NewHuman{Name: "Racer", Email: email, Password: testPassword, Confirm: testPassword})
+			_, errs[i] = s.CompleteSetup(ctx, Actor{Kind: ActorAnonymous}, token, NewHuman{Name: "Racer", Email: email, Password: testPassword, Confirm: testPassword})
 		}()
 	}
 	wg.Wait()

@@ -146,13 +146,26 @@ func isSafeMethod(m string) bool {
 // and Origin headers must say the request comes from this origin, and the
 // form field _csrf (or the X-CSRF-Token header of htmx requests) must match
 // the session's token, or before sign-in the token of the signed CSRF cookie.
-func csrf(sm *session.Manager, origin string) fiber.Handler {
+func csrf(sm *session.Manager, store *models.Store, origin string) fiber.Handler {
+	// reject records the rejection in the audit log, then refuses.
+	reject := func(c *fiber.Ctx, reason string) error {
+		a := models.Actor{Kind: models.ActorAnonymous, Label: "anonymous"}
+		if u := request.User(c); u != nil {
+			a = models.AsUser(u)
+		}
+		a.IP, a.UserAgent, a.RequestID = request.ClientIP(c), c.Get(fiber.HeaderUserAgent), request.ID(c)
+		if err := store.RecordEvent(c.UserContext(), a, "security.csrf_rejected", models.OutcomeDenied, reason,
+			"route", 0, c.Method()+" "+redactPath(c.Path())); err != nil {
+			return err
+		}
+		return handlers.ErrCSRF
+	}
 	return func(c *fiber.Ctx) error {
 		if isSafeMethod(c.Method()) {
 			return c.Next()
 		}
 		if !sameOrigin(c, origin) {
-			return handlers.ErrCSRF
+			return reject(c, "cross_origin")
 		}
 		// Signing out of a session that has already ended has nothing to
 		// protect; let it through so the button still leads to the login page.
@@ -163,8 +176,11 @@ func csrf(sm *session.Manager, origin string) fiber.Handler {
 		if got == "" {
 			got = c.FormValue("_csrf")
 		}
-		if got == "" || !(tokenEqual(got, request.CSRFToken(c)) || tokenEqual(got, sm.CurrentAnonymousCSRFToken(c))) {
-			return handlers.ErrCSRF
+		if got == "" {
+			return reject(c, "missing_token")
+		}
+		if !tokenEqual(got, request.CSRFToken(c)) && !tokenEqual(got, sm.CurrentAnonymousCSRFToken(c)) {
+			return reject(c, "wrong_token")
 		}
 		return c.Next()
 	}

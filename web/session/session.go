@@ -132,14 +132,16 @@ func (m *Manager) Load(c *fiber.Ctx) (*models.Session, *models.User, error) {
 // Start signs userID in with a brand-new session. Any session the request
 // already carried is ended first, so a token planted before sign-in (session
 // fixation) is worth nothing afterwards.
-func (m *Manager) Start(c *fiber.Ctx, userID int64, ip string) (*models.Session, error) {
+//
+// a is the user signing in, with the request's details for the audit log.
+func (m *Manager) Start(c *fiber.Ctx, a models.Actor) (*models.Session, error) {
 	ctx := c.UserContext()
 	if old := m.Token(c); old != "" {
 		if err := m.store.DeleteSessionByToken(ctx, old); err != nil {
 			return nil, err
 		}
 	}
-	tok, sess, err := m.store.CreateSession(ctx, userID, ip, c.Get(fiber.HeaderUserAgent))
+	tok, sess, err := m.store.CreateSession(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +153,24 @@ func (m *Manager) Start(c *fiber.Ctx, userID int64, ip string) (*models.Session,
 	return sess, nil
 }
 
+// Rotate gives the signed-in user a new session id, ending the old one.
+func (m *Manager) Rotate(c *fiber.Ctx, a models.Actor) error {
+	tok, _, err := m.store.RotateSession(c.UserContext(), a, m.Token(c))
+	if err != nil {
+		return err
+	}
+	value, err := m.encode(m.name(sessionCookie), tok)
+	if err != nil {
+		return err
+	}
+	m.setCookie(c, m.name(sessionCookie), value, int(m.lifetime.Absolute/time.Second))
+	return nil
+}
+
 // End signs the request out: the session row is deleted, so a copy of the
 // cookie is dead too, and the cookie is cleared.
-func (m *Manager) End(c *fiber.Ctx) error {
-	err := m.store.DeleteSessionByToken(c.UserContext(), m.Token(c))
+func (m *Manager) End(c *fiber.Ctx, a models.Actor) error {
+	err := m.store.Logout(c.UserContext(), a, m.Token(c))
 	m.clearSession(c)
 	return err
 }

@@ -1,0 +1,298 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Outcomes of an audited action.
+const (
+	OutcomeSuccess = "success"
+	OutcomeDenied  = "denied"
+	OutcomeFailed  = "failed"
+)
+
+// genesisHash is the prev_hash of the first event.
+var genesisHash = strings.Repeat("0", 64)
+
+// Event is one audit log entry. Events are written by the store in the same
+// transaction as the change they describe, and never changed afterwards.
+type Event struct {
+	ID          int64 `gorm:"primaryKey"`
+	OccurredAt  time.Time
+	ActorKind   ActorKind
+	ActorID     *int64
+	ActorLabel  string
+	TokenID     *int64
+	Action      string
+	Outcome     string
+	Reason      string
+	TargetKind  string
+	TargetID    *int64
+	TargetLabel string
+	Changes     string
+	IP          string `gorm:"column:ip"`
+	UserAgent   string
+	RequestID   string
+	PrevHash    string
+	Hash        string
+}
+
+// TableName implements gorm's tabler.
+func (Event) TableName() string { return "audit_events" }
+
+// Change is one field's value before and after an update.
+type Change struct {
+	Before any `json:"before"`
+	After  any `json:"after"`
+}
+
+// Changes maps field names to their change; only fields that changed, and
+// never a secret.
+type Changes map[string]Change
+
+// set records a field if its value changed.
+func (c Changes) set(field string, before, after any) {
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		c[field] = Change{Before: before, After: after}
+	}
+}
+
+// ParsedChanges decodes the event's changes.
+func (e *Event) ParsedChanges() Changes {
+	if e.Changes == "" {
+		return nil
+	}
+	var c Changes
+	if err := json.Unmarshal([]byte(e.Changes), &c); err != nil {
+		return nil
+	}
+	return c
+}
+
+// target names what an event is about.
+type target struct {
+	kind  string
+	id    int64
+	label string
+}
+
+func userTarget(u *User) target   { return target{"user", u.ID, u.Handle()} }
+func teamTarget(t *Team) target   { return target{"team", t.ID, t.Name} }
+func tokenTarget(t *Token) target { return target{"token", t.ID, t.Name} }
+
+// userAction names an action on a user: service users and people have
+// their own prefixes, as in service_user.create and user.create.
+func userAction(u *User, verb string) string {
+	if u.Kind == KindService {
+		return "service_user." + verb
+	}
+	return "user." + verb
+}
+
+// maxAuditField bounds free text copied into an event (user agents, typed
+// emails), so a hostile client cannot bloat the log.
+const maxAuditField = 512
+
+func clip(s string) string {
+	if len(s) > maxAuditField {
+		return s[:maxAuditField]
+	}
+	return s
+}
+
+// record appends an event inside tx: it reads the last event, chains to its
+// hash and takes the next id. The caller's transaction is immediate, so
+// appends are serialised and the chain cannot fork.
+func (s *Store) record(tx *gorm.DB, a Actor, action, outcome, reason string, t target, changes Changes) error {
+	var last struct {
+		ID   int64
+		Hash string
+	}
+	if err := tx.Raw(`SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&last).Error; err != nil {
+		return fmt.Errorf("models: audit tail: %w", err)
+	}
+	prev := last.Hash
+	if prev == "" {
+		prev = genesisHash
+	}
+	e := Event{
+		ID: last.ID + 1, OccurredAt: s.Now(), ActorKind: a.Kind, ActorID: nonZero(a.ID), ActorLabel: clip(a.Label),
+		TokenID: nonZero(a.TokenID), Action: action, Outcome: outcome, Reason: reason,
+		TargetKind: t.kind, TargetID: nonZero(t.id), TargetLabel: clip(t.label),
+		IP: clip(a.IP), UserAgent: clip(a.UserAgent), RequestID: clip(a.RequestID), PrevHash: prev,
+	}
+	if e.ActorKind == "" {
+		e.ActorKind = ActorSystem
+	}
+	if len(changes) > 0 {
+		b, err := json.Marshal(changes)
+		if err != nil {
+			return fmt.Errorf("models: audit changes: %w", err)
+		}
+		e.Changes = string(b)
+	}
+	e.Hash = e.computeHash()
+	if err := tx.Create(&e).Error; err != nil {
+		return fmt.Errorf("models: write audit event: %w", err)
+	}
+	return nil
+}
+
+// computeHash is SHA-256 over the event's fields, its id and the previous
+// hash, in a fixed JSON layout.
+func (e *Event) computeHash() string {
+	canon := struct {
+		ID          int64     `json:"id"`
+		OccurredAt  string    `json:"t"`
+		ActorKind   ActorKind `json:"ak"`
+		ActorID     *int64    `json:"ai"`
+		ActorLabel  string    `json:"al"`
+		TokenID     *int64    `json:"tk"`
+		Action      string    `json:"a"`
+		Outcome     string    `json:"o"`
+		Reason      string    `json:"r"`
+		TargetKind  string    `json:"gk"`
+		TargetID    *int64    `json:"gi"`
+		TargetLabel string    `json:"gl"`
+		Changes     string    `json:"c"`
+		IP          string    `json:"ip"`
+		UserAgent   string    `json:"ua"`
+		RequestID   string    `json:"rq"`
+		PrevHash    string    `json:"p"`
+	}{e.ID, e.OccurredAt.UTC().Format(time.RFC3339Nano), e.ActorKind, e.ActorID, e.ActorLabel, e.TokenID, e.Action,
+		e.Outcome, e.Reason, e.TargetKind, e.TargetID, e.TargetLabel, e.Changes, e.IP, e.UserAgent, e.RequestID, e.PrevHash}
+	b, _ := json.Marshal(canon)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// refusal carries a rule's refusal out of a transaction that must still
+// commit: the refusal's own audit event is the one change it makes.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+
+// refuse records a denied event and returns the refusal for write to commit.
+func (s *Store) refuse(tx *gorm.DB, a Actor, action string, t target, err error) error {
+	reason := err.Error()
+	var re *RuleError
+	if errors.As(err, &re) {
+		reason = re.Code
+	}
+	if rerr := s.record(tx, a, action, OutcomeDenied, reason, t, nil); rerr != nil {
+		return rerr
+	}
+	return &refusal{err: err}
+}
+
+// write runs fn in an immediate transaction. When fn ends with a refusal,
+// the transaction still commits (keeping the refusal's audit event) and the
+// refusal's error is returned; any other error rolls everything back.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var refused *refusal
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := fn(tx)
+		if errors.As(err, &refused) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return refused.err
+	}
+	return nil
+}
+
+// RecordEvent appends a standalone event: one that accompanies no other
+// change, such as a rejected CSRF token or a refused API call.
+func (s *Store) RecordEvent(ctx context.Context, a Actor, action, outcome, reason, targetKind string, targetID int64, targetLabel string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return s.record(tx, a, action, outcome, reason, target{targetKind, targetID, targetLabel}, nil)
+	})
+}
+
+// VerifyResult is the outcome of checking the hash chain.
+type VerifyResult struct {
+	Checked int64
+	// BrokenID is the first event whose hash or link does not match, 0 when
+	// the chain is intact.
+	BrokenID int64
+	Problem  string
+}
+
+// OK reports whether the chain is intact.
+func (r VerifyResult) OK() bool { return r.BrokenID == 0 }
+
+// VerifyAudit walks the whole log in id order, recomputing every hash and
+// checking every link, in batches so memory stays flat.
+func (s *Store) VerifyAudit(ctx context.Context) (VerifyResult, error) {
+	var res VerifyResult
+	prev, lastID := genesisHash, int64(0)
+	for {
+		var batch []Event
+		if err := s.db.WithContext(ctx).Where("id > ?", lastID).Order("id").Limit(2000).Find(&batch).Error; err != nil {
+			return res, fmt.Errorf("models: verify audit: %w", err)
+		}
+		if len(batch) == 0 {
+			return res, nil
+		}
+		for i := range batch {
+			e := &batch[i]
+			res.Checked++
+			switch {
+			case e.ID != lastID+1:
+				res.BrokenID, res.Problem = e.ID, fmt.Sprintf("event %d is missing", lastID+1)
+			case e.PrevHash != prev:
+				res.BrokenID, res.Problem = e.ID, "its link to the previous event does not match"
+			case e.computeHash() != e.Hash:
+				res.BrokenID, res.Problem = e.ID, "its content does not match its hash"
+			}
+			if res.BrokenID != 0 {
+				return res, nil
+			}
+			prev, lastID = e.Hash, e.ID
+		}
+	}
+}
+
+// teamNamesOf lists a user's team names, sorted, for before/after changes.
+func teamNamesOf(tx *gorm.DB, userID int64) ([]string, error) {
+	var names []string
+	err := tx.Raw(`SELECT t.name FROM user_teams ut JOIN teams t ON t.id = ut.team_id
+		WHERE ut.user_id = ? ORDER BY t.name COLLATE NOCASE`, userID).Scan(&names).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: team names: %w", err)
+	}
+	return names, nil
+}
+
+// ownerLabel names an owner for the audit log: "user:<handle>" or "team:<name>".
+func ownerLabel(tx *gorm.DB, o Owner) (string, error) {
+	var name string
+	switch {
+	case o.UserID != 0:
+		var u User
+		if err := tx.Select("id, kind, user_id, email").Take(&u, o.UserID).Error; err != nil {
+			return "", fmt.Errorf("models: owner: %w", err)
+		}
+		name = "user:" + u.Handle()
+	case o.TeamID != 0:
+		if err := tx.Model(&Team{}).Select("name").Where("id = ?", o.TeamID).Scan(&name).Error; err != nil {
+			return "", fmt.Errorf("models: owner: %w", err)
+		}
+		name = "team:" + name
+	}
+	return name, nil
+}
