@@ -30,6 +30,8 @@ Usage:
   warden [serve] [flags]        run the console (the default command)
   warden admin create --email E --name N --password-stdin [--db FILE]
                                 create a human administrator (first run or break-glass)
+  warden audit verify [--db FILE]
+                                check the audit log's hash chain; exit 1 if it is broken
   warden version                print the version
   warden help                   show this help
 
@@ -67,6 +69,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return adminCreate(args[1:], stdin, stdout, stderr)
 		}
 		fmt.Fprint(stderr, "usage: warden admin create --email E --name N --password-stdin\n")
+		return 2
+	case "audit":
+		if len(args) > 0 && args[0] == "verify" {
+			return auditVerify(args[1:], stdout, stderr)
+		}
+		fmt.Fprint(stderr, "usage: warden audit verify [--db FILE]\n")
 		return 2
 	case "version":
 		fmt.Fprintln(stdout, "warden", versionString())
@@ -202,5 +210,36 @@ func adminCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "Created administrator %s <%s> (id %d). Sign in at /login.\n", u.Name, u.Handle(), u.ID)
+	return 0
+}
+
+func auditVerify(args []string, stdout, stderr io.Writer) int {
+	cfg := web.DefaultConfig()
+	fs := flag.NewFlagSet("warden audit verify", flag.ContinueOnError)
+	cfg.RegisterDBFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: warden audit verify [--db FILE]\n\nRecomputes every audit event's hash and link, and names the first broken one.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	ctx := context.Background()
+	store, err := models.OpenSQLite(ctx, cfg.DBPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "warden:", err)
+		return 1
+	}
+	defer store.Close()
+	res, err := store.VerifyAudit(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "warden:", err)
+		return 1
+	}
+	if !res.OK() {
+		fmt.Fprintf(stdout, "BROKEN at event %d: %s (%d events checked)\n", res.BrokenID, res.Problem, res.Checked)
+		return 1
+	}
+	fmt.Fprintf(stdout, "OK: %d events, hash chain intact\n", res.Checked)
 	return 0
 }

@@ -101,3 +101,32 @@ func TestAdminCreate(t *testing.T) {
 		t.Fatal("setup still open after admin create")
 	}
 }
+
+func TestAuditVerifyCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "warden.db")
+	pw := "violet kettle on a windy ridge"
+	for _, email := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		if code, _, errOut := runCLI(t, pw, "admin", "create", "--db", db, "--email", email, "--name", "A", "--password-stdin"); code != 0 {
+			t.Fatalf("admin create: %s", errOut)
+		}
+	}
+	code, out, _ := runCLI(t, "", "audit", "verify", "--db", db)
+	if code != 0 || !strings.Contains(out, "OK: 3 events") {
+		t.Fatalf("verify: code %d, %q", code, out)
+	}
+	store, err := models.OpenSQLite(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, sql := range []string{`DROP TRIGGER audit_events_no_update`, `UPDATE audit_events SET action = 'user.forged' WHERE id = 2`} {
+		if err := store.ExecForTest(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+	code, out, _ = runCLI(t, "", "audit", "verify", "--db", db)
+	if code != 1 || !strings.Contains(out, "BROKEN at event 2") {
+		t.Fatalf("verify after tampering: code %d, %q", code, out)
+	}
+}

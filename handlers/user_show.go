@@ -47,6 +47,13 @@ func (h *Handler) userShowData(c *fiber.Ctx, id int64) (views.UserShowData, erro
 			return d, err
 		}
 	}
+	events, err := h.Store.RecentActivity(ctx, u.ID, 8)
+	if err != nil {
+		return d, err
+	}
+	for i := range events {
+		d.Activity = append(d.Activity, auditRow(&events[i]))
+	}
 	return d, nil
 }
 

@@ -52,6 +52,12 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			}
 		}
 		status := c.Response().StatusCode()
+		// A streamed body (the audit export) must not be read here: that
+		// would buffer the whole export in memory.
+		size := -1
+		if !c.Response().IsBodyStream() {
+			size = len(c.Response().Body())
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -62,7 +68,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			slog.String("path", redactPath(c.Path())),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int("bytes", len(c.Response().Body())),
+			slog.Int("bytes", size),
 			slog.String("ip", request.ClientIP(c)),
 		)
 		return nil

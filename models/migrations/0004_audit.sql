@@ -29,6 +29,7 @@ CREATE INDEX audit_target ON audit_events (target_kind, target_id, id);
 CREATE INDEX audit_outcome ON audit_events (outcome, id);
 CREATE INDEX audit_token ON audit_events (token_id, id);
 CREATE INDEX audit_time ON audit_events (occurred_at);
+CREATE INDEX audit_actor_label ON audit_events (actor_label, id);
 
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN

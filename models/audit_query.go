@@ -1,0 +1,411 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// AuditActions lists every action the store records, for the action filter.
+var AuditActions = []string{
+	"auth.login", "auth.login_failed", "auth.login_denied", "auth.logout", "auth.session_end", "auth.session_rotate",
+	"security.csrf_rejected", "setup.complete",
+	"user.create", "user.update", "user.deactivate", "user.reactivate", "user.password_change",
+	"user.password_link_issued", "user.password_set", "user.sign_out_everywhere",
+	"service_user.create", "service_user.update", "service_user.deactivate", "service_user.reactivate",
+	"team.create", "team.update", "team.delete",
+	"token.create", "token.revoke", "token.restore", "token.delete",
+	"settings.update",
+}
+
+// AuditRanges are the quick date ranges.
+var AuditRanges = map[string]time.Duration{
+	"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour,
+	"90d": 90 * 24 * time.Hour, "1y": 365 * 24 * time.Hour,
+}
+
+// AuditPageSize is the number of events on one page.
+const AuditPageSize = 50
+
+// AuditQuery is a validated audit log filter with its keyset cursor.
+type AuditQuery struct {
+	Actor      string // free text: a user's name, user_id or email, or an exact label
+	ActorID    int64
+	UserID     int64 // events by or about this user
+	Actions    []string
+	TargetKind string
+	TargetID   int64
+	Outcome    string
+	Range      string
+	From, To   time.Time // [From, To); zero when open
+	Before     int64     // next page: events older than this id
+	After      int64     // previous page: events newer than this id
+	Limit      int
+}
+
+// ParseAuditQuery reads the audit filters; invalid values are dropped and
+// reported per parameter, like the Users list.
+func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string) {
+	q := AuditQuery{Limit: AuditPageSize}
+	problems := map[string]string{}
+	id := func(name string) int64 {
+		s := v.Get(name)
+		if s == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			problems[name] = fmt.Sprintf("%q is not an id; it was ignored.", truncate(s))
+			return 0
+		}
+		return n
+	}
+	if s := strings.TrimSpace(v.Get("actor")); s != "" {
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxQueryChars || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+			problems["actor"] = "The actor search cannot be used; it was ignored."
+		} else {
+			q.Actor = s
+		}
+	}
+	q.ActorID, q.UserID, q.TargetID = id("actor_id"), id("user"), id("target_id")
+	q.Before, q.After = id("before"), id("after")
+	known := map[string]bool{}
+	for _, a := range AuditActions {
+		known[a] = true
+	}
+	for _, a := range v["action"] {
+		if known[a] {
+			q.Actions = append(q.Actions, a)
+		} else if a != "" {
+			problems["action"] = fmt.Sprintf("Unknown action %q; it was ignored.", truncate(a))
+		}
+	}
+	sort.Strings(q.Actions)
+	switch s := v.Get("target_kind"); s {
+	case "", "user", "team", "token", "settings", "route":
+		q.TargetKind = s
+	default:
+		problems["target_kind"] = fmt.Sprintf("Unknown target kind %q; it was ignored.", truncate(s))
+	}
+	if q.TargetID != 0 && q.TargetKind == "" {
+		problems["target_id"] = "A target id needs a target kind; it was ignored."
+		q.TargetID = 0
+	}
+	switch s := v.Get("outcome"); s {
+	case "", OutcomeSuccess, OutcomeDenied, OutcomeFailed:
+		q.Outcome = s
+	default:
+		problems["outcome"] = fmt.Sprintf("Unknown outcome %q; it was ignored.", truncate(s))
+	}
+	date := func(name string) time.Time {
+		s := v.Get(name)
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			problems[name] = fmt.Sprintf("%q is not a date (YYYY-MM-DD); it was ignored.", truncate(s))
+			return time.Time{}
+		}
+		return t
+	}
+	if r := v.Get("range"); r != "" {
+		if d, ok := AuditRanges[r]; ok {
+			q.Range, q.From = r, now.Add(-d)
+		} else {
+			problems["range"] = fmt.Sprintf("Unknown range %q; it was ignored.", truncate(r))
+		}
+	}
+	if q.Range == "" {
+		q.From = date("from")
+		if to := date("to"); !to.IsZero() {
+			q.To = to.Add(24 * time.Hour) // the whole "to" day
+		}
+		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+			problems["to"] = "The end date is before the start date; it was ignored."
+			q.To = time.Time{}
+		}
+	}
+	return q, problems
+}
+
+// Values returns the filter as a query string, without the cursor.
+func (q AuditQuery) Values() url.Values {
+	v := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	setID := func(k string, n int64) {
+		if n != 0 {
+			v.Set(k, strconv.FormatInt(n, 10))
+		}
+	}
+	set("actor", q.Actor)
+	setID("actor_id", q.ActorID)
+	setID("user", q.UserID)
+	for _, a := range q.Actions {
+		v.Add("action", a)
+	}
+	set("target_kind", q.TargetKind)
+	setID("target_id", q.TargetID)
+	set("outcome", q.Outcome)
+	if q.Range != "" {
+		v.Set("range", q.Range)
+	} else {
+		if !q.From.IsZero() {
+			v.Set("from", q.From.Format("2006-01-02"))
+		}
+		if !q.To.IsZero() {
+			v.Set("to", q.To.Add(-24*time.Hour).Format("2006-01-02"))
+		}
+	}
+	return v
+}
+
+// Filtered reports whether any filter is set.
+func (q AuditQuery) Filtered() bool { return len(q.Values()) > 0 }
+
+// auditWhere builds the filter's WHERE clause. A date range becomes an id
+// range (ids are handed out in time order), so every filter combines with
+// keyset paging on the primary key instead of sorting by time. ok is false
+// when the range holds no events at all.
+func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bool, error) {
+	db := s.db.WithContext(ctx)
+	var where []string
+	var args []any
+	if !q.From.IsZero() {
+		var lo *int64
+		if err := db.Raw(`SELECT MIN(id) FROM audit_events WHERE occurred_at >= ?`, q.From.UTC()).Scan(&lo).Error; err != nil {
+			return "", nil, false, fmt.Errorf("models: audit range: %w", err)
+		}
+		if lo == nil {
+			return "", nil, false, nil
+		}
+		where, args = append(where, "id >= ?"), append(args, *lo)
+	}
+	if !q.To.IsZero() {
+		var hi *int64
+		if err := db.Raw(`SELECT MAX(id) FROM audit_events WHERE occurred_at < ?`, q.To.UTC()).Scan(&hi).Error; err != nil {
+			return "", nil, false, fmt.Errorf("models: audit range: %w", err)
+		}
+		if hi == nil {
+			return "", nil, false, nil
+		}
+		where, args = append(where, "id <= ?"), append(args, *hi)
+	}
+	if q.Actor != "" {
+		var ids []int64
+		if err := db.Model(&User{}).Where(`search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(q.Actor))+"%").
+			Limit(200).Pluck("id", &ids).Error; err != nil {
+			return "", nil, false, fmt.Errorf("models: audit actor search: %w", err)
+		}
+		if len(ids) > 0 {
+			where, args = append(where, "(actor_id IN ? OR actor_label = ?)"), append(args, ids, q.Actor)
+		} else {
+			where, args = append(where, "actor_label = ?"), append(args, q.Actor)
+		}
+	}
+	if q.ActorID != 0 {
+		where, args = append(where, "actor_id = ?"), append(args, q.ActorID)
+	}
+	if q.UserID != 0 {
+		where, args = append(where, "(actor_id = ? OR (target_kind = 'user' AND target_id = ?))"), append(args, q.UserID, q.UserID)
+	}
+	if len(q.Actions) > 0 {
+		where, args = append(where, "action IN ?"), append(args, q.Actions)
+	}
+	if q.TargetKind != "" {
+		where, args = append(where, "target_kind = ?"), append(args, q.TargetKind)
+		if q.TargetID != 0 {
+			where, args = append(where, "target_id = ?"), append(args, q.TargetID)
+		}
+	}
+	if q.Outcome != "" {
+		where, args = append(where, "outcome = ?"), append(args, q.Outcome)
+	}
+	if len(where) == 0 {
+		return "1 = 1", nil, true, nil
+	}
+	return strings.Join(where, " AND "), args, true, nil
+}
+
+// AuditPage is one page of events, newest first, with the cursors of its
+// neighbours (0 when there is none).
+type AuditPage struct {
+	Events     []Event
+	NextBefore int64 // older events: ?before=
+	PrevAfter  int64 // newer events: ?after=
+}
+
+// ListAudit returns one keyset page of the filtered log.
+func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	var page AuditPage
+	where, args, ok, err := s.auditWhere(ctx, q)
+	if err != nil || !ok {
+		return page, err
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 500 {
+		limit = AuditPageSize
+	}
+	db := s.db.WithContext(ctx)
+	var rows []Event
+	if q.After > 0 {
+		err = db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit + 1).Find(&rows).Error
+		if err != nil {
+			return page, fmt.Errorf("models: audit page: %w", err)
+		}
+		more := len(rows) > limit
+		if more {
+			rows = rows[:limit]
+		}
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+		page.Events = rows
+		if len(rows) > 0 {
+			if more {
+				page.PrevAfter = rows[0].ID
+			}
+			page.NextBefore = rows[len(rows)-1].ID
+		}
+		return page, nil
+	}
+	tx := db.Where(where, args...)
+	if q.Before > 0 {
+		tx = tx.Where("id < ?", q.Before)
+	}
+	if err := tx.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return page, fmt.Errorf("models: audit page: %w", err)
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextBefore = rows[len(rows)-1].ID
+	}
+	page.Events = rows
+	if q.Before > 0 && len(rows) > 0 {
+		var newer int64
+		if err := db.Model(&Event{}).Select("id").Where(where, args...).Where("id > ?", rows[0].ID).Limit(1).Scan(&newer).Error; err != nil {
+			return page, fmt.Errorf("models: audit page: %w", err)
+		}
+		if newer > 0 {
+			page.PrevAfter = rows[0].ID
+		}
+	}
+	return page, nil
+}
+
+// EventByID returns one event, or ErrNotFound.
+func (s *Store) EventByID(ctx context.Context, id int64) (*Event, error) {
+	var e Event
+	err := s.db.WithContext(ctx).Take(&e, id).Error
+	if err == gorm.ErrRecordNotFound {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: event %d: %w", id, err)
+	}
+	return &e, nil
+}
+
+// AuditDay is one day of the activity chart.
+type AuditDay struct {
+	Day       string // YYYY-MM-DD, UTC
+	Human     int64
+	Automated int64
+}
+
+// AuditSummary is what the cards above the log show for the filter.
+type AuditSummary struct {
+	Total        int64
+	ActiveAdmins int64
+	TopActor     string
+	TopActorN    int64
+	TopAction    string
+	TopActionN   int64
+	Days         []AuditDay
+}
+
+// SummarizeAudit computes the cards and the per-day chart for the filter.
+// Without a date range it covers the last 30 days, so the page stays fast
+// however long the history is.
+func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary, error) {
+	var sum AuditSummary
+	if q.From.IsZero() && q.To.IsZero() {
+		q.From = s.Now().Add(-30 * 24 * time.Hour)
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).Count(&sum.ActiveAdmins).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	where, args, ok, err := s.auditWhere(ctx, q)
+	if err != nil || !ok {
+		return sum, err
+	}
+	if err := db.Model(&Event{}).Where(where, args...).Count(&sum.Total).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	var top struct {
+		Label string
+		N     int64
+	}
+	if err := db.Model(&Event{}).Select("actor_label AS label, COUNT(*) AS n").Where(where, args...).
+		Group("actor_kind, actor_id, actor_label").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	sum.TopActor, sum.TopActorN = top.Label, top.N
+	top.Label, top.N = "", 0
+	if err := db.Model(&Event{}).Select("action AS label, COUNT(*) AS n").Where(where, args...).
+		Group("action").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	sum.TopAction, sum.TopActionN = top.Label, top.N
+	if err := db.Model(&Event{}).
+		Select(`substr(occurred_at, 1, 10) AS day,
+			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 0 ELSE 1 END) AS human,
+			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 1 ELSE 0 END) AS automated`).
+		Where(where, args...).Group("day").Order("day").Scan(&sum.Days).Error; err != nil {
+		return sum, fmt.Errorf("models: audit chart: %w", err)
+	}
+	return sum, nil
+}
+
+// EachAuditEvent streams every event of the filter, newest first, to fn
+// without holding them in memory; export uses it.
+func (s *Store) EachAuditEvent(ctx context.Context, q AuditQuery, fn func(*Event) error) error {
+	where, args, ok, err := s.auditWhere(ctx, q)
+	if err != nil || !ok {
+		return err
+	}
+	rows, err := s.db.WithContext(ctx).Model(&Event{}).Where(where, args...).Order("id DESC").Rows()
+	if err != nil {
+		return fmt.Errorf("models: audit export: %w", err)
+	}
+	defer rows.Close()
+	var e Event
+	for rows.Next() {
+		e = Event{}
+		if err := s.db.ScanRows(rows, &e); err != nil {
+			return fmt.Errorf("models: audit export: %w", err)
+		}
+		if err := fn(&e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// RecentActivity lists the newest events by or about a user.
+func (s *Store) RecentActivity(ctx context.Context, userID int64, n int) ([]Event, error) {
+	page, err := s.ListAudit(ctx, AuditQuery{UserID: userID, Limit: n})
+	return page.Events, err
+}
