@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -69,8 +72,15 @@ func bearerToken(c *fiber.Ctx) (string, bool) {
 // APIAuth authenticates every /api/v1 request by its bearer token and
 // records the use in memory (no write on this path).
 func (h *Handler) APIAuth(c *fiber.Ctx) error {
+	ipKey := throttleIPKey(request.ClientIP(c))
+	if h.APIAuthFailures != nil {
+		if blocked, wait := h.APIAuthFailures.Blocked(ipKey); blocked {
+			return tooManyRequests(c, wait, "Too many failed authentications from this address.")
+		}
+	}
 	token, ok := bearerToken(c)
 	if !ok {
+		h.failedAuth(ipKey)
 		return unauthorized(c)
 	}
 	auth, err := h.Store.AuthenticateToken(c.UserContext(), token)
@@ -79,14 +89,31 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 		if errors.As(err, &ae) {
 			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c))
 		}
+		h.failedAuth(ipKey)
 		return unauthorized(c)
 	}
 	if err != nil {
 		return err
 	}
+	if ok, wait := h.APIRate.Allow(auth.Token.ID); !ok {
+		return tooManyRequests(c, wait, "This token is sending requests too fast.")
+	}
 	h.Store.RecordTokenUse(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
 	request.SetTokenAuth(c, auth)
 	return c.Next()
+}
+
+func (h *Handler) failedAuth(ipKey string) {
+	if h.APIAuthFailures != nil {
+		h.APIAuthFailures.Fail(ipKey)
+	}
+}
+
+// tooManyRequests answers 429 with Retry-After in whole seconds.
+func tooManyRequests(c *fiber.Ctx, wait time.Duration, detail string) error {
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	return problem(c, Problem{Type: problemBase + "rate-limited", Title: "Too Many Requests", Status: fiber.StatusTooManyRequests,
+		Detail: detail + " Retry after the time in Retry-After."})
 }
 
 // APINotFound answers unknown API paths.

@@ -31,6 +31,10 @@ type Handler struct {
 	BaseURL string
 	// SecureCookies is shown on the settings page.
 	SecureCookies bool
+	// APIRate limits requests per token; APIAuthFailures counts failed
+	// bearer authentications per client address.
+	APIRate         *throttle.Buckets
+	APIAuthFailures *throttle.Limiter
 }
 
 func currentUser(c *fiber.Ctx) *models.User { return request.User(c) }

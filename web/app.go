@@ -26,6 +26,15 @@ const (
 	maxBodyBytes        = 1 << 20
 )
 
+// apiAuthFailures limits failed API authentications per address, or
+// nothing when the limit is 0.
+func apiAuthFailures(perMinute int) *throttle.Limiter {
+	if perMinute <= 0 {
+		return nil
+	}
+	return throttle.New(perMinute, time.Minute)
+}
+
 // Deps are what the application is built from.
 type Deps struct {
 	Config   Config
@@ -48,6 +57,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 		IPThrottle:      throttle.New(ipFailureLimit, failureWindow),
 		BaseURL:         d.Config.Origin(),
 		SecureCookies:   d.Config.SecureCookies,
+		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
+		APIAuthFailures: apiAuthFailures(d.Config.APIAuthFailures),
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -84,8 +95,11 @@ func NewApp(d Deps) (*fiber.App, error) {
 	// The API authenticates with bearer tokens only: it is mounted before the
 	// session and CSRF middleware, so a console cookie never reaches it.
 	api := app.Group("/api/v1", h.APIAuth)
-	api.Get("/me", h.APIMe)
-	api.Use(h.APINotFound)
+	routes := h.APIRoutes()
+	for _, r := range routes {
+		api.Add(r.Method, r.Path, h.RequireRole(r.MinRole), r.Handler)
+	}
+	api.Use(h.APIMethodNotAllowed(routes))
 	app.Use("/api", h.APINotFound)
 
 	app.Use(loadSession(d.Sessions))

@@ -31,6 +31,12 @@ type Config struct {
 	SessionBlockKey string
 	LogFormat       string
 	LogLevel        string
+	// APIRateLimit is the average number of API requests per second one
+	// token may send (bursts up to twice that); 0 turns the limit off.
+	APIRateLimit float64
+	// APIAuthFailures is how many failed bearer authentications one client
+	// address may make per minute; 0 turns the limit off.
+	APIAuthFailures int
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -42,6 +48,8 @@ func DefaultConfig() Config {
 		AbsoluteTimeout: models.DefaultAbsoluteTimeout,
 		LogFormat:       "text",
 		LogLevel:        "info",
+		APIRateLimit:    50,
+		APIAuthFailures: 30,
 	}
 }
 
@@ -61,6 +69,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.AbsoluteTimeout, "session-max-age", c.AbsoluteTimeout, "sign out this long after sign-in, however active [$WARDEN_SESSION_MAX_AGE]")
 	fs.StringVar(&c.SessionHashKey, "session-hash-key", c.SessionHashKey, "cookie signing key, base64url, 32+ bytes (default: generated once and kept in the database) [$WARDEN_SESSION_HASH_KEY]")
 	fs.StringVar(&c.SessionBlockKey, "session-block-key", c.SessionBlockKey, "cookie encryption key, base64url, 32 bytes (default: generated once and kept in the database) [$WARDEN_SESSION_BLOCK_KEY]")
+	fs.Float64Var(&c.APIRateLimit, "api-rate-limit", c.APIRateLimit, "API requests per second per token, bursts up to twice that; 0 turns the limit off [$WARDEN_API_RATE_LIMIT]")
+	fs.IntVar(&c.APIAuthFailures, "api-auth-failures", c.APIAuthFailures, "failed API authentications allowed per client address per minute; 0 turns the limit off [$WARDEN_API_AUTH_FAILURES]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
 }
@@ -116,6 +126,12 @@ func (c Config) Validate() error {
 	}
 	if (c.SessionHashKey == "") != (c.SessionBlockKey == "") {
 		errs = append(errs, errors.New("--session-hash-key and --session-block-key go together: set both or neither"))
+	}
+	if c.APIAuthFailures < 0 {
+		errs = append(errs, errors.New("--api-auth-failures must not be negative"))
+	}
+	if c.APIRateLimit < 0 {
+		errs = append(errs, errors.New("--api-rate-limit must not be negative"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))

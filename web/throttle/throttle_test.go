@@ -46,3 +46,29 @@ func TestLimiterMemoryBounded(t *testing.T) {
 		t.Fatalf("%d keys kept; want at most %d", n, maxKeys)
 	}
 }
+
+func TestBuckets(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := NewBuckets(2, 4)
+	b.Now = func() time.Time { return now }
+	for i := 0; i < 4; i++ {
+		if ok, _ := b.Allow(1); !ok {
+			t.Fatalf("burst request %d refused", i)
+		}
+	}
+	ok, wait := b.Allow(1)
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("after the burst: %v, %v; want refused for 500ms", ok, wait)
+	}
+	if ok, _ := b.Allow(2); !ok {
+		t.Fatal("another key was limited")
+	}
+	now = now.Add(500 * time.Millisecond)
+	if ok, _ := b.Allow(1); !ok {
+		t.Fatal("not refilled after 500ms at 2/s")
+	}
+	var off *Buckets
+	if ok, _ := off.Allow(1); !ok {
+		t.Fatal("a nil limiter must allow")
+	}
+}

@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"errors"
+	"mime"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/request"
+)
+
+// APIIntrospection is the RFC 7662 answer.
+type APIIntrospection struct {
+	Active   bool     `json:"active"`
+	Sub      string   `json:"sub,omitempty"`
+	Role     string   `json:"role,omitempty"`
+	Teams    []string `json:"teams,omitempty"`
+	Exp      *int64   `json:"exp,omitempty"`
+	TokenID  int64    `json:"token_id,omitempty"`
+	ClientID string   `json:"client_id,omitempty"`
+}
+
+// APIIntrospect validates a token presented to another service (RFC 7662):
+// the token comes in the form field or JSON field "token"; anything not
+// valid now is simply {"active": false}. A successful check counts as a use
+// of the introspected token.
+func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
+	var token string
+	mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	switch mt {
+	case fiber.MIMEApplicationForm:
+		token = c.FormValue("token")
+	case fiber.MIMEApplicationJSON:
+		var in struct {
+			Token         string `json:"token"`
+			TokenTypeHint string `json:"token_type_hint"`
+		}
+		if err := decodeJSON(c, &in); err != nil {
+			return sent(err)
+		}
+		token = in.Token
+	default:
+		return problem(c, Problem{Type: problemBase + "unsupported-media-type", Title: "Unsupported Media Type", Status: fiber.StatusUnsupportedMediaType,
+			Detail: "Send the token as application/x-www-form-urlencoded or application/json."})
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	auth, err := h.Store.AuthenticateToken(c.UserContext(), strings.TrimSpace(token))
+	if errors.Is(err, models.ErrTokenInvalid) {
+		return c.JSON(APIIntrospection{Active: false})
+	}
+	if err != nil {
+		return err
+	}
+	h.Store.RecordIntrospection(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
+	teams, err := h.Store.UserTeams(c.UserContext(), auth.User.ID)
+	if err != nil {
+		return err
+	}
+	out := APIIntrospection{Active: true, Sub: auth.User.Handle(), Role: string(auth.User.Role), Teams: []string{},
+		TokenID: auth.Token.ID, ClientID: auth.User.Handle()}
+	for _, t := range teams {
+		out.Teams = append(out.Teams, t.Name)
+	}
+	if auth.Token.ExpiresAt != nil {
+		exp := auth.Token.ExpiresAt.Unix()
+		out.Exp = &exp
+	}
+	return c.JSON(out)
+}

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/request"
+)
+
+// roleRank orders roles for the API's policies.
+var roleRank = map[models.Role]int{models.RoleMember: 1, models.RoleManager: 2, models.RoleAdmin: 3}
+
+// APIRoute is one API endpoint with the least role allowed to call it.
+type APIRoute struct {
+	Method  string
+	Path    string // relative to /api/v1
+	MinRole models.Role
+	Handler fiber.Handler
+}
+
+// APIRoutes is the API: every endpoint with its policy (SPEC §6). Admin
+// service users may call everything; Managers also /introspect; Members
+// only /me. A route missing here is not served, and the policy test fails
+// for any registered route without a policy.
+func (h *Handler) APIRoutes() []APIRoute {
+	admin, manager, member := models.RoleAdmin, models.RoleManager, models.RoleMember
+	return []APIRoute{
+		{"GET", "/me", member, h.APIMe},
+		{"POST", "/introspect", manager, h.APIIntrospect},
+		{"GET", "/users", admin, h.APIUsersList},
+		{"POST", "/users", admin, h.APIUserCreate},
+		{"GET", "/users/:id", admin, h.APIUserGet},
+		{"PATCH", "/users/:id", admin, h.APIUserPatch},
+		{"POST", "/users/:id/deactivate", admin, h.APIUserDeactivate},
+		{"POST", "/users/:id/reactivate", admin, h.APIUserReactivate},
+		{"GET", "/users/:id/tokens", admin, h.APITokensList},
+		{"POST", "/users/:id/tokens", admin, h.APITokenCreate},
+		{"POST", "/tokens/:id/revoke", admin, h.APITokenRevoke},
+		{"POST", "/tokens/:id/restore", admin, h.APITokenRestore},
+		{"POST", "/tokens/:id/rotate", admin, h.APITokenRotate},
+		{"DELETE", "/tokens/:id", admin, h.APITokenDelete},
+		{"GET", "/teams", admin, h.APITeamsList},
+		{"POST", "/teams", admin, h.APITeamCreate},
+		{"PATCH", "/teams/:id", admin, h.APITeamPatch},
+		{"DELETE", "/teams/:id", admin, h.APITeamDelete},
+		{"GET", "/audit", admin, h.APIAudit},
+	}
+}
+
+// RequireRole refuses callers below min with 403, and records the denial.
+func (h *Handler) RequireRole(min models.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		auth := request.TokenAuth(c)
+		if auth != nil && roleRank[auth.User.Role] >= roleRank[min] {
+			return c.Next()
+		}
+		route := c.Method() + " " + c.Route().Path
+		if err := h.Store.RecordEvent(c.UserContext(), h.actor(c), "auth.denied", models.OutcomeDenied,
+			"needs_"+string(min), "route", 0, route); err != nil {
+			return err
+		}
+		return problem(c, Problem{Type: ProblemForbidden, Title: "Forbidden", Status: fiber.StatusForbidden,
+			Detail: "This endpoint needs a service user with the " + min.Label() + " role."})
+	}
+}
+
+// APIMethodNotAllowed answers a known API path called with the wrong method
+// with 405 and an Allow header, and unknown paths with 404.
+func (h *Handler) APIMethodNotAllowed(routes []APIRoute) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		path := strings.TrimPrefix(c.Path(), "/api/v1")
+		var allow []string
+		for _, r := range routes {
+			if pathMatches(r.Path, path) {
+				allow = append(allow, r.Method)
+			}
+		}
+		if len(allow) == 0 {
+			return h.APINotFound(c)
+		}
+		c.Set(fiber.HeaderAllow, strings.Join(allow, ", "))
+		return problem(c, Problem{Type: problemBase + "method-not-allowed", Title: "Method Not Allowed", Status: fiber.StatusMethodNotAllowed,
+			Detail: "Use " + strings.Join(allow, " or ") + " on this endpoint."})
+	}
+}
+
+// pathMatches compares a route pattern with :params against a path.
+func pathMatches(pattern, path string) bool {
+	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if !strings.HasPrefix(ps[i], ":") && ps[i] != xs[i] {
+			return false
+		}
+	}
+	return true
+}
