@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -52,6 +53,7 @@ type UserQuery struct {
 	TeamIDs []int64
 	Kind    Kind
 	Status  string // active, deactivated or all
+	Health  string // expiring, never_used, idle or no_expiry
 	Page    int
 	PerPage int
 }
@@ -126,6 +128,12 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 	default:
 		problems["status"] = fmt.Sprintf("Unknown status %q; showing active users.", truncate(s))
 	}
+	switch s := v.Get("health"); s {
+	case "", "expiring", "never_used", "idle", "no_expiry":
+		q.Health = s
+	default:
+		problems["health"] = fmt.Sprintf("Unknown health filter %q; it was ignored.", truncate(s))
+	}
 	if s := v.Get("page"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
 			q.Page = n
@@ -177,6 +185,9 @@ func (q UserQuery) Values() url.Values {
 	if q.Status != "active" && q.Status != "" {
 		v.Set("status", q.Status)
 	}
+	if q.Health != "" {
+		v.Set("health", q.Health)
+	}
 	if q.Page > 1 {
 		v.Set("page", strconv.Itoa(q.Page))
 	}
@@ -190,7 +201,7 @@ func (q UserQuery) Values() url.Values {
 // teams, type, status), for the "N filters" badge.
 func (q UserQuery) ActiveFilters() int {
 	n := 0
-	for _, on := range []bool{q.Q != "", q.Role != "", len(q.TeamIDs) > 0, q.Kind != "", q.Status != "active"} {
+	for _, on := range []bool{q.Q != "", q.Role != "", len(q.TeamIDs) > 0, q.Kind != "", q.Status != "active", q.Health != ""} {
 		if on {
 			n++
 		}
@@ -247,6 +258,19 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		// Several teams: users in any of them.
 		where = append(where, "EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = u.id AND ut.team_id IN ?)")
 		args = append(args, q.TeamIDs)
+	}
+	now := s.Now()
+	switch q.Health {
+	case "expiring": // an active token expires within 30 days
+		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ?)")
+		args = append(args, now, now.Add(30*24*time.Hour))
+	case "never_used": // a service user none of whose tokens was ever used
+		where = append(where, "u.kind = 'service' AND u.last_active_at IS NULL")
+	case "idle": // not active for 90 days or more (but active once)
+		where = append(where, "u.last_active_at < ?")
+		args = append(args, now.Add(-90*24*time.Hour))
+	case "no_expiry": // an active token that never expires
+		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at IS NULL)")
 	}
 	if q.Q != "" {
 		where = append(where, `u.search_text LIKE ? ESCAPE '\'`)
