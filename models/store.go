@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -98,4 +100,40 @@ func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
 // calls it.
 func (s *Store) ExecForTest(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
+}
+
+// Backup writes a consistent copy of the live database to path with VACUUM
+// INTO: it reads one snapshot while writers carry on, and the copy is
+// compact and needs no WAL. path must not exist yet.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if err := s.db.WithContext(ctx).Exec("VACUUM INTO ?", path).Error; err != nil {
+		return fmt.Errorf("models: backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// UserByHandle finds a user by user_id (service) or email (human).
+func (s *Store) UserByHandle(ctx context.Context, handle string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("user_id = ? OR email_key = ?", handle, strings.ToLower(strings.TrimSpace(handle))).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: user %q: %w", handle, err)
+	}
+	return &u, nil
+}
+
+// TeamByName finds a team by name, ignoring case.
+func (s *Store) TeamByName(ctx context.Context, name string) (*Team, error) {
+	var t Team
+	err := s.db.WithContext(ctx).Where("name_key = ?", teamKey(strings.TrimSpace(name))).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: team %q: %w", name, err)
+	}
+	return &t, nil
 }
