@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
