@@ -94,6 +94,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 
 	// The API authenticates with bearer tokens only: it is mounted before the
 	// session and CSRF middleware, so a console cookie never reaches it.
+	app.Get("/api/v1/openapi.json", h.OpenAPI)
 	api := app.Group("/api/v1", h.APIAuth)
 	routes := h.APIRoutes()
 	for _, r := range routes {
@@ -133,6 +134,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/users/:id<int>/tokens/new", h.TokenNew)
 	app.Post("/users/:id<int>/tokens", h.TokenCreate)
 	app.Post("/users/:id<int>/tokens/revoke-all", h.TokensRevokeAll)
+	app.Get("/tokens/lookup", h.TokenLookupShow)
+	app.Post("/tokens/lookup", h.TokenLookupSubmit)
 	app.Post("/tokens/:id<int>/revoke", h.TokenRevoke)
 	app.Post("/tokens/:id<int>/restore", h.TokenRestore)
 	app.Get("/tokens/:id<int>/delete", h.TokenDeleteConfirm)

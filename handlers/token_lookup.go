@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/views"
+)
+
+// TokenLookupShow renders the paste-a-token form.
+func (h *Handler) TokenLookupShow(c *fiber.Ctx) error {
+	p, err := h.page(c, "Token lookup", "lookup")
+	if err != nil {
+		return err
+	}
+	return render(c, fiber.StatusOK, views.TokenLookup(p, views.TokenLookupData{}))
+}
+
+// TokenLookupSubmit identifies a pasted token. It is a POST so the token
+// never travels in a URL, and the page is not cached.
+func (h *Handler) TokenLookupSubmit(c *fiber.Ctx) error {
+	secret := strings.TrimSpace(c.FormValue("token"))
+	d := views.TokenLookupData{Searched: true, Now: h.Store.Now()}
+	tok, u, err := h.Store.LookupToken(c.UserContext(), h.actor(c), secret)
+	switch {
+	case errors.Is(err, models.ErrTokenMalformed):
+		d.Problem = "This is not a Warden token: its shape or checksum is wrong (a typo, a truncated copy, or another system's token)."
+	case errors.Is(err, models.ErrNotFound):
+		d.Problem = "The format is valid, but this Warden did not issue it, or the token was deleted."
+	case err != nil:
+		return err
+	default:
+		d.Found = true
+		rows, err := h.tokenRows(c, u.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.ID == tok.ID {
+				d.Token = r
+			}
+		}
+		d.UserID, d.UserName, d.Handle, d.UserState = u.ID, u.Name, u.Handle(), string(u.Status)
+		if tok.LastUsedUA != nil {
+			d.LastUA = *tok.LastUsedUA
+		}
+		page, err := h.Store.ListAudit(c.UserContext(), models.AuditQuery{TargetKind: "token", TargetID: tok.ID, Limit: 10})
+		if err != nil {
+			return err
+		}
+		for i := range page.Events {
+			d.Events = append(d.Events, auditRow(&page.Events[i]))
+		}
+	}
+	p, err := h.page(c, "Token lookup", "lookup")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, fiber.StatusOK, views.TokenLookup(p, d))
+}
