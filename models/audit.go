@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -102,11 +103,17 @@ func userAction(u *User, verb string) string {
 // emails), so a hostile client cannot bloat the log.
 const maxAuditField = 512
 
-func clip(s string) string {
-	if len(s) > maxAuditField {
-		return s[:maxAuditField]
+func clip(s string) string { return clipUTF8(s, maxAuditField) }
+
+// clipUTF8 shortens s to at most n bytes without cutting a character in two.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // record appends an event inside tx: it reads the last event, chains to its

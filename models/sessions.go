@@ -37,12 +37,7 @@ func WithSessionLifetime(l SessionLifetime) Option {
 // SessionLifetime returns the configured limits.
 func (s *Store) SessionLifetime() SessionLifetime { return s.lifetime }
 
-func truncateUA(ua string) string {
-	if len(ua) > maxUserAgentBytes {
-		return ua[:maxUserAgentBytes]
-	}
-	return ua
-}
+func truncateUA(ua string) string { return clipUTF8(ua, maxUserAgentBytes) }
 
 // CreateSession starts a console session for an administrator and returns the
 // random token for the cookie. Every sign-in gets a fresh token, which is what

@@ -136,7 +136,7 @@ func (s *Store) Authenticate(ctx context.Context, a Actor, email, password strin
 	}
 	a.Kind, a.ID, a.Label = ActorAnonymous, 0, strings.TrimSpace(email)
 	var t target
-	if found {
+	if u.ID != 0 { // the account exists, with or without a password
 		t = userTarget(&u)
 	}
 	var reason string
