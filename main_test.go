@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -54,12 +55,22 @@ func TestServeRejectsBadConfiguration(t *testing.T) {
 		"at least 1m":          {"serve", "--session-idle-timeout", "1s"},
 		"go together":          {"serve", "--session-hash-key", "abc"},
 		"must be text or json": {"serve", "--log-format", "xml"},
+		"metrics-addr":         {"serve", "--metrics-addr", "nope"},
+		"must differ":          {"serve", "--metrics-addr", "127.0.0.1:8080"},
 	}
 	for want, args := range cases {
 		code, _, errOut := runCLI(t, "", args...)
 		if code != 2 || !strings.Contains(errOut, want) {
 			t.Errorf("%v: code %d, stderr %q; want 2 and %q", args, code, errOut, want)
 		}
+	}
+	// A database path that cannot be created is reported, not a panic.
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(file, "warden.db")); code != 1 || !strings.Contains(errOut, "create database directory") {
+		t.Errorf("unusable --db: code %d, %q", code, errOut)
 	}
 	t.Setenv("WARDEN_ADDR", "nonsense")
 	if code, _, errOut := runCLI(t, "", "serve"); code != 2 || !strings.Contains(errOut, `--addr "nonsense"`) {

@@ -75,11 +75,13 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	ipKey := throttleIPKey(request.ClientIP(c))
 	if h.APIAuthFailures != nil {
 		if blocked, wait := h.APIAuthFailures.Blocked(ipKey); blocked {
+			h.authOutcome("throttled")
 			return tooManyRequests(c, wait, "Too many failed authentications from this address.")
 		}
 	}
 	token, ok := bearerToken(c)
 	if !ok {
+		h.authOutcome("no_token")
 		h.failedAuth(ipKey)
 		return unauthorized(c)
 	}
@@ -88,6 +90,7 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 		var ae *models.TokenAuthError
 		if errors.As(err, &ae) {
 			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c))
+			h.authOutcome(ae.Reason)
 		}
 		h.failedAuth(ipKey)
 		return unauthorized(c)
@@ -96,8 +99,10 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 		return err
 	}
 	if ok, wait := h.APIRate.Allow(auth.Token.ID); !ok {
+		h.authOutcome("rate_limited")
 		return tooManyRequests(c, wait, "This token is sending requests too fast.")
 	}
+	h.authOutcome("success")
 	h.Store.RecordTokenUse(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
 	request.SetTokenAuth(c, auth)
 	return c.Next()

@@ -35,6 +35,15 @@ type Handler struct {
 	// bearer authentications per client address.
 	APIRate         *throttle.Buckets
 	APIAuthFailures *throttle.Limiter
+	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
+	// when metrics are off.
+	AuthOutcome func(outcome string)
+}
+
+func (h *Handler) authOutcome(o string) {
+	if h.AuthOutcome != nil {
+		h.AuthOutcome(o)
+	}
 }
 
 func currentUser(c *fiber.Ctx) *models.User { return request.User(c) }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -136,4 +137,10 @@ func (s *Store) TeamByName(ctx context.Context, name string) (*Team, error) {
 		return nil, fmt.Errorf("models: team %q: %w", name, err)
 	}
 	return &t, nil
+}
+
+// SQLDB exposes the connection pool for its statistics (/metrics).
+func (s *Store) SQLDB() *sql.DB {
+	db, _ := s.db.DB()
+	return db
 }

@@ -41,6 +41,7 @@ type Deps struct {
 	Store    *models.Store
 	Sessions *session.Manager
 	Log      *slog.Logger
+	Metrics  *Metrics // nil when --metrics-addr is not set
 }
 
 // NewApp builds the Fiber application with its middleware chain and routes.
@@ -59,6 +60,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		SecureCookies:   d.Config.SecureCookies,
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
 		APIAuthFailures: apiAuthFailures(d.Config.APIAuthFailures),
+		AuthOutcome:     d.Metrics.TokenAuth,
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -77,7 +79,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	// logging so a panic is logged with its final 500, and headers apply to
 	// every response including errors.
 	app.Use(requestContext(proxies))
-	app.Use(accessLog(d.Log))
+	app.Use(accessLog(d.Log, d.Metrics))
 	app.Use(recoverPanics(d.Log))
 	app.Use(securityHeaders(d.Config.SecureCookies))
 

@@ -37,6 +37,8 @@ type Config struct {
 	// APIAuthFailures is how many failed bearer authentications one client
 	// address may make per minute; 0 turns the limit off.
 	APIAuthFailures int
+	// MetricsAddr is where /metrics is served; empty turns metrics off.
+	MetricsAddr string
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -71,6 +73,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SessionBlockKey, "session-block-key", c.SessionBlockKey, "cookie encryption key, base64url, 32 bytes (default: generated once and kept in the database) [$WARDEN_SESSION_BLOCK_KEY]")
 	fs.Float64Var(&c.APIRateLimit, "api-rate-limit", c.APIRateLimit, "API requests per second per token, bursts up to twice that; 0 turns the limit off [$WARDEN_API_RATE_LIMIT]")
 	fs.IntVar(&c.APIAuthFailures, "api-auth-failures", c.APIAuthFailures, "failed API authentications allowed per client address per minute; 0 turns the limit off [$WARDEN_API_AUTH_FAILURES]")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of a separate listener serving Prometheus /metrics, e.g. 127.0.0.1:9090; off when empty [$WARDEN_METRICS_ADDR]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
 }
@@ -105,6 +108,13 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("--addr %q is not host:port (for example 127.0.0.1:8080)", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q is not host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("--metrics-addr must differ from --addr"))
+		}
 	}
 	if c.DBPath == "" {
 		errs = append(errs, errors.New("--db must name a file"))

@@ -43,7 +43,7 @@ func requestContext(proxies *request.TrustedProxies) fiber.Handler {
 // accessLog writes one structured line per request. Errors are turned into
 // responses here (as Fiber's own logger does) so the line has the final
 // status. The query string is left out: it may carry a setup token.
-func accessLog(log *slog.Logger) fiber.Handler {
+func accessLog(log *slog.Logger, metrics *Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		if err := c.Next(); err != nil {
@@ -51,6 +51,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
+		metrics.observe(c, start)
 		status := c.Response().StatusCode()
 		// A streamed body (the audit export) must not be read here: that
 		// would buffer the whole export in memory.

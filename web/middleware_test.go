@@ -21,7 +21,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	h := &handlers.Handler{Log: log}
 	app := fiber.New(fiber.Config{ErrorHandler: h.Error, Immutable: true})
-	app.Use(requestContext(nil), accessLog(log), recoverPanics(log), securityHeaders(false))
+	app.Use(requestContext(nil), accessLog(log, nil), recoverPanics(log), securityHeaders(false))
 	app.Get("/boom", func(c *fiber.Ctx) error { panic("secret internal detail") })
 
 	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/boom", nil), -1)

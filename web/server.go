@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/web/session"
@@ -21,6 +23,7 @@ type Server struct {
 	store    *models.Store
 	sessions *session.Manager
 	app      *fiber.App
+	metrics  *Metrics
 }
 
 // NewServer validates cfg, opens the database (applying migrations) and
@@ -48,12 +51,16 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 		_ = store.Close()
 		return nil, err
 	}
-	app, err := NewApp(Deps{Config: cfg, Store: store, Sessions: sm, Log: log})
+	var metrics *Metrics
+	if cfg.MetricsAddr != "" {
+		metrics = NewMetrics(store.SQLDB())
+	}
+	app, err := NewApp(Deps{Config: cfg, Store: store, Sessions: sm, Log: log, Metrics: metrics})
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log, store: store, sessions: sm, app: app}, nil
+	return &Server{cfg: cfg, log: log, store: store, sessions: sm, app: app, metrics: metrics}, nil
 }
 
 // App returns the Fiber application (handler tests drive it with app.Test).
@@ -81,6 +88,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(flushed)
 		s.store.FlushTokenUseEvery(purgeCtx, time.Minute, func(err error) { s.log.Error("writing token use", "err", err) })
 	}()
+
+	if s.metrics != nil {
+		stopMetrics, err := s.serveMetrics()
+		if err != nil {
+			_ = s.store.Close()
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
@@ -147,4 +163,28 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// serveMetrics starts the Prometheus listener on --metrics-addr and returns
+// a function that stops it. It is a separate listener so that it can be
+// bound to an internal address and never exposed with the console.
+func (s *Server) serveMetrics() (func(), error) {
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("web: metrics listener on %s: %w", s.cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics listener", "err", err)
+		}
+	}()
+	s.log.Info("metrics listening", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
