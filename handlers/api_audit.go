@@ -40,11 +40,20 @@ type APIEventPage struct {
 // next_cursor of the previous answer.
 func (h *Handler) APIAudit(c *fiber.Ctx) error {
 	v := queryValues(c)
-	if cur := v.Get("cursor"); cur != "" {
-		v.Set("before", cur)
-		v.Del("cursor")
-	}
+	// The API pages forward only, with an opaque cursor; the page's own
+	// before/after parameters are not part of it.
+	cursor := v.Get("cursor")
+	v.Del("cursor")
+	v.Del("before")
+	v.Del("after")
 	q, problems := models.ParseAuditQuery(v, h.Store.Now())
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n <= 0 {
+			problems["cursor"] = "Use the next_cursor of a previous answer."
+		}
+		q.Before = n
+	}
 	if len(problems) > 0 {
 		return queryProblem(c, problems)
 	}

@@ -21,15 +21,21 @@ type usage struct {
 // (about once a minute, and at shutdown) writes each token once.
 type usageBuffer struct {
 	mu      sync.Mutex
-	pending map[int64]usage
+	pending map[int64]usage     // by token id
+	byUser  map[int64]time.Time // each user's latest pending use
 }
 
-func newUsageBuffer() *usageBuffer { return &usageBuffer{pending: map[int64]usage{}} }
+func newUsageBuffer() *usageBuffer {
+	return &usageBuffer{pending: map[int64]usage{}, byUser: map[int64]time.Time{}}
+}
 
 func (b *usageBuffer) record(tokenID int64, u usage) {
 	b.mu.Lock()
 	if cur, ok := b.pending[tokenID]; !ok || !u.at.Before(cur.at) {
 		b.pending[tokenID] = u
+	}
+	if cur, ok := b.byUser[u.userID]; !ok || u.at.After(cur) {
+		b.byUser[u.userID] = u.at
 	}
 	b.mu.Unlock()
 }
@@ -39,6 +45,7 @@ func (b *usageBuffer) take() map[int64]usage {
 	defer b.mu.Unlock()
 	out := b.pending
 	b.pending = map[int64]usage{}
+	b.byUser = map[int64]time.Time{}
 	return out
 }
 
@@ -63,6 +70,18 @@ func (b *usageBuffer) merge(t *Token) {
 	if ok && (t.LastUsedAt == nil || u.at.After(*t.LastUsedAt)) {
 		at, ip, ua := u.at, u.ip, u.ua
 		t.LastUsedAt, t.LastUsedIP, t.LastUsedUA = &at, &ip, &ua
+	}
+}
+
+// mergeUser applies the latest pending use of any of the user's tokens to
+// its last activity, so an answer right after a request agrees with the
+// token's last use.
+func (b *usageBuffer) mergeUser(u *User) {
+	b.mu.Lock()
+	at, ok := b.byUser[u.ID]
+	b.mu.Unlock()
+	if ok && (u.LastActiveAt == nil || at.After(*u.LastActiveAt)) {
+		u.LastActiveAt = &at
 	}
 }
 

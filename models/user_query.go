@@ -313,6 +313,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	page.Rows = make([]UserRow, len(users))
 	for i, u := range users {
+		s.usage.mergeUser(&u)
 		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID]}
 	}
 	return page, nil
@@ -336,6 +337,7 @@ func (s *Store) UserDetail(ctx context.Context, id int64) (*UserDetail, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.usage.mergeUser(u)
 	d := &UserDetail{User: u, Teams: teams[id]}
 	db := s.db.WithContext(ctx)
 	if u.OwnerUserID != nil {

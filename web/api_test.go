@@ -101,6 +101,9 @@ func TestAPIAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		key := r.Method + " " + strings.TrimPrefix(r.Path, "/api/v1")
+		if key == "GET /openapi.json" {
+			continue // public by design; TestEveryRouteIsDocumented covers it
+		}
 		if _, ok := policies[key]; !ok {
 			t.Errorf("route %s has no declared policy", key)
 			continue

@@ -65,11 +65,13 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
 		// Immutable, fasthttp reuses their bytes for the next request.
-		Immutable:             true,
-		ErrorHandler:          h.Error,
-		BodyLimit:             maxBodyBytes,
-		ReadTimeout:           15 * time.Second,
-		WriteTimeout:          30 * time.Second,
+		Immutable:    true,
+		ErrorHandler: h.Error,
+		BodyLimit:    maxBodyBytes,
+		ReadTimeout:  15 * time.Second,
+		// Long enough for a streamed export of millions of audit events;
+		// slow clients are bounded by ReadTimeout and IdleTimeout.
+		WriteTimeout:          30 * time.Minute,
 		IdleTimeout:           60 * time.Second,
 		DisableStartupMessage: true,
 		AppName:               "Warden",
