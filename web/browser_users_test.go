@@ -2,12 +2,8 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,7 +104,7 @@ func TestBrowserUsersList(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 
-	base := startUsersListServer(t, ctx)
+	base := startSeededServer(t, ctx, seedUsersList)
 	b := newBrowser(t, ctx, chromium)
 	b.do("set the viewport", chromedp.EmulateViewport(1280, 900))
 	b.signIn(base, usersListAdminEmail)
@@ -273,53 +269,6 @@ func TestBrowserUsersList(t *testing.T) {
 	nb.expectCleanConsole()
 
 	b.expectCleanConsole()
-}
-
-// startUsersListServer seeds a fresh database with the users of
-// TestBrowserUsersList, then runs the real server on a loopback port until
-// the test ends, and returns its base URL.
-func startUsersListServer(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	cfg := DefaultConfig()
-	cfg.DBPath = filepath.Join(t.TempDir(), "warden.db")
-	logs := &syncBuffer{}
-	srv, err := NewServer(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)))
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	if err := seedUsersList(ctx, srv.Store()); err != nil {
-		_ = srv.Close()
-		t.Fatalf("seed: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = srv.Close()
-		t.Fatalf("listen: %v", err)
-	}
-
-	serveCtx, stop := context.WithCancel(context.Background())
-	serveDone := make(chan struct{})
-	var serveErr error
-	go func() {
-		defer close(serveDone)
-		serveErr = srv.Serve(serveCtx, ln)
-	}()
-	// Registered before the browser's cleanup, so it runs after it.
-	t.Cleanup(func() {
-		stop()
-		select {
-		case <-serveDone:
-			if serveErr != nil && !errors.Is(serveErr, net.ErrClosed) {
-				t.Errorf("Serve returned %v", serveErr)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not shut down within 15 s")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	return "http://" + ln.Addr().String()
 }
 
 // seedUsersList creates the administrator, 3 teams, the service users of
