@@ -269,9 +269,12 @@ func (h *Handler) AuditExport(format string) fiber.Handler {
 		now := h.Store.Now()
 		q, problems := models.ParseAuditQuery(queryValues(c), now)
 		if len(problems) > 0 {
-			for _, msg := range problems {
-				return fiber.NewError(fiber.StatusBadRequest, "The export filter is not valid: "+msg)
+			msgs := make([]string, 0, len(problems))
+			for _, m := range problems {
+				msgs = append(msgs, m)
 			}
+			sort.Strings(msgs)
+			return fiber.NewError(fiber.StatusBadRequest, "The export filter is not valid: "+strings.Join(msgs, " "))
 		}
 		switch format {
 		case "csv":

@@ -108,7 +108,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Use("/api", h.APINotFound)
 
 	app.Use(loadSession(d.Sessions))
-	app.Use(csrf(d.Sessions, d.Store, d.Config.Origin()))
+	app.Use(csrf(d.Sessions, d.Store, d.Config.Origin(), d.Log))
 
 	// Pages open to everyone.
 	app.Get("/login", h.LoginShow)

@@ -18,6 +18,7 @@ import (
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/session"
+	"github.com/warden-console/warden/web/throttle"
 )
 
 // requestContext gives every request an id (echoed as X-Request-ID) and
@@ -153,12 +154,24 @@ func isSafeMethod(m string) bool {
 // and Origin headers must say the request comes from this origin, and the
 // form field _csrf (or the X-CSRF-Token header of htmx requests) must match
 // the session's token, or before sign-in the token of the signed CSRF cookie.
-func csrf(sm *session.Manager, store *models.Store, origin string) fiber.Handler {
-	// reject records the rejection in the audit log, then refuses.
+func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Logger) fiber.Handler {
+	// Anonymous rejections (a forged sign-in form, say) are audited at most
+	// 10 a minute per client address: anyone on the internet can send them,
+	// and they must not be able to grow the append-only log at will. The
+	// rest go to the server log. Rejections on a signed-in session are
+	// always audited.
+	anonymous := throttle.New(10, time.Minute)
 	reject := func(c *fiber.Ctx, reason string) error {
 		a := models.Actor{Kind: models.ActorAnonymous, Label: "anonymous"}
 		if u := request.User(c); u != nil {
 			a = models.AsUser(u)
+		} else {
+			key := request.ClientIP(c)
+			if blocked, _ := anonymous.Blocked(key); blocked {
+				log.Warn("CSRF rejection not audited: too many from this address", "request_id", request.ID(c), "ip", key, "reason", reason)
+				return handlers.ErrCSRF
+			}
+			anonymous.Fail(key)
 		}
 		a.IP, a.UserAgent, a.RequestID = request.ClientIP(c), c.Get(fiber.HeaderUserAgent), request.ID(c)
 		if err := store.RecordEvent(c.UserContext(), a, "security.csrf_rejected", models.OutcomeDenied, reason,

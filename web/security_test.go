@@ -1,11 +1,14 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warden-console/warden/models"
 )
 
 func TestIdleTimeout(t *testing.T) {
@@ -354,5 +357,24 @@ func TestMarkupInNamesIsEscaped(t *testing.T) {
 		if !strings.Contains(c.lastBody, `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#39;`) {
 			t.Errorf("%s does not show the escaped name", path)
 		}
+	}
+}
+
+func TestAnonymousCSRFRejectionsCannotFloodTheAuditLog(t *testing.T) {
+	h := newHarness(t)
+	c := h.client()
+	for i := 0; i < 25; i++ {
+		resp := c.post("/login", url.Values{"_csrf": {"forged"}, "email": {"x@example.com"}, "password": {"y"}})
+		expectStatus(t, resp, http.StatusForbidden)
+	}
+	page, err := h.srv.Store().ListAudit(context.Background(), models.AuditQuery{Actions: []string{"security.csrf_rejected"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(page.Events); n != 10 {
+		t.Fatalf("%d anonymous CSRF rejections audited from one address; want the cap of 10", n)
+	}
+	if !strings.Contains(h.logs.String(), "CSRF rejection not audited") {
+		t.Error("rejections over the cap are not logged")
 	}
 }
