@@ -7,7 +7,7 @@ BIN       ?= bin/warden
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test generate css check fuzz help
+.PHONY: run build test generate css check fuzz bench help
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -41,3 +41,6 @@ fuzz: ## run each fuzz target for 20 seconds
 	$(GO) test ./handlers -run '^$$' -fuzz FuzzSafeNext -fuzztime 20s
 	$(GO) test ./web/request -run '^$$' -fuzz FuzzClientIP -fuzztime 20s
 	$(GO) test ./models -run '^$$' -fuzz FuzzParsePHC -fuzztime 20s
+
+bench: ## seed 1M audit events and 100k users, then time the audit and Users queries
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 -timeout 30m ./models/

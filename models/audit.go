@@ -151,7 +151,51 @@ func (s *Store) record(tx *gorm.DB, a Actor, action, outcome, reason string, t t
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: write audit event: %w", err)
 	}
+	return countEvent(tx, &e)
+}
+
+// countEvent keeps the per-day counts in step with the log, in the same
+// transaction as the event.
+func countEvent(tx *gorm.DB, e *Event) error {
+	day := e.OccurredAt.UTC().Format("2006-01-02")
+	automated := 0
+	if e.ActorKind == ActorService || e.ActorKind == ActorSystem {
+		automated = 1
+	}
+	if err := tx.Exec(`INSERT INTO audit_daily_actions (day, action, automated, n) VALUES (?, ?, ?, 1)
+		ON CONFLICT (day, action, automated) DO UPDATE SET n = n + 1`, day, e.Action, automated).Error; err != nil {
+		return fmt.Errorf("models: audit counts: %w", err)
+	}
+	var actorID int64
+	if e.ActorID != nil {
+		actorID = *e.ActorID
+	}
+	if err := tx.Exec(`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n) VALUES (?, ?, ?, ?, 1)
+		ON CONFLICT (day, actor_kind, actor_id, actor_label) DO UPDATE SET n = n + 1`, day, e.ActorKind, actorID, e.ActorLabel).Error; err != nil {
+		return fmt.Errorf("models: audit counts: %w", err)
+	}
 	return nil
+}
+
+// RebuildAuditCounts recomputes the per-day counts from the log; bulk
+// imports (and the benchmarks' seeding) call it after writing events
+// directly.
+func (s *Store) RebuildAuditCounts(ctx context.Context) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, q := range []string{
+			`DELETE FROM audit_daily_actions`,
+			`DELETE FROM audit_daily_actors`,
+			`INSERT INTO audit_daily_actions (day, action, automated, n)
+			 SELECT substr(occurred_at, 1, 10), action, actor_kind IN ('service', 'system'), COUNT(*) FROM audit_events GROUP BY 1, 2, 3`,
+			`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n)
+			 SELECT substr(occurred_at, 1, 10), actor_kind, COALESCE(actor_id, 0), actor_label, COUNT(*) FROM audit_events GROUP BY 1, 2, 3, 4`,
+		} {
+			if err := tx.Exec(q).Error; err != nil {
+				return fmt.Errorf("models: rebuild audit counts: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // computeHash is SHA-256 over the event's fields, its id and the previous

@@ -182,25 +182,27 @@ func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bo
 	db := s.db.WithContext(ctx)
 	var where []string
 	var args []any
+	// Each bound is one step down the time index: MIN(id)/MAX(id) with a
+	// time condition would walk the table in id order instead.
 	if !q.From.IsZero() {
-		var lo *int64
-		if err := db.Raw(`SELECT MIN(id) FROM audit_events WHERE occurred_at >= ?`, q.From.UTC()).Scan(&lo).Error; err != nil {
+		var lo []int64
+		if err := db.Raw(`SELECT id FROM audit_events WHERE occurred_at >= ? ORDER BY occurred_at, id LIMIT 1`, q.From.UTC()).Scan(&lo).Error; err != nil {
 			return "", nil, false, fmt.Errorf("models: audit range: %w", err)
 		}
-		if lo == nil {
+		if len(lo) == 0 {
 			return "", nil, false, nil
 		}
-		where, args = append(where, "id >= ?"), append(args, *lo)
+		where, args = append(where, "id >= ?"), append(args, lo[0])
 	}
 	if !q.To.IsZero() {
-		var hi *int64
-		if err := db.Raw(`SELECT MAX(id) FROM audit_events WHERE occurred_at < ?`, q.To.UTC()).Scan(&hi).Error; err != nil {
+		var hi []int64
+		if err := db.Raw(`SELECT id FROM audit_events WHERE occurred_at < ? ORDER BY occurred_at DESC, id DESC LIMIT 1`, q.To.UTC()).Scan(&hi).Error; err != nil {
 			return "", nil, false, fmt.Errorf("models: audit range: %w", err)
 		}
-		if hi == nil {
+		if len(hi) == 0 {
 			return "", nil, false, nil
 		}
-		where, args = append(where, "id <= ?"), append(args, *hi)
+		where, args = append(where, "id <= ?"), append(args, hi[0])
 	}
 	if q.Actor != "" {
 		var ids []int64
@@ -347,6 +349,9 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	if err := db.Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).Count(&sum.ActiveAdmins).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
+	if q.onlyDates() {
+		return s.summarizeFromCounts(ctx, q, sum)
+	}
 	where, args, ok, err := s.auditWhere(ctx, q)
 	if err != nil || !ok {
 		return sum, err
@@ -374,6 +379,49 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 0 ELSE 1 END) AS human,
 			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 1 ELSE 0 END) AS automated`).
 		Where(where, args...).Group("day").Order("day").Scan(&sum.Days).Error; err != nil {
+		return sum, fmt.Errorf("models: audit chart: %w", err)
+	}
+	return sum, nil
+}
+
+// onlyDates reports whether the filter is a period and nothing else: the
+// per-day counts answer such summaries without reading events.
+func (q AuditQuery) onlyDates() bool {
+	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && len(q.Actions) == 0 && q.TargetKind == "" && q.Outcome == ""
+}
+
+// summarizeFromCounts answers the cards and chart from the per-day counts.
+// Their days are whole UTC days, so a period starting mid-day ("last 24
+// hours") counts that whole first day.
+func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
+	db := s.db.WithContext(ctx)
+	from, to := "0000-00-00", "9999-99-99"
+	if !q.From.IsZero() {
+		from = q.From.UTC().Format("2006-01-02")
+	}
+	if !q.To.IsZero() {
+		to = q.To.UTC().Add(-time.Nanosecond).Format("2006-01-02")
+	}
+	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE day BETWEEN ? AND ?`, from, to).Scan(&sum.Total).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	var top struct {
+		Label string
+		N     int64
+	}
+	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM audit_daily_actors WHERE day BETWEEN ? AND ?
+		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	sum.TopActor, sum.TopActorN = top.Label, top.N
+	top.Label, top.N = "", 0
+	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE day BETWEEN ? AND ?
+		GROUP BY action ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
+	}
+	sum.TopAction, sum.TopActionN = top.Label, top.N
+	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
+		FROM audit_daily_actions WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day`, from, to).Scan(&sum.Days).Error; err != nil {
 		return sum, fmt.Errorf("models: audit chart: %w", err)
 	}
 	return sum, nil

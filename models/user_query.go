@@ -35,8 +35,15 @@ var PerPageChoices = []int{25, 50, 100}
 var orderBy = map[string]func(dir string) string{
 	SortName:    func(d string) string { return "u.name COLLATE NOCASE " + d + ", u.id " + d },
 	SortCreated: func(d string) string { return "u.created_at " + d + ", u.id " + d },
-	// "Never" sorts last in both directions.
-	SortLastActive: func(d string) string { return "u.last_active_at IS NULL, u.last_active_at " + d + ", u.id " + d },
+	// "Never" sorts last in both directions. SQLite orders NULL first, so
+	// descending needs no help (and can walk the index); ascending must push
+	// NULLs down explicitly.
+	SortLastActive: func(d string) string {
+		if d == "DESC" {
+			return "u.last_active_at DESC, u.id DESC"
+		}
+		return "u.last_active_at IS NULL, u.last_active_at ASC, u.id ASC"
+	},
 	SortRole: func(d string) string {
 		return "CASE u.role WHEN 'admin' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END " + d + ", u.name COLLATE NOCASE, u.id"
 	},
@@ -256,7 +263,9 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	if len(q.TeamIDs) > 0 {
 		// Several teams: users in any of them.
-		where = append(where, "EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = u.id AND ut.team_id IN ?)")
+		// IN over the (team_id, user_id) index reads the teams' members
+		// only, instead of probing every user with EXISTS.
+		where = append(where, "u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?)")
 		args = append(args, q.TeamIDs)
 	}
 	now := s.Now()
