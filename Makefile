@@ -42,5 +42,7 @@ fuzz: ## run each fuzz target for 20 seconds
 	$(GO) test ./web/request -run '^$$' -fuzz FuzzClientIP -fuzztime 20s
 	$(GO) test ./models -run '^$$' -fuzz FuzzParsePHC -fuzztime 20s
 
-bench: ## seed 1M audit events and 100k users, then time the audit and Users queries
+bench: ## seed 100k users, 200k tokens, 1M events; time the store, then load the real server over 127.0.0.1
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 -timeout 30m ./models/
+	WARDEN_BENCH=1 $(GO) test ./web -run '^TestBenchHTTP$$' -count=1 -v -timeout 20m
+	WARDEN_LOAD_SECONDS=30 $(GO) test ./web -run '^TestLoadMixedTraffic$$' -count=1 -v -timeout 10m
