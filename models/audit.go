@@ -257,6 +257,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		}
 		return err
 	})
+	s.gen.Add(1) // after the commit (or rollback): derived caches re-read
 	if err != nil {
 		return err
 	}

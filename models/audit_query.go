@@ -350,7 +350,7 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	if q.onlyDates() {
-		return s.summarizeFromCounts(ctx, q, sum)
+		return s.cachedSummary(ctx, q, sum)
 	}
 	where, args, ok, err := s.auditWhere(ctx, q)
 	if err != nil || !ok {
@@ -388,6 +388,35 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 // per-day counts answer such summaries without reading events.
 func (q AuditQuery) onlyDates() bool {
 	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && len(q.Actions) == 0 && q.TargetKind == "" && q.Outcome == ""
+}
+
+// cachedSummary serves period-only summaries from a small cache that lives
+// until the next write transaction commits (every change writes an event,
+// so any change invalidates it). The period is keyed by day and hour, so
+// "last 24 hours" is re-read at least hourly even without writes.
+func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
+	key := q.From.UTC().Format("2006-01-02T15") + "|" + q.To.UTC().Format("2006-01-02T15")
+	gen := s.gen.Load()
+	s.summaries.Lock()
+	if s.summaries.gen == gen && s.summaries.m != nil {
+		if v, ok := s.summaries.m[key]; ok {
+			s.summaries.Unlock()
+			v.ActiveAdmins = sum.ActiveAdmins
+			return v, nil
+		}
+	}
+	s.summaries.Unlock()
+	v, err := s.summarizeFromCounts(ctx, q, sum)
+	if err != nil {
+		return v, err
+	}
+	s.summaries.Lock()
+	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) > 64 {
+		s.summaries.gen, s.summaries.m = gen, map[string]AuditSummary{}
+	}
+	s.summaries.m[key] = v
+	s.summaries.Unlock()
+	return v, nil
 }
 
 // summarizeFromCounts answers the cards and chart from the per-day counts.

@@ -83,5 +83,9 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return newStore(db, opts...), nil
+	// The store runs on prepared statements: SQLite spends more time parsing
+	// a short query than running it. Migrations ran on the plain pool above,
+	// because a prepared multi-statement script would run its first
+	// statement only.
+	return newStore(db.Session(&gorm.Session{PrepareStmt: true}), opts...), nil
 }

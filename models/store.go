@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -19,6 +21,22 @@ type Store struct {
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
 	usage    *usageBuffer
+	// gen counts committed write transactions; caches of derived values
+	// (the overview counts) are valid while it does not move.
+	gen      atomic.Uint64
+	overview struct {
+		sync.Mutex
+		gen   uint64
+		valid bool
+		val   Overview
+	}
+	// summaries caches period-only audit summaries by period, for as long
+	// as no write transaction commits.
+	summaries struct {
+		sync.Mutex
+		gen uint64
+		m   map[string]AuditSummary
+	}
 }
 
 // Option configures a Store.
@@ -100,6 +118,7 @@ func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
 // admin, a service user before its issue lands); production code never
 // calls it.
 func (s *Store) ExecForTest(ctx context.Context, sql string, args ...any) error {
+	defer s.gen.Add(1)
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
 
