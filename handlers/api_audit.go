@@ -36,6 +36,17 @@ type APIEventPage struct {
 	NextCursor *string    `json:"next_cursor"`
 }
 
+// apiEvent is an event's API shape, shared by the API and the NDJSON export.
+func apiEvent(e *models.Event) APIEvent {
+	ev := APIEvent{ID: e.ID, OccurredAt: e.OccurredAt.UTC(), ActorKind: string(e.ActorKind), ActorID: e.ActorID, ActorLabel: e.ActorLabel,
+		TokenID: e.TokenID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason, TargetKind: e.TargetKind, TargetID: e.TargetID,
+		TargetLabel: e.TargetLabel, IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Changes: json.RawMessage("null")}
+	if e.Changes != "" {
+		ev.Changes = json.RawMessage(e.Changes)
+	}
+	return ev
+}
+
 // APIAudit answers GET /audit with the audit page's filters; cursor is the
 // next_cursor of the previous answer.
 func (h *Handler) APIAudit(c *fiber.Ctx) error {
@@ -69,14 +80,8 @@ func (h *Handler) APIAudit(c *fiber.Ctx) error {
 		return err
 	}
 	out := APIEventPage{Items: make([]APIEvent, len(page.Events))}
-	for i, e := range page.Events {
-		ev := APIEvent{ID: e.ID, OccurredAt: e.OccurredAt.UTC(), ActorKind: string(e.ActorKind), ActorID: e.ActorID, ActorLabel: e.ActorLabel,
-			TokenID: e.TokenID, Action: e.Action, Outcome: e.Outcome, Reason: e.Reason, TargetKind: e.TargetKind, TargetID: e.TargetID,
-			TargetLabel: e.TargetLabel, IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID, Changes: json.RawMessage("null")}
-		if e.Changes != "" {
-			ev.Changes = json.RawMessage(e.Changes)
-		}
-		out.Items[i] = ev
+	for i := range page.Events {
+		out.Items[i] = apiEvent(&page.Events[i])
 	}
 	if page.NextBefore != 0 {
 		cur := strconv.FormatInt(page.NextBefore, 10)

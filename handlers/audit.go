@@ -73,14 +73,7 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 	for _, a := range q.Actions {
 		d.Selected[a] = true
 	}
-	keys := make([]string, 0, len(problems))
-	for k := range problems {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		d.Notices = append(d.Notices, problems[k])
-	}
+	d.Notices = sortedMessages(problems)
 	rows := make([]views.AuditRow, len(page.Events))
 	for i := range page.Events {
 		rows[i] = auditRow(&page.Events[i])
@@ -239,26 +232,12 @@ func optID(p *int64) string {
 	return strconv.FormatInt(*p, 10)
 }
 
-// exportEvent is an event as one NDJSON line.
+// exportEvent is an event as one NDJSON line: the API shape plus its links
+// in the hash chain, so an export can be verified on its own.
 type exportEvent struct {
-	ID          int64           `json:"id"`
-	OccurredAt  time.Time       `json:"occurred_at"`
-	ActorKind   string          `json:"actor_kind"`
-	ActorID     *int64          `json:"actor_id"`
-	ActorLabel  string          `json:"actor_label"`
-	TokenID     *int64          `json:"token_id"`
-	Action      string          `json:"action"`
-	Outcome     string          `json:"outcome"`
-	Reason      string          `json:"reason"`
-	TargetKind  string          `json:"target_kind"`
-	TargetID    *int64          `json:"target_id"`
-	TargetLabel string          `json:"target_label"`
-	Changes     json.RawMessage `json:"changes"`
-	IP          string          `json:"ip"`
-	UserAgent   string          `json:"user_agent"`
-	RequestID   string          `json:"request_id"`
-	PrevHash    string          `json:"prev_hash"`
-	Hash        string          `json:"hash"`
+	APIEvent
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }
 
 // AuditExport streams exactly the current filter as CSV or NDJSON. Rows go
@@ -321,12 +300,7 @@ func (h *Handler) AuditExport(format string) fiber.Handler {
 			} else {
 				enc := json.NewEncoder(w)
 				err = store.EachAuditEvent(ctx, q, func(e *models.Event) error {
-					out := exportEvent{e.ID, e.OccurredAt.UTC(), string(e.ActorKind), e.ActorID, e.ActorLabel, e.TokenID, e.Action,
-						e.Outcome, e.Reason, e.TargetKind, e.TargetID, e.TargetLabel, nil, e.IP, e.UserAgent, e.RequestID, e.PrevHash, e.Hash}
-					if e.Changes != "" {
-						out.Changes = json.RawMessage(e.Changes)
-					}
-					if err := enc.Encode(out); err != nil {
+					if err := enc.Encode(exportEvent{APIEvent: apiEvent(e), PrevHash: e.PrevHash, Hash: e.Hash}); err != nil {
 						return err
 					}
 					return flush()

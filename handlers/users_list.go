@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"sort"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/warden-console/warden/models"
@@ -54,14 +52,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 	for _, t := range teams {
 		d.Teams = append(d.Teams, views.TeamOption{ID: t.ID, Name: t.Name, Selected: selected[t.ID], Builtin: t.Builtin})
 	}
-	keys := make([]string, 0, len(problems))
-	for k := range problems {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		d.Notices = append(d.Notices, problems[k])
-	}
+	d.Notices = sortedMessages(problems)
 	for _, r := range page.Rows {
 		row := views.UserListRow{
 			ID: r.ID, Name: r.Name, Handle: r.Handle(), Kind: string(r.Kind), Role: string(r.Role),
