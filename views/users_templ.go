@@ -351,7 +351,7 @@ func userFilters(d UsersData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div></details></fieldset><div><label for=\"health\" class=\"mb-1 block text-xs font-medium text-slate-600\">Health</label> <select id=\"health\" name=\"health\" class=\"block rounded-md border border-slate-300 bg-white py-1.5 pl-2 pr-8 text-sm\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div></details></fieldset><div><label for=\"health\" class=\"mb-1 block text-xs font-medium text-slate-600\">Health</label> <select id=\"health\" name=\"health\" class=\"block w-48 rounded-md border border-slate-300 bg-white py-1.5 pl-2 pr-8 text-sm\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
