@@ -293,3 +293,41 @@ func createdByIDs(list []models.Token) []int64 {
 	}
 	return ids
 }
+
+// TokenRotate issues a replacement for an active token from the console and
+// reveals it once; the old token keeps working for the chosen overlap.
+func (h *Handler) TokenRotate(c *fiber.Ctx) error {
+	old, err := h.loadToken(c)
+	if err != nil {
+		return err
+	}
+	overlap, ok := models.Overlaps[c.FormValue("overlap")]
+	if !ok {
+		overlap = models.Overlaps["24h"]
+	}
+	tok, secret, err := h.Store.RotateToken(c.UserContext(), h.actor(c), old.ID, overlap)
+	if msg := models.RuleMessage(err); msg != "" {
+		h.Sessions.AddFlash(c, "error", msg)
+		return c.Redirect(userPath(old.UserID), fiber.StatusSeeOther)
+	}
+	if err != nil {
+		return err
+	}
+	u, err := h.Store.UserByID(c.UserContext(), tok.UserID)
+	if err != nil {
+		return err
+	}
+	ends := h.Store.Now().Add(overlap)
+	if old.ExpiresAt != nil && old.ExpiresAt.Before(ends) {
+		ends = *old.ExpiresAt
+	}
+	p, err := h.page(c, "Token rotated", "users")
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
+		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret, Filename: TokenFilename(tok.Name),
+		ExpiresAt: tok.ExpiresAt, Replaces: old.Name, ReplacedEnds: &ends,
+	}))
+}

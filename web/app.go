@@ -142,6 +142,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Post("/tokens/lookup", h.TokenLookupSubmit)
 	app.Post("/tokens/:id<int>/revoke", h.TokenRevoke)
 	app.Post("/tokens/:id<int>/restore", h.TokenRestore)
+	app.Post("/tokens/:id<int>/rotate", h.TokenRotate)
 	app.Get("/tokens/:id<int>/delete", h.TokenDeleteConfirm)
 	app.Post("/tokens/:id<int>/delete", h.TokenDelete)
 	app.Get("/audit", h.AuditList)

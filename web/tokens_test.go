@@ -357,3 +357,36 @@ func TestNoSecretAtRest(t *testing.T) {
 		}
 	}
 }
+
+func TestRotateFromTheConsole(t *testing.T) {
+	h, c, _ := signedIn(t)
+	svc := createService(t, c, url.Values{"name": {"Rotator"}})
+	old := generate(t, c, svc, url.Values{"name": {"deploy"}})
+	tokens, _ := h.srv.Store().TokensOf(context.Background(), svc)
+	path := fmt.Sprintf("/tokens/%d/rotate", tokens[0].ID)
+	c.get(fmt.Sprintf("/users/%d", svc))
+	if !strings.Contains(c.lastBody, `action="`+path+`"`) {
+		t.Fatal("the token row offers no Rotate")
+	}
+	resp := c.post(path, url.Values{"overlap": {"1h"}})
+	expectStatus(t, resp, http.StatusCreated)
+	m := revealed.FindStringSubmatch(c.lastBody)
+	if m == nil || m[1] == old || !strings.Contains(c.lastBody, "deploy-r2") || !strings.Contains(c.lastBody, "It replaces “deploy”") {
+		t.Fatalf("rotation reveal: %s", snippet(c.lastBody))
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Error("the rotation reveal may be cached")
+	}
+	for _, s := range []string{old, m[1]} {
+		if r, _ := apiGet(t, h, "/api/v1/me", bearer(s)); r.StatusCode != http.StatusOK {
+			t.Errorf("a token stopped working within the overlap: %d", r.StatusCode)
+		}
+	}
+	h.clock.Advance(61 * time.Minute)
+	if r, _ := apiGet(t, h, "/api/v1/me", bearer(old)); r.StatusCode != http.StatusUnauthorized {
+		t.Error("the old token still works after the overlap")
+	}
+	if r, _ := apiGet(t, h, "/api/v1/me", bearer(m[1])); r.StatusCode != http.StatusOK {
+		t.Error("the new token does not work")
+	}
+}
