@@ -5,6 +5,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/warden-console/warden/models"
+
 	"github.com/warden-console/warden/web/request"
 )
 
@@ -49,11 +51,17 @@ func utc(t *time.Time) *time.Time {
 
 // apiUser builds the API shape of a user.
 func (h *Handler) apiUser(c *fiber.Ctx, id int64) (*APIUser, error) {
-	ctx := c.UserContext()
-	det, err := h.Store.UserDetail(ctx, id)
+	det, err := h.Store.UserDetail(c.UserContext(), id)
 	if err != nil {
 		return nil, err
 	}
+	return h.apiUserOf(c, det)
+}
+
+// apiUserOf builds the API shape from a loaded user's details.
+func (h *Handler) apiUserOf(c *fiber.Ctx, det *models.UserDetail) (*APIUser, error) {
+	ctx := c.UserContext()
+	id := det.User.ID
 	n, err := h.Store.ActiveTokenCount(ctx, id)
 	if err != nil {
 		return nil, err
@@ -82,8 +90,14 @@ func (h *Handler) apiUser(c *fiber.Ctx, id int64) (*APIUser, error) {
 // APIMe answers GET /api/v1/me: the calling service user, as it is in the
 // database now.
 func (h *Handler) APIMe(c *fiber.Ctx) error {
+	// The user was read from the database by this request's authentication;
+	// it is not read again.
 	auth := request.TokenAuth(c)
-	u, err := h.apiUser(c, auth.User.ID)
+	det, err := h.Store.DetailOf(c.UserContext(), auth.User)
+	if err != nil {
+		return err
+	}
+	u, err := h.apiUserOf(c, det)
 	if err != nil {
 		return err
 	}

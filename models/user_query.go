@@ -342,6 +342,13 @@ func (s *Store) UserDetail(ctx context.Context, id int64) (*UserDetail, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.DetailOf(ctx, u)
+}
+
+// DetailOf completes a user already loaded (by bearer authentication, say)
+// with its teams, owner and creator names, without reading it again.
+func (s *Store) DetailOf(ctx context.Context, u *User) (*UserDetail, error) {
+	id := u.ID
 	teams, err := s.teamsOf(ctx, []int64{id})
 	if err != nil {
 		return nil, err
