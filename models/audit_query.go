@@ -38,7 +38,7 @@ const AuditPageSize = 50
 type AuditQuery struct {
 	Actor      string // free text: a user's name, user_id or email, or an exact label
 	ActorID    int64
-	UserID     int64 // events by or about this user
+	UserID     int64 // events by or about this user, or about its tokens
 	Actions    []string
 	TargetKind string
 	TargetID   int64
@@ -220,7 +220,12 @@ func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bo
 		where, args = append(where, "actor_id = ?"), append(args, q.ActorID)
 	}
 	if q.UserID != 0 {
-		where, args = append(where, "(actor_id = ? OR (target_kind = 'user' AND target_id = ?))"), append(args, q.UserID, q.UserID)
+		// By the user, about the user, or about one of its tokens. (A deleted
+		// token's rows are gone, so its events then show under the token
+		// filter only.)
+		where = append(where, `(actor_id = ? OR (target_kind = 'user' AND target_id = ?)
+			OR (target_kind = 'token' AND target_id IN (SELECT id FROM tokens WHERE user_id = ?)))`)
+		args = append(args, q.UserID, q.UserID, q.UserID)
 	}
 	if len(q.Actions) > 0 {
 		where, args = append(where, "action IN ?"), append(args, q.Actions)

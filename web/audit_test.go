@@ -172,3 +172,17 @@ func TestAuditVerifyButton(t *testing.T) {
 		t.Fatal("verify does not name the tampered event")
 	}
 }
+
+func TestUserActivityIncludesItsTokens(t *testing.T) {
+	_, c, _ := signedIn(t)
+	svc := createService(t, c, url.Values{"name": {"Busy bot"}})
+	generate(t, c, svc, url.Values{"name": {"busy-token"}})
+	c.get(fmt.Sprintf("/users/%d", svc))
+	if !strings.Contains(c.lastBody, "token.create") {
+		t.Fatal("the user page's activity lacks the creation of its token")
+	}
+	c.get(fmt.Sprintf("/audit?user=%d", svc))
+	if !strings.Contains(c.lastBody, "token.create") || !strings.Contains(c.lastBody, "service_user.create") {
+		t.Fatal("the user's timeline lacks its own or its token's events")
+	}
+}
