@@ -106,7 +106,16 @@ const maxAuditField = 512
 func clip(s string) string { return clipUTF8(s, maxAuditField) }
 
 // clipUTF8 shortens s to at most n bytes without cutting a character in two.
+// Free text from clients (user agents, typed emails) may hold bytes that are
+// not UTF-8, and NUL, which PostgreSQL's text type refuses; both become
+// U+FFFD, on either database, so what is stored is the same everywhere.
 func clipUTF8(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
 	if len(s) <= n {
 		return s
 	}
@@ -163,7 +172,7 @@ func countEvent(tx *gorm.DB, e *Event) error {
 		automated = 1
 	}
 	if err := tx.Exec(`INSERT INTO audit_daily_actions (day, action, automated, n) VALUES (?, ?, ?, 1)
-		ON CONFLICT (day, action, automated) DO UPDATE SET n = n + 1`, day, e.Action, automated).Error; err != nil {
+		ON CONFLICT (day, action, automated) DO UPDATE SET n = audit_daily_actions.n + 1`, day, e.Action, automated).Error; err != nil {
 		return fmt.Errorf("models: audit counts: %w", err)
 	}
 	var actorID int64
@@ -171,7 +180,7 @@ func countEvent(tx *gorm.DB, e *Event) error {
 		actorID = *e.ActorID
 	}
 	if err := tx.Exec(`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n) VALUES (?, ?, ?, ?, 1)
-		ON CONFLICT (day, actor_kind, actor_id, actor_label) DO UPDATE SET n = n + 1`, day, e.ActorKind, actorID, e.ActorLabel).Error; err != nil {
+		ON CONFLICT (day, actor_kind, actor_id, actor_label) DO UPDATE SET n = audit_daily_actors.n + 1`, day, e.ActorKind, actorID, e.ActorLabel).Error; err != nil {
 		return fmt.Errorf("models: audit counts: %w", err)
 	}
 	return nil
@@ -181,14 +190,15 @@ func countEvent(tx *gorm.DB, e *Event) error {
 // imports (and the benchmarks' seeding) call it after writing events
 // directly.
 func (s *Store) RebuildAuditCounts(ctx context.Context) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	day := s.dialect.utcDay("occurred_at")
+	return s.exclusive(ctx, func(tx *gorm.DB) error {
 		for _, q := range []string{
 			`DELETE FROM audit_daily_actions`,
 			`DELETE FROM audit_daily_actors`,
 			`INSERT INTO audit_daily_actions (day, action, automated, n)
-			 SELECT substr(occurred_at, 1, 10), action, actor_kind IN ('service', 'system'), COUNT(*) FROM audit_events GROUP BY 1, 2, 3`,
+			 SELECT ` + day + `, action, ` + s.dialect.automated("actor_kind") + `, COUNT(*) FROM audit_events GROUP BY 1, 2, 3`,
 			`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n)
-			 SELECT substr(occurred_at, 1, 10), actor_kind, COALESCE(actor_id, 0), actor_label, COUNT(*) FROM audit_events GROUP BY 1, 2, 3, 4`,
+			 SELECT ` + day + `, actor_kind, COALESCE(actor_id, 0), actor_label, COUNT(*) FROM audit_events GROUP BY 1, 2, 3, 4`,
 		} {
 			if err := tx.Exec(q).Error; err != nil {
 				return fmt.Errorf("models: rebuild audit counts: %w", err)
@@ -245,12 +255,32 @@ func (s *Store) refuse(tx *gorm.DB, a Actor, action string, t target, err error)
 	return &refusal{err: err}
 }
 
-// write runs fn in an immediate transaction. When fn ends with a refusal,
+// writerLockKey is the PostgreSQL advisory lock that serialises writers.
+const writerLockKey int64 = 0x5741_5244_454e_0002
+
+// exclusive runs fn in a transaction that no other writer runs alongside,
+// on any replica. SQLite gives that by itself: every transaction is
+// immediate (_txlock=immediate) and SQLite has one writer. PostgreSQL gets
+// it from a transaction-scoped advisory lock taken first; statements after
+// it see everything committed before it (READ COMMITTED takes a snapshot
+// per statement), so a rule checked inside holds until the commit.
+func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.dialect == Postgres {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error; err != nil {
+				return fmt.Errorf("models: writer lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// write runs fn in an exclusive transaction. When fn ends with a refusal,
 // the transaction still commits (keeping the refusal's audit event) and the
 // refusal's error is returned; any other error rolls everything back.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var refused *refusal
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.exclusive(ctx, func(tx *gorm.DB) error {
 		err := fn(tx)
 		if errors.As(err, &refused) {
 			return nil
@@ -320,10 +350,10 @@ func (s *Store) VerifyAudit(ctx context.Context) (VerifyResult, error) {
 }
 
 // teamNamesOf lists a user's team names, sorted, for before/after changes.
-func teamNamesOf(tx *gorm.DB, userID int64) ([]string, error) {
+func (s *Store) teamNamesOf(tx *gorm.DB, userID int64) ([]string, error) {
 	var names []string
 	err := tx.Raw(`SELECT t.name FROM user_teams ut JOIN teams t ON t.id = ut.team_id
-		WHERE ut.user_id = ? ORDER BY t.name COLLATE NOCASE`, userID).Scan(&names).Error
+		WHERE ut.user_id = ? ORDER BY `+s.dialect.nocase("t.name"), userID).Scan(&names).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: team names: %w", err)
 	}

@@ -258,6 +258,7 @@ func BenchmarkUsersListSearch(b *testing.B) {
 // the mix of outcomes, and users whose team_count and search_text match.
 // 20,000 events by default; WARDEN_BENCH_EVENTS checks the benchmark size.
 func TestAuditVerifySeeded(t *testing.T) {
+	sqliteOnly(t) // the bulk seeding writes SQLite's files directly
 	s := openTestStore(t)
 	ctx := context.Background()
 	const users = 2000

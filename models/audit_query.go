@@ -380,7 +380,7 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
 	if err := db.Model(&Event{}).
-		Select(`substr(occurred_at, 1, 10) AS day,
+		Select(s.dialect.utcDay("occurred_at")+` AS day,
 			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 0 ELSE 1 END) AS human,
 			SUM(CASE WHEN actor_kind IN ('service', 'system') THEN 1 ELSE 0 END) AS automated`).
 		Where(where, args...).Group("day").Order("day").Scan(&sum.Days).Error; err != nil {

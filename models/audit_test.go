@@ -731,7 +731,12 @@ func TestEventInsertFailureRollsBackTheChange(t *testing.T) {
 		}
 	}
 
-	auExec(t, s, `CREATE TRIGGER t BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'boom'); END`)
+	if onPostgres() {
+		auExec(t, s, `CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$`)
+		auExec(t, s, `CREATE TRIGGER t BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION boom()`)
+	} else {
+		auExec(t, s, `CREATE TRIGGER t BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'boom'); END`)
+	}
 
 	_, err := s.CreateTeam(ctx, a, TeamInput{Name: "Data"})
 	boom("CreateTeam", err)
@@ -775,7 +780,11 @@ func TestEventInsertFailureRollsBackTheChange(t *testing.T) {
 		t.Fatalf("events went from %d to %d with inserts failing", events, got)
 	}
 
-	auExec(t, s, `DROP TRIGGER t`)
+	if onPostgres() {
+		auExec(t, s, `DROP TRIGGER t ON audit_events`)
+	} else {
+		auExec(t, s, `DROP TRIGGER t`)
+	}
 	team := auMust(s.CreateTeam(ctx, a, TeamInput{Name: "Data"}))(t)
 	if e := auEventsAfter(t, s, events); len(e) != 1 || e[0].Action != "team.create" || *e[0].TargetID != team.ID {
 		t.Errorf("after dropping the trigger: events %+v", e)
@@ -812,6 +821,7 @@ func TestAuditTriggersRefuseUpdateAndDelete(t *testing.T) {
 // it collides with, and SQLite fires delete triggers for that only when
 // recursive_triggers is on.
 func TestAuditReplaceCannotOverwriteAnEvent(t *testing.T) {
+	sqliteOnly(t) // PostgreSQL has no INSERT OR REPLACE; ON CONFLICT is refused in the test above
 	s := openTestStore(t, WithClock(newTestClock().Now))
 	mustAdmin(t, s, "ada@example.com")
 	before := auEventsAfter(t, s, 0)
@@ -893,8 +903,23 @@ func auTrigger(t *testing.T, s *Store, name string) string {
 }
 
 // auBehindTheBack runs statements with a trigger dropped, then restores it.
+// On PostgreSQL, where one trigger guards both UPDATE and DELETE, the
+// table's triggers are disabled and enabled again instead.
 func auBehindTheBack(t *testing.T, s *Store, trigger string, stmts ...string) {
 	t.Helper()
+	if onPostgres() {
+		auExec(t, s, `ALTER TABLE audit_events DISABLE TRIGGER USER`)
+		for _, st := range stmts {
+			auExec(t, s, st)
+		}
+		auExec(t, s, `ALTER TABLE audit_events ENABLE TRIGGER USER`)
+		var disabled int64
+		s.db.Raw(`SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal AND tgenabled = 'D'`).Scan(&disabled)
+		if disabled != 0 {
+			t.Fatalf("%d audit triggers left disabled", disabled)
+		}
+		return
+	}
 	sql := auTrigger(t, s, trigger)
 	auExec(t, s, `DROP TRIGGER `+trigger)
 	for _, st := range stmts {
@@ -1039,7 +1064,11 @@ func TestEventTimesAreUTCAndOrdered(t *testing.T) {
 	if err := s.db.Raw(`SELECT occurred_at || '' FROM audit_events ORDER BY id`).Scan(&raw).Error; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(raw[0], "2026-03-01 09:00:00.123456") || !strings.HasSuffix(raw[0], "+00:00") {
+	suffix := "+00:00"
+	if onPostgres() {
+		suffix = "+00" // timestamptz shown in the session's zone, UTC
+	}
+	if !strings.HasPrefix(raw[0], "2026-03-01 09:00:00.123456") || !strings.HasSuffix(raw[0], suffix) {
 		t.Errorf("occurred_at stored as %q, want 2026-03-01 09:00:00.123456+00:00", raw[0])
 	}
 	// Ordering by time and by id agree.
@@ -1187,9 +1216,16 @@ func TestNoSecretsInEvents(t *testing.T) {
 		}
 	}
 
-	// The plain secrets are stored nowhere: not in the database file, not in its WAL.
+	// The plain secrets are stored nowhere: not in the database file, not in
+	// its WAL; on PostgreSQL, in no row of any table.
 	var files bytes.Buffer
+	if onPostgres() {
+		files.WriteString(auEveryRow(t, s))
+	}
 	for _, suffix := range []string{"", "-wal"} {
+		if onPostgres() {
+			break
+		}
 		b, err := os.ReadFile(auDBPath(t, s) + suffix)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
@@ -1205,6 +1241,24 @@ func TestNoSecretsInEvents(t *testing.T) {
 		}
 	}
 	auVerifyOK(t, s)
+}
+
+// auEveryRow is every row of every table of a PostgreSQL store, as text.
+func auEveryRow(t *testing.T, s *Store) string {
+	t.Helper()
+	var tables []string
+	if err := s.db.Raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`).Scan(&tables).Error; err != nil || len(tables) < 5 {
+		t.Fatalf("tables: %v %v", tables, err)
+	}
+	var b strings.Builder
+	for _, tbl := range tables {
+		var rows []string
+		if err := s.db.Raw(`SELECT r::text FROM "` + tbl + `" r`).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(strings.Join(rows, "\n"))
+	}
+	return b.String()
 }
 
 // auDBPath is the store's database file.
@@ -1269,7 +1323,10 @@ func TestControlCharactersStoredAsData(t *testing.T) {
 	if strings.ContainsAny(created.Changes, "\n\t") {
 		t.Errorf("changes are not JSON-escaped: %q", created.Changes)
 	}
-	if failed.ActorLabel != email || failed.UserAgent != req.UserAgent || failed.RequestID != req.RequestID || failed.Reason != "unknown_email" {
+	// NUL is the one character stored otherwise: PostgreSQL's text cannot
+	// hold it, so both databases keep U+FFFD in its place.
+	wantUA := strings.ReplaceAll(req.UserAgent, "\x00", "\uFFFD")
+	if failed.ActorLabel != email || failed.UserAgent != wantUA || failed.RequestID != req.RequestID || failed.Reason != "unknown_email" {
 		t.Errorf("failed sign-in stored label %q ua %q request %q reason %q", failed.ActorLabel, failed.UserAgent, failed.RequestID, failed.Reason)
 	}
 	// What the database holds is the same bytes.
@@ -1280,7 +1337,7 @@ func TestControlCharactersStoredAsData(t *testing.T) {
 	if err := s.db.Raw(`SELECT actor_label, user_agent FROM audit_events WHERE id = ?`, failed.ID).Scan(&raw).Error; err != nil {
 		t.Fatal(err)
 	}
-	if raw.ActorLabel != email || raw.UserAgent != req.UserAgent {
+	if raw.ActorLabel != email || raw.UserAgent != wantUA {
 		t.Errorf("stored %q / %q", raw.ActorLabel, raw.UserAgent)
 	}
 	auVerifyOK(t, s)

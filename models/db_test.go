@@ -10,15 +10,24 @@ import (
 
 func TestMigrateEmptyDatabase(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "nested", "dir", "warden.db")
-	s, err := OpenSQLite(ctx, path)
+	if !onPostgres() {
+		// The directory is created on the way.
+		path := filepath.Join(t.TempDir(), "nested", "dir", "warden.db")
+		s, err := OpenSQLite(ctx, path)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		_ = s.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("database file not created: %v", err)
+		}
+	}
+	open := testDatabase(t)
+	s, err := open()
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("database file not created: %v", err)
-	}
-	migrations, err := Migrations()
+	migrations, err := Migrations(s.Dialect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,20 +35,19 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	if err != nil || v != len(migrations) {
 		t.Fatalf("schema version = %d, %v; want %d", v, err, len(migrations))
 	}
-	for _, table := range []string{"users", "teams", "user_teams", "sessions", "settings"} {
+	for _, table := range []string{"users", "teams", "user_teams", "sessions", "settings", "tokens", "audit_events", "audit_daily_actions"} {
 		var n int
-		if err := s.db.Raw(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&n).Error; err != nil || n != 1 {
-			t.Errorf("table %s missing (%d, %v)", table, n, err)
+		if err := s.db.Raw(`SELECT COUNT(*) FROM ` + table).Scan(&n).Error; err != nil {
+			t.Errorf("table %s missing: %v", table, err)
 		}
 	}
 	_ = s.Close()
 
 	// Opening again applies nothing twice.
-	s, err = OpenSQLite(ctx, path)
+	s, err = open()
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer s.Close()
 	var rows int
 	s.db.Raw(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows)
 	if rows != len(migrations) {
@@ -47,7 +55,30 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 	}
 }
 
+// TestMigrationsMatchAcrossDialects: each database has its spelling of
+// every migration, under the same version and name, so a version means the
+// same schema on both.
+func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	lite, err := Migrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := Migrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) != len(pg) {
+		t.Fatalf("SQLite has %d migrations, PostgreSQL %d", len(lite), len(pg))
+	}
+	for i := range lite {
+		if lite[i].Version != pg[i].Version || lite[i].Name != pg[i].Name {
+			t.Errorf("migration %d: SQLite %04d_%s, PostgreSQL %04d_%s", i+1, lite[i].Version, lite[i].Name, pg[i].Version, pg[i].Name)
+		}
+	}
+}
+
 func TestConnectionPragmas(t *testing.T) {
+	sqliteOnly(t)
 	s := openTestStore(t)
 	ctx := context.Background()
 	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "1"}
@@ -73,7 +104,7 @@ func TestForeignKeysEnforced(t *testing.T) {
 func TestMigrationRefusesNewerSchema(t *testing.T) {
 	s := openTestStore(t)
 	s.db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2030-01-01')`)
-	if err := Migrate(context.Background(), s.db); err == nil || !strings.Contains(err.Error(), "newer") {
+	if err := Migrate(context.Background(), s.db, s.Dialect()); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("Migrate on a newer schema = %v; want a clear refusal", err)
 	}
 }
@@ -100,8 +131,8 @@ func TestPublicTeamSeededAndProtected(t *testing.T) {
 
 func TestSessionKeysStableAcrossRestart(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "warden.db")
-	s, err := OpenSQLite(ctx, path)
+	open := testDatabase(t)
+	s, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +141,10 @@ func TestSessionKeysStableAcrossRestart(t *testing.T) {
 		t.Fatalf("keys = %q, %q, %v", h1, b1, err)
 	}
 	s.Close()
-	s, err = OpenSQLite(ctx, path)
+	s, err = open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	h2, b2, err := s.SessionKeys(ctx)
 	if err != nil || h1 != h2 || b1 != b2 {
 		t.Fatal("session keys changed across a restart")

@@ -9,6 +9,9 @@ import (
 var (
 	// ErrNotFound is returned when the requested record does not exist.
 	ErrNotFound = errors.New("models: not found")
+	// ErrBackupUnsupported means `warden backup` was asked of a PostgreSQL
+	// store, whose own tools (pg_dump, base backups) do that job.
+	ErrBackupUnsupported = errors.New("models: on PostgreSQL, back up with pg_dump or base backups; warden backup copies SQLite databases")
 	// ErrInvalidCredentials covers every failed sign-in the same way: unknown
 	// email, wrong password, a service user or a deactivated account.
 	ErrInvalidCredentials = errors.New("models: invalid credentials")

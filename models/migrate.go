@@ -13,7 +13,10 @@ import (
 	"gorm.io/gorm"
 )
 
-//go:embed migrations/*.sql
+// Each dialect has its own copy of every migration, with the same version
+// and name: the schemas mean the same, spelled for each database.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Migration is one versioned schema change, applied at most once.
@@ -23,10 +26,12 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations lists the embedded migrations in version order. File names are
-// NNNN_name.sql; a gap or a duplicate version is a programming error.
-func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// Migrations lists the dialect's embedded migrations in version order. File
+// names are NNNN_name.sql; a gap or a duplicate version is a programming
+// error.
+func Migrations(d Dialect) ([]Migration, error) {
+	dir := "migrations/" + string(d)
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, fmt.Errorf("models: read migrations: %w", err)
 	}
@@ -41,7 +46,7 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("models: migration %q has no version number", e.Name())
 		}
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+e.Name())
+		body, err := fs.ReadFile(migrationFiles, dir+"/"+e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("models: read migration %q: %w", e.Name(), err)
 		}
@@ -56,19 +61,40 @@ func Migrations() ([]Migration, error) {
 	return out, nil
 }
 
-// Migrate applies every migration newer than the database's version, each in
-// its own transaction together with its row in schema_migrations, so a crash
-// mid-way leaves the database at a well-defined version.
-func Migrate(ctx context.Context, db *gorm.DB) error {
-	migrations, err := Migrations()
+// migrationLockKey is the PostgreSQL advisory lock held while migrating,
+// so replicas starting together apply each migration once.
+const migrationLockKey int64 = 0x5741_5244_454e_0001
+
+// Migrate applies every migration newer than the database's version, each
+// together with its row in schema_migrations, so a crash mid-way leaves the
+// database at a well-defined version. On SQLite each migration is its own
+// (immediate, hence exclusive) transaction; on PostgreSQL, whose DDL is
+// transactional too, all pending migrations run in one transaction under an
+// advisory lock, which a second replica waits for and then finds nothing
+// left to do.
+func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
+	migrations, err := Migrations(d)
 	if err != nil {
 		return err
 	}
 	db = db.WithContext(ctx)
+	if d == Postgres {
+		return db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, migrationLockKey).Error; err != nil {
+				return fmt.Errorf("models: migration lock: %w", err)
+			}
+			return migrate(tx, d, migrations, func(fn func(*gorm.DB) error) error { return fn(tx) })
+		})
+	}
+	return migrate(db, d, migrations, func(fn func(*gorm.DB) error) error { return db.Transaction(fn) })
+}
+
+// migrate applies the pending migrations, each through inTx.
+func migrate(db *gorm.DB, d Dialect, migrations []Migration, inTx func(func(*gorm.DB) error) error) error {
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
-		applied_at DATETIME NOT NULL
+		applied_at ` + d.timestampType() + ` NOT NULL
 	)`).Error; err != nil {
 		return fmt.Errorf("models: create schema_migrations: %w", err)
 	}
@@ -80,7 +106,7 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 		return fmt.Errorf("models: database schema version %d is newer than this binary knows (%d); upgrade Warden", current, len(migrations))
 	}
 	for _, m := range migrations[current:] {
-		err := db.Transaction(func(tx *gorm.DB) error {
+		err := inTx(func(tx *gorm.DB) error {
 			if err := tx.Exec(m.SQL).Error; err != nil {
 				return err
 			}

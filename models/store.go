@@ -17,6 +17,7 @@ import (
 // inside transactions; handlers never touch the ORM directly.
 type Store struct {
 	db       *gorm.DB
+	dialect  Dialect
 	now      func() time.Time
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
@@ -53,8 +54,8 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 	return func(s *Store) { s.hasher = h }
 }
 
-func newStore(db *gorm.DB, opts ...Option) *Store {
-	s := &Store{db: db, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, usage: newUsageBuffer()}
+func newStore(db *gorm.DB, d Dialect, opts ...Option) *Store {
+	s := &Store{db: db, dialect: d, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, usage: newUsageBuffer()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -91,7 +92,9 @@ func (s *Store) Close() error {
 	if err != nil {
 		return fmt.Errorf("models: close: %w", err)
 	}
-	_ = s.db.Exec("PRAGMA optimize").Error
+	if s.dialect == SQLite {
+		_ = s.db.Exec("PRAGMA optimize").Error
+	}
 	if err := sqlDB.Close(); err != nil {
 		return fmt.Errorf("models: close: %w", err)
 	}
@@ -101,6 +104,9 @@ func (s *Store) Close() error {
 // Pragma returns the value of a read-only SQLite pragma; tests use it to check
 // the connection settings.
 func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
+	if s.dialect != SQLite {
+		return "", fmt.Errorf("models: pragmas are SQLite's; this store runs on %s", s.dialect)
+	}
 	switch name {
 	case "journal_mode", "foreign_keys", "busy_timeout", "synchronous", "integrity_check":
 	default:
@@ -125,7 +131,13 @@ func (s *Store) ExecForTest(ctx context.Context, sql string, args ...any) error 
 // Backup writes a consistent copy of the live database to path with VACUUM
 // INTO: it reads one snapshot while writers carry on, and the copy is
 // compact and needs no WAL. path must not exist yet.
+//
+// On PostgreSQL the database's own tools do this job (pg_dump, or base
+// backups with WAL archiving), so Backup refuses with ErrBackupUnsupported.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.dialect != SQLite {
+		return ErrBackupUnsupported
+	}
 	if err := s.db.WithContext(ctx).Exec("VACUUM INTO ?", path).Error; err != nil {
 		return fmt.Errorf("models: backup to %s: %w", path, err)
 	}
@@ -157,6 +169,9 @@ func (s *Store) TeamByName(ctx context.Context, name string) (*Team, error) {
 	}
 	return &t, nil
 }
+
+// Dialect reports which database the store runs on.
+func (s *Store) Dialect() Dialect { return s.dialect }
 
 // SQLDB exposes the connection pool for its statistics (/metrics).
 func (s *Store) SQLDB() *sql.DB {

@@ -25,7 +25,7 @@ func (s *Store) Teams(ctx context.Context) ([]TeamRow, error) {
 		FROM teams t
 		LEFT JOIN (SELECT ut.team_id, COUNT(*) AS n FROM user_teams ut JOIN users u ON u.id = ut.user_id
 		           WHERE u.status = 'active' GROUP BY ut.team_id) m ON m.team_id = t.id
-		ORDER BY t.builtin DESC, t.name COLLATE NOCASE, t.id`).Scan(&rows).Error
+		ORDER BY t.builtin DESC, ` + s.dialect.nocase("t.name") + `, t.id`).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: list teams: %w", err)
 	}
@@ -190,7 +190,7 @@ type TeamRef struct {
 func (s *Store) AllTeams(ctx context.Context) ([]TeamRef, error) {
 	var out []TeamRef
 	err := s.db.WithContext(ctx).Model(&Team{}).Select("id, name, builtin").
-		Order("builtin DESC, name COLLATE NOCASE, id").Scan(&out).Error
+		Order("builtin DESC, " + s.dialect.nocase("name") + ", id").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: teams: %w", err)
 	}
@@ -212,7 +212,7 @@ func (s *Store) teamsOf(ctx context.Context, ids []int64) (map[int64][]TeamRef, 
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
 		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id IN ?
-		ORDER BY ut.user_id, t.builtin, t.name COLLATE NOCASE`, ids).Scan(&rows).Error
+		ORDER BY ut.user_id, t.builtin, `+s.dialect.nocase("t.name"), ids).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: teams of users: %w", err)
 	}
@@ -234,7 +234,7 @@ func (s *Store) OwnerChoices(ctx context.Context) ([]OwnerChoice, error) {
 	var out []OwnerChoice
 	err := s.db.WithContext(ctx).Model(&User{}).Select("id, name, email").
 		Where("kind = ? AND status = ?", KindHuman, StatusActive).
-		Order("name COLLATE NOCASE, id").Limit(1000).Scan(&out).Error
+		Order(s.dialect.nocase("name") + ", id").Limit(1000).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: owner choices: %w", err)
 	}

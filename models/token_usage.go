@@ -107,7 +107,9 @@ func (s *Store) FlushTokenUse(ctx context.Context) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// exclusive: on PostgreSQL two replicas flushing at once would otherwise
+	// lock the same users' rows in different orders and deadlock.
+	err := s.exclusive(ctx, func(tx *gorm.DB) error {
 		for id, u := range batch {
 			if err := tx.Exec(`UPDATE tokens SET last_used_at = ?, last_used_ip = ?, last_used_ua = ?
 				WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, u.at, u.ip, u.ua, id, u.at).Error; err != nil {

@@ -234,7 +234,7 @@ func TestRevokeAllThenDeactivate(t *testing.T) {
 // user at the same instant must never end with a deactivated user holding a
 // usable token.
 func TestGenerateVersusDeactivateRace(t *testing.T) {
-	for round := 0; round < 100; round++ {
+	for round := range raceRounds() {
 		s := openTestStore(t)
 		ctx := context.Background()
 		svc := mustService(t, s, "Racer")

@@ -226,7 +226,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, a Actor, in NewHumanUser) (
 // recordCreate writes the creation event with the new account's fields as
 // the "after" side.
 func (s *Store) recordCreate(tx *gorm.DB, a Actor, u *User) error {
-	teams, err := teamNamesOf(tx, u.ID)
+	teams, err := s.teamNamesOf(tx, u.ID)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		if u.Kind == KindHuman {
 			in.Owner = Owner{} // people have no owner
 		}
-		beforeTeams, err := teamNamesOf(tx, u.ID)
+		beforeTeams, err := s.teamNamesOf(tx, u.ID)
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		if err := setTeams(tx, u, in.TeamIDs); err != nil {
 			return err
 		}
-		afterTeams, err := teamNamesOf(tx, u.ID)
+		afterTeams, err := s.teamNamesOf(tx, u.ID)
 		if err != nil {
 			return err
 		}

@@ -645,8 +645,7 @@ func TestLastAdminRule(t *testing.T) {
 // other at the same instant, on a fresh database each round: exactly one call
 // may win, and one active human admin must remain.
 func TestLastAdminRuleUnderConcurrency(t *testing.T) {
-	const rounds = 100
-	for round := range rounds {
+	for round := range raceRounds() {
 		// Even rounds: both demote. Odd rounds cycle through one side
 		// deactivating, the other side deactivating, and both deactivating.
 		var deactivate [2]bool

@@ -32,23 +32,29 @@ var PerPageChoices = []int{25, 50, 100}
 // orderBy maps each sort key to its ORDER BY clause. Only these strings ever
 // reach SQL: the direction is one of two constants and the key is looked up
 // here, never interpolated. Every clause ends with the id so paging is stable.
-var orderBy = map[string]func(dir string) string{
-	SortName:    func(d string) string { return "u.name COLLATE NOCASE " + d + ", u.id " + d },
-	SortCreated: func(d string) string { return "u.created_at " + d + ", u.id " + d },
+var orderBy = map[string]func(db Dialect, dir string) string{
+	SortName:    func(db Dialect, d string) string { return db.nocase("u.name") + " " + d + ", u.id " + d },
+	SortCreated: func(_ Dialect, d string) string { return "u.created_at " + d + ", u.id " + d },
 	// "Never" sorts last in both directions. SQLite orders NULL first, so
-	// descending needs no help (and can walk the index); ascending must push
-	// NULLs down explicitly.
-	SortLastActive: func(d string) string {
-		if d == "DESC" {
+	// descending needs no help (and can walk the index) while ascending must
+	// push NULLs down; PostgreSQL orders NULL last, and its migrations have
+	// an index for DESC NULLS LAST.
+	SortLastActive: func(db Dialect, d string) string {
+		switch {
+		case d == "DESC" && db == Postgres:
+			return "u.last_active_at DESC NULLS LAST, u.id DESC"
+		case d == "DESC":
 			return "u.last_active_at DESC, u.id DESC"
+		case db == Postgres:
+			return "u.last_active_at ASC, u.id ASC"
 		}
 		return "u.last_active_at IS NULL, u.last_active_at ASC, u.id ASC"
 	},
-	SortRole: func(d string) string {
-		return "CASE u.role WHEN 'admin' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END " + d + ", u.name COLLATE NOCASE, u.id"
+	SortRole: func(db Dialect, d string) string {
+		return "CASE u.role WHEN 'admin' THEN 0 WHEN 'manager' THEN 1 ELSE 2 END " + d + ", " + db.nocase("u.name") + ", u.id"
 	},
-	SortTeams: func(d string) string { return "u.team_count " + d + ", u.name COLLATE NOCASE, u.id" },
-	SortType:  func(d string) string { return "u.kind " + d + ", u.name COLLATE NOCASE, u.id" },
+	SortTeams: func(db Dialect, d string) string { return "u.team_count " + d + ", " + db.nocase("u.name") + ", u.id" },
+	SortType:  func(db Dialect, d string) string { return "u.kind " + d + ", " + db.nocase("u.name") + ", u.id" },
 }
 
 // UserQuery is a validated Users list request.
@@ -307,7 +313,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
 	var users []User
-	err := db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+order(dir)+" LIMIT ? OFFSET ?",
+	err := db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+order(s.dialect, dir)+" LIMIT ? OFFSET ?",
 		append(args, perPage, offset)...).Scan(&users).Error
 	if err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
