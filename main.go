@@ -211,7 +211,7 @@ func adminCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	password := strings.TrimRight(line, "\r\n")
 
 	ctx := context.Background()
-	store, err := models.OpenSQLite(ctx, cfg.DBPath)
+	store, err := cfg.OpenStore(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "warden:", err)
 		return 1
@@ -249,7 +249,7 @@ func auditVerify(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	store, err := models.OpenSQLite(ctx, cfg.DBPath)
+	store, err := cfg.OpenStore(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "warden:", err)
 		return 1
@@ -284,7 +284,7 @@ func openForCLI(name, usage string, args []string, stderr io.Writer, define func
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return nil, code, false
 	}
-	store, err := models.OpenSQLite(context.Background(), cfg.DBPath)
+	store, err := cfg.OpenStore(context.Background())
 	if err != nil {
 		fmt.Fprintln(stderr, "warden:", err)
 		return nil, 1, false

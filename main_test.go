@@ -49,14 +49,17 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestServeRejectsBadConfiguration(t *testing.T) {
 	cases := map[string][]string{
-		"not host:port":        {"serve", "--addr", "8080"},
-		"must be an http(s)":   {"serve", "--base-url", "ftp://x"},
-		"trusted-proxies":      {"serve", "--trusted-proxies", "proxy.example"},
-		"at least 1m":          {"serve", "--session-idle-timeout", "1s"},
-		"go together":          {"serve", "--session-hash-key", "abc"},
-		"must be text or json": {"serve", "--log-format", "xml"},
-		"metrics-addr":         {"serve", "--metrics-addr", "nope"},
-		"must differ":          {"serve", "--metrics-addr", "127.0.0.1:8080"},
+		"not host:port":                 {"serve", "--addr", "8080"},
+		"must be an http(s)":            {"serve", "--base-url", "ftp://x"},
+		"trusted-proxies":               {"serve", "--trusted-proxies", "proxy.example"},
+		"at least 1m":                   {"serve", "--session-idle-timeout", "1s"},
+		"go together":                   {"serve", "--session-hash-key", "abc"},
+		"must be text or json":          {"serve", "--log-format", "xml"},
+		"metrics-addr":                  {"serve", "--metrics-addr", "nope"},
+		"must differ":                   {"serve", "--metrics-addr", "127.0.0.1:8080"},
+		"postgres://user:password@host": {"serve", "--database-url", "mysql://root@db/warden"},
+		"names no host":                 {"serve", "--database-url", "postgres:///warden"},
+		"--database-url: ":              {"serve", "--database-url", "postgres://u:pw@db:notaport/warden"},
 	}
 	for want, args := range cases {
 		code, _, errOut := runCLI(t, "", args...)
@@ -71,6 +74,13 @@ func TestServeRejectsBadConfiguration(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(file, "warden.db")); code != 1 || !strings.Contains(errOut, "create database directory") {
 		t.Errorf("unusable --db: code %d, %q", code, errOut)
+	}
+	// An unreachable PostgreSQL is reported with its address, never the
+	// password in the URL.
+	if code, _, errOut := runCLI(t, "", "serve", "--addr", "127.0.0.1:0", "--database-url",
+		"postgres://warden:s3cret-pw@127.0.0.1:1/warden?connect_timeout=2"); code != 1 ||
+		!strings.Contains(errOut, "connect to 127.0.0.1/warden") || strings.Contains(errOut, "s3cret-pw") {
+		t.Errorf("unreachable --database-url: code %d, %q", code, errOut)
 	}
 	t.Setenv("WARDEN_ADDR", "nonsense")
 	if code, _, errOut := runCLI(t, "", "serve"); code != 2 || !strings.Contains(errOut, `--addr "nonsense"`) {

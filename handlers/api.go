@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -74,7 +75,7 @@ func bearerToken(c *fiber.Ctx) (string, bool) {
 func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	ipKey := throttleIPKey(request.ClientIP(c))
 	if h.APIAuthFailures != nil {
-		if blocked, wait := h.APIAuthFailures.Blocked(ipKey); blocked {
+		if blocked, wait := h.APIAuthFailures.Blocked(c.UserContext(), ipKey); blocked {
 			h.authOutcome("throttled")
 			return tooManyRequests(c, wait, "Too many failed authentications from this address.")
 		}
@@ -82,7 +83,7 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	token, ok := bearerToken(c)
 	if !ok {
 		h.authOutcome("no_token")
-		h.failedAuth(ipKey)
+		h.failedAuth(c.UserContext(), ipKey)
 		return unauthorized(c)
 	}
 	auth, err := h.Store.AuthenticateToken(c.UserContext(), token)
@@ -92,7 +93,7 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c))
 			h.authOutcome(ae.Reason)
 		}
-		h.failedAuth(ipKey)
+		h.failedAuth(c.UserContext(), ipKey)
 		return unauthorized(c)
 	}
 	if err != nil {
@@ -108,9 +109,9 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func (h *Handler) failedAuth(ipKey string) {
+func (h *Handler) failedAuth(ctx context.Context, ipKey string) {
 	if h.APIAuthFailures != nil {
-		h.APIAuthFailures.Fail(ipKey)
+		h.APIAuthFailures.Fail(ctx, ipKey)
 	}
 }
 

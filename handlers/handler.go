@@ -24,8 +24,8 @@ type Handler struct {
 	Log      *slog.Logger
 	// AccountThrottle counts failed sign-ins per email address and
 	// IPThrottle per client address (per /64 for IPv6).
-	AccountThrottle *throttle.Limiter
-	IPThrottle      *throttle.Limiter
+	AccountThrottle throttle.Counter
+	IPThrottle      throttle.Counter
 	// BaseURL is the configured public origin; links shown to be sent to
 	// people (set-password links) are built on it, or on the request's host.
 	BaseURL string
@@ -34,7 +34,7 @@ type Handler struct {
 	// APIRate limits requests per token; APIAuthFailures counts failed
 	// bearer authentications per client address.
 	APIRate         *throttle.Buckets
-	APIAuthFailures *throttle.Limiter
+	APIAuthFailures throttle.Counter // nil: no limit
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)

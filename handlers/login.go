@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,7 +47,7 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 	ip := request.ClientIP(c)
 	accountKey := "account:" + strings.ToLower(email)
 	ipKey := throttleIPKey(ip)
-	if wait, blocked := h.blocked(accountKey, ipKey); blocked {
+	if wait, blocked := h.blocked(c.UserContext(), accountKey, ipKey); blocked {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds())+1))
 		form.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", minutes(wait))
 		h.Log.Warn("sign-in throttled", "request_id", request.ID(c), "ip", ip)
@@ -56,8 +57,8 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 	user, err := h.Store.Authenticate(c.UserContext(), h.actor(c), email, password)
 	switch {
 	case errors.Is(err, models.ErrInvalidCredentials):
-		h.AccountThrottle.Fail(accountKey)
-		h.IPThrottle.Fail(ipKey)
+		h.AccountThrottle.Fail(c.UserContext(), accountKey)
+		h.IPThrottle.Fail(c.UserContext(), ipKey)
 		h.Log.Info("sign-in failed", "request_id", request.ID(c), "ip", ip)
 		form.Error = genericLoginError
 		return h.renderLogin(c, fiber.StatusUnauthorized, form)
@@ -72,7 +73,7 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 		return err
 	}
 
-	h.AccountThrottle.Reset(accountKey)
+	h.AccountThrottle.Reset(c.UserContext(), accountKey)
 	a := h.actor(c)
 	a.Kind, a.ID, a.Label = models.ActorHuman, user.ID, user.Handle()
 	if _, err := h.Sessions.Start(c, a); err != nil {
@@ -83,11 +84,11 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 }
 
 // blocked reports whether either throttle refuses the attempt, and for how long.
-func (h *Handler) blocked(accountKey, ipKey string) (time.Duration, bool) {
-	if b, wait := h.AccountThrottle.Blocked(accountKey); b {
+func (h *Handler) blocked(ctx context.Context, accountKey, ipKey string) (time.Duration, bool) {
+	if b, wait := h.AccountThrottle.Blocked(ctx, accountKey); b {
 		return wait, true
 	}
-	if b, wait := h.IPThrottle.Blocked(ipKey); b {
+	if b, wait := h.IPThrottle.Blocked(ctx, ipKey); b {
 		return wait, true
 	}
 	return 0, false

@@ -401,7 +401,10 @@ func (q AuditQuery) onlyDates() bool {
 // "last 24 hours" is re-read at least hourly even without writes.
 func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
 	key := q.From.UTC().Format("2006-01-02T15") + "|" + q.To.UTC().Format("2006-01-02T15")
-	gen := s.gen.Load()
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return sum, err
+	}
 	s.summaries.Lock()
 	if s.summaries.gen == gen && s.summaries.m != nil {
 		if v, ok := s.summaries.m[key]; ok {

@@ -22,12 +22,13 @@ type Store struct {
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
 	usage    *usageBuffer
-	// gen counts committed write transactions; caches of derived values
-	// (the overview counts) are valid while it does not move.
+	// gen counts this process's write transactions; caches of derived
+	// values (the overview counts, audit summaries) are valid while the
+	// generation (see generation) does not move.
 	gen      atomic.Uint64
 	overview struct {
 		sync.Mutex
-		gen   uint64
+		gen   generation
 		valid bool
 		val   Overview
 	}
@@ -35,9 +36,28 @@ type Store struct {
 	// as no write transaction commits.
 	summaries struct {
 		sync.Mutex
-		gen uint64
+		gen generation
 		m   map[string]AuditSummary
 	}
+}
+
+// generation identifies a state of the data for caching: this process's
+// write count, and the newest audit event id, because other processes write
+// too (replicas on PostgreSQL; the command line next to a running server
+// on SQLite), and every change writes an event.
+type generation struct {
+	local  uint64
+	events int64
+}
+
+// generation reads the current generation: one lookup at the end of the
+// audit log's primary key.
+func (s *Store) generation(ctx context.Context) (generation, error) {
+	g := generation{local: s.gen.Load()}
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM audit_events`).Scan(&g.events).Error; err != nil {
+		return g, fmt.Errorf("models: generation: %w", err)
+	}
+	return g, nil
 }
 
 // Option configures a Store.

@@ -230,7 +230,10 @@ type Overview struct {
 // until the next write transaction: the Users page shows it on every view,
 // and counting a hundred thousand users each time is the page's main cost.
 func (s *Store) Overview(ctx context.Context) (Overview, error) {
-	gen := s.gen.Load()
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
 	s.overview.Lock()
 	if s.overview.valid && s.overview.gen == gen {
 		o := s.overview.val

@@ -26,13 +26,30 @@ const (
 	maxBodyBytes        = 1 << 20
 )
 
-// apiAuthFailures limits failed API authentications per address, or
-// nothing when the limit is 0.
-func apiAuthFailures(perMinute int) *throttle.Limiter {
-	if perMinute <= 0 {
-		return nil
+// failureCounters builds the sign-in throttles (per account, per address)
+// and the failed-API-authentication throttle (nil when --api-auth-failures
+// is 0). On PostgreSQL, where several replicas share the database, they
+// count in it, so every replica sees every failure; on SQLite, with one
+// process, in memory.
+func failureCounters(d Deps) (account, ip, api throttle.Counter) {
+	if d.Store.Dialect() == models.Postgres {
+		onError := func(err error) { d.Log.Warn("throttle", "err", err) }
+		shared := func(scope string, limit int, window time.Duration) throttle.Counter {
+			l := d.Store.SharedLimiter(scope, limit, window)
+			l.OnError = onError
+			return l
+		}
+		account, ip = shared("login-account", accountFailureLimit, failureWindow), shared("login-ip", ipFailureLimit, failureWindow)
+		if d.Config.APIAuthFailures > 0 {
+			api = shared("api-ip", d.Config.APIAuthFailures, time.Minute)
+		}
+		return account, ip, api
 	}
-	return throttle.New(perMinute, time.Minute)
+	account, ip = throttle.New(accountFailureLimit, failureWindow), throttle.New(ipFailureLimit, failureWindow)
+	if d.Config.APIAuthFailures > 0 {
+		api = throttle.New(d.Config.APIAuthFailures, time.Minute)
+	}
+	return account, ip, api
 }
 
 // Deps are what the application is built from.
@@ -50,16 +67,17 @@ func NewApp(d Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	accountThrottle, ipThrottle, apiThrottle := failureCounters(d)
 	h := &handlers.Handler{
 		Store:           d.Store,
 		Sessions:        d.Sessions,
 		Log:             d.Log,
-		AccountThrottle: throttle.New(accountFailureLimit, failureWindow),
-		IPThrottle:      throttle.New(ipFailureLimit, failureWindow),
+		AccountThrottle: accountThrottle,
+		IPThrottle:      ipThrottle,
 		BaseURL:         d.Config.Origin(),
 		SecureCookies:   d.Config.SecureCookies,
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
-		APIAuthFailures: apiAuthFailures(d.Config.APIAuthFailures),
+		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
 	}
 	app := fiber.New(fiber.Config{

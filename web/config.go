@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,8 +21,11 @@ import (
 // Config is the server's configuration. Every field has a flag and an
 // environment variable twin; a flag given on the command line wins.
 type Config struct {
-	Addr            string
-	DBPath          string
+	Addr   string
+	DBPath string
+	// DatabaseURL, when set, selects PostgreSQL (for several replicas)
+	// instead of the SQLite file at DBPath.
+	DatabaseURL     string
 	BaseURL         string
 	TrustedProxies  string
 	SecureCookies   bool
@@ -55,9 +59,29 @@ func DefaultConfig() Config {
 	}
 }
 
-// RegisterDBFlag adds --db, which every subcommand that opens the database takes.
+// RegisterDBFlag adds --db and --database-url, which every subcommand that
+// opens the database takes.
 func (c *Config) RegisterDBFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.DBPath, "db", c.DBPath, "SQLite database file (created with its directory if missing) [$WARDEN_DB]")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL, postgres://user:password@host:5432/db; replaces --db, for several replicas behind a load balancer [$WARDEN_DATABASE_URL]")
+}
+
+// OpenStore opens the configured database.
+func (c Config) OpenStore(ctx context.Context, opts ...models.Option) (*models.Store, error) {
+	return models.Open(ctx, c.DBPath, c.DatabaseURL, opts...)
+}
+
+// DatabaseName describes the database for logs: the SQLite path, or the
+// PostgreSQL host and database (never the password).
+func (c Config) DatabaseName() string {
+	if c.DatabaseURL == "" {
+		return c.DBPath
+	}
+	cfg, err := models.ParseDatabaseURL(c.DatabaseURL)
+	if err != nil {
+		return "postgres"
+	}
+	return fmt.Sprintf("postgres://%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
 }
 
 // RegisterFlags adds the serve flags to fs.
@@ -116,7 +140,11 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("--metrics-addr must differ from --addr"))
 		}
 	}
-	if c.DBPath == "" {
+	if c.DatabaseURL != "" {
+		if _, err := models.ParseDatabaseURL(c.DatabaseURL); err != nil {
+			errs = append(errs, fmt.Errorf("--database-url: %s", strings.TrimPrefix(err.Error(), "models: ")))
+		}
+	} else if c.DBPath == "" {
 		errs = append(errs, errors.New("--db must name a file"))
 	}
 	if c.BaseURL != "" {

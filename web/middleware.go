@@ -167,11 +167,11 @@ func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Log
 			a = models.AsUser(u)
 		} else {
 			key := request.ClientIP(c)
-			if blocked, _ := anonymous.Blocked(key); blocked {
+			if blocked, _ := anonymous.Blocked(c.UserContext(), key); blocked {
 				log.Warn("CSRF rejection not audited: too many from this address", "request_id", request.ID(c), "ip", key, "reason", reason)
 				return handlers.ErrCSRF
 			}
-			anonymous.Fail(key)
+			anonymous.Fail(c.UserContext(), key)
 		}
 		a.IP, a.UserAgent, a.RequestID = request.ClientIP(c), c.Get(fiber.HeaderUserAgent), request.ID(c)
 		if err := store.RecordEvent(c.UserContext(), a, "security.csrf_rejected", models.OutcomeDenied, reason,

@@ -35,7 +35,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 	opts = append([]models.Option{models.WithSessionLifetime(models.SessionLifetime{
 		Idle: cfg.IdleTimeout, Absolute: cfg.AbsoluteTimeout,
 	})}, opts...)
-	store, err := models.OpenSQLite(ctx, cfg.DBPath, opts...)
+	store, err := cfg.OpenStore(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
-	s.log.Info("warden listening", "url", s.publicURL(ln.Addr()), "db", s.cfg.DBPath)
+	s.log.Info("warden listening", "url", s.publicURL(ln.Addr()), "db", s.cfg.DatabaseName())
 
 	var serveErr error
 	select {

@@ -89,7 +89,13 @@ func version(binDir string) int {
 // on a free loopback port, tuned for tests (no fsync: a crash loses a test
 // database, nothing else).
 func startCluster(ctx context.Context, bin string) (*Server, error) {
-	dir, err := os.MkdirTemp("", "warden-pg-")
+	// As root the cluster runs as postgres, which must be able to reach its
+	// directory: /tmp rather than a TMPDIR that may be private to root.
+	parent := ""
+	if os.Geteuid() == 0 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "warden-pg-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}

@@ -1,16 +1,29 @@
 // Package throttle counts failed attempts per key (an account, a client IP)
 // in fixed windows and refuses further attempts once a key reaches its limit.
 //
-// The counters live in process memory: they reset on restart and are per
-// replica. That is a deliberate trade for a console run by one process; the
-// PostgreSQL deployment for several replicas is expected to move them into
-// the database.
+// Limiter keeps its counters in process memory: they reset on restart and
+// are per process, which is right for the single-process SQLite
+// deployment. With PostgreSQL and several replicas, the counters live in
+// the database instead (models.SharedLimiter), behind the same Counter
+// interface, so an attacker cannot multiply the limit by spreading attempts
+// over the replicas.
 package throttle
 
 import (
+	"context"
 	"sync"
 	"time"
 )
+
+// Counter counts failures per key and refuses keys that reached a limit.
+type Counter interface {
+	// Blocked reports whether key has used up its failures, and for how long.
+	Blocked(ctx context.Context, key string) (bool, time.Duration)
+	// Fail records one failure for key.
+	Fail(ctx context.Context, key string)
+	// Reset forgets key's failures.
+	Reset(ctx context.Context, key string)
+}
 
 // maxKeys bounds memory under a flood of distinct keys; past it, the oldest
 // windows are forgotten first (expired ones are dropped on every sweep).
@@ -39,7 +52,7 @@ func New(limit int, window time.Duration) *Limiter {
 
 // Blocked reports whether key has used up its failures, and for how long it
 // stays blocked.
-func (l *Limiter) Blocked(key string) (bool, time.Duration) {
+func (l *Limiter) Blocked(_ context.Context, key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.Now()
@@ -54,7 +67,7 @@ func (l *Limiter) Blocked(key string) (bool, time.Duration) {
 }
 
 // Fail records one failure for key.
-func (l *Limiter) Fail(key string) {
+func (l *Limiter) Fail(_ context.Context, key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.Now()
@@ -70,7 +83,7 @@ func (l *Limiter) Fail(key string) {
 }
 
 // Reset forgets key's failures (after a successful sign-in).
-func (l *Limiter) Reset(key string) {
+func (l *Limiter) Reset(_ context.Context, key string) {
 	l.mu.Lock()
 	delete(l.entries, key)
 	l.mu.Unlock()

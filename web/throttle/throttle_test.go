@@ -1,38 +1,41 @@
 package throttle
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 )
+
+var ctx = context.Background()
 
 func TestLimiter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := New(3, 10*time.Minute)
 	l.Now = func() time.Time { return now }
 	for i := 0; i < 3; i++ {
-		if b, _ := l.Blocked("k"); b {
+		if b, _ := l.Blocked(ctx, "k"); b {
 			t.Fatalf("blocked after %d failures", i)
 		}
-		l.Fail("k")
+		l.Fail(ctx, "k")
 	}
-	b, wait := l.Blocked("k")
+	b, wait := l.Blocked(ctx, "k")
 	if !b || wait != 10*time.Minute {
 		t.Fatalf("after 3 failures Blocked = %v, %v; want true, 10m", b, wait)
 	}
-	if b, _ := l.Blocked("other"); b {
+	if b, _ := l.Blocked(ctx, "other"); b {
 		t.Fatal("one key's failures blocked another key")
 	}
 	now = now.Add(10 * time.Minute)
-	if b, _ := l.Blocked("k"); b {
+	if b, _ := l.Blocked(ctx, "k"); b {
 		t.Fatal("still blocked after the window")
 	}
-	l.Fail("k")
-	l.Fail("k")
-	l.Reset("k")
-	l.Fail("k")
-	l.Fail("k")
-	if b, _ := l.Blocked("k"); b {
+	l.Fail(ctx, "k")
+	l.Fail(ctx, "k")
+	l.Reset(ctx, "k")
+	l.Fail(ctx, "k")
+	l.Fail(ctx, "k")
+	if b, _ := l.Blocked(ctx, "k"); b {
 		t.Fatal("Reset did not clear the count")
 	}
 }
@@ -40,7 +43,7 @@ func TestLimiter(t *testing.T) {
 func TestLimiterMemoryBounded(t *testing.T) {
 	l := New(1, time.Hour)
 	for i := 0; i < maxKeys+10; i++ {
-		l.Fail(fmt.Sprint(i))
+		l.Fail(ctx, fmt.Sprint(i))
 	}
 	if n := len(l.entries); n > maxKeys {
 		t.Fatalf("%d keys kept; want at most %d", n, maxKeys)

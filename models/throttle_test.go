@@ -1,0 +1,119 @@
+package models
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSharedLimiterAcrossReplicas: two stores on one database stand for two
+// replicas. Failures through either count against the same key, a reset
+// through one clears it for both, and the window ends on time.
+func TestSharedLimiterAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	open := testDatabase(t)
+	s1, err := open(WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := open(WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	a := s1.SharedLimiter("login-account", 3, 15*time.Minute)
+	b := s2.SharedLimiter("login-account", 3, 15*time.Minute)
+	other := s2.SharedLimiter("api-ip", 3, 15*time.Minute)
+	for _, l := range []*SharedLimiter{a, b, other} {
+		l.OnError = func(err error) { errs = append(errs, err) }
+	}
+
+	a.Fail(ctx, "ada@example.com")
+	b.Fail(ctx, "ada@example.com")
+	if blocked, _ := a.Blocked(ctx, "ada@example.com"); blocked {
+		t.Fatal("blocked after 2 of 3 failures")
+	}
+	a.Fail(ctx, "ada@example.com")
+	for name, l := range map[string]*SharedLimiter{"replica 1": a, "replica 2": b} {
+		blocked, wait := l.Blocked(ctx, "ada@example.com")
+		if !blocked || wait != 15*time.Minute {
+			t.Errorf("%s: Blocked = %v, %v after 3 failures on two replicas; want true, 15m", name, blocked, wait)
+		}
+	}
+	if blocked, _ := other.Blocked(ctx, "ada@example.com"); blocked {
+		t.Error("a key of another scope is blocked")
+	}
+	if blocked, _ := b.Blocked(ctx, "bob@example.com"); blocked {
+		t.Error("another key is blocked")
+	}
+
+	clock.Advance(14 * time.Minute)
+	if blocked, wait := b.Blocked(ctx, "ada@example.com"); !blocked || wait != time.Minute {
+		t.Errorf("14 minutes in: Blocked = %v, %v; want true, 1m", blocked, wait)
+	}
+	clock.Advance(time.Minute)
+	if blocked, _ := b.Blocked(ctx, "ada@example.com"); blocked {
+		t.Error("still blocked when the window ended")
+	}
+	// A failure after the window starts a new one at 1.
+	b.Fail(ctx, "ada@example.com")
+	b.Fail(ctx, "ada@example.com")
+	if blocked, _ := a.Blocked(ctx, "ada@example.com"); blocked {
+		t.Error("the old window's failures still count")
+	}
+	a.Reset(ctx, "ada@example.com")
+	b.Fail(ctx, "ada@example.com")
+	b.Fail(ctx, "ada@example.com")
+	if blocked, _ := b.Blocked(ctx, "ada@example.com"); blocked {
+		t.Error("Reset through replica 1 did not clear the count for replica 2")
+	}
+	if len(errs) > 0 {
+		t.Fatalf("database errors: %v", errs)
+	}
+}
+
+// TestSharedLimiterCountsConcurrentFailures: failures arriving at once on
+// two replicas are all counted (one upsert each, no lost update).
+func TestSharedLimiterCountsConcurrentFailures(t *testing.T) {
+	ctx := context.Background()
+	open := testDatabase(t)
+	s1, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 8, 10
+	limiters := []*SharedLimiter{s1.SharedLimiter("ip", workers*each, time.Hour), s2.SharedLimiter("ip", workers*each, time.Hour)}
+	var mu sync.Mutex
+	var errs []error
+	for _, l := range limiters {
+		l.OnError = func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				limiters[w%2].Fail(ctx, "203.0.113.7")
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("database errors: %v", errs[0])
+	}
+	var n int
+	s1.db.Raw(`SELECT failures FROM throttle_failures`).Scan(&n)
+	if n != workers*each {
+		t.Fatalf("%d failures counted, want %d", n, workers*each)
+	}
+	if blocked, _ := limiters[0].Blocked(ctx, "203.0.113.7"); !blocked {
+		t.Error("not blocked at the limit")
+	}
+}
