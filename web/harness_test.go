@@ -63,6 +63,7 @@ func (c *testClock) Advance(d time.Duration) {
 type harness struct {
 	t     *testing.T
 	srv   *Server
+	dbURL string // the PostgreSQL database when the run is on PostgreSQL
 	clock *testClock
 	logs  *syncBuffer
 	dir   string
@@ -73,6 +74,9 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	dir := t.TempDir()
 	cfg := DefaultConfig()
 	cfg.DBPath = filepath.Join(dir, "warden.db")
+	if testOnPostgres() {
+		cfg.DatabaseURL = startPostgres(t)
+	}
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -84,7 +88,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 		t.Fatalf("NewServer: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	return &harness{t: t, srv: srv, clock: clock, logs: logs, dir: dir}
+	return &harness{t: t, srv: srv, dbURL: cfg.DatabaseURL, clock: clock, logs: logs, dir: dir}
 }
 
 // admin creates an active human administrator.

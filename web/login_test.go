@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-console/warden/models"
 )
@@ -85,7 +86,7 @@ func TestLoginFailuresAreGeneric(t *testing.T) {
 	}
 	mustExec(t, h, `UPDATE users SET status = 'deactivated' WHERE id = ?`, gone.ID)
 	mustExec(t, h, `UPDATE users SET role = 'member' WHERE email_key = 'mia@example.com'`)
-	mustExec(t, h, `INSERT INTO users (kind, name, user_id, role, status, created_at, updated_at) VALUES ('service', 'Bot', 'bot@service', 'admin', 'active', datetime('now'), datetime('now'))`)
+	mustExec(t, h, `INSERT INTO users (kind, name, user_id, role, status, created_at, updated_at) VALUES ('service', 'Bot', 'bot@service', 'admin', 'active', ?, ?)`, time.Now().UTC(), time.Now().UTC())
 
 	cases := []struct{ name, email, password string }{
 		{"unknown user", "nobody@example.com", testPassword},

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +21,43 @@ import (
 	"github.com/warden-console/warden/models/pgtest"
 )
 
+// The web tests run on SQLite; with WARDEN_TEST_DB=postgres the harness's
+// servers run on PostgreSQL instead. sharedPG is that run's server (and the
+// one the replica test uses), started on first use and stopped by TestMain.
+var (
+	sharedPGOnce sync.Once
+	sharedPG     *pgtest.Server
+	sharedPGErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedPG != nil {
+		sharedPG.Stop()
+	}
+	os.Exit(code)
+}
+
+func testOnPostgres() bool { return os.Getenv("WARDEN_TEST_DB") == "postgres" }
+
 // startPostgres gives the test a fresh database on a real PostgreSQL
 // server, or skips it where there is none (CI sets
 // WARDEN_REQUIRE_POSTGRES=1, which makes that a failure).
 func startPostgres(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := pgtest.Start(ctx)
-	if err != nil {
-		if errors.Is(err, pgtest.ErrUnavailable) && !pgtest.Required() {
-			t.Skip(err)
+	sharedPGOnce.Do(func() { sharedPG, sharedPGErr = pgtest.Start(ctx) })
+	if sharedPGErr != nil {
+		if errors.Is(sharedPGErr, pgtest.ErrUnavailable) && !pgtest.Required() {
+			t.Skip(sharedPGErr)
 		}
-		t.Fatal(err)
+		t.Fatal(sharedPGErr)
 	}
-	t.Cleanup(srv.Stop)
-	dbURL, err := srv.NewDatabase(ctx, t.Name())
+	dbURL, err := sharedPG.NewDatabase(ctx, t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = sharedPG.DropDatabase(context.Background(), dbURL) })
 	return dbURL
 }
 
