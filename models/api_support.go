@@ -1,8 +1,11 @@
 package models
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,10 +54,120 @@ func (s *Store) TeamNames(ctx context.Context, ids []int64) (map[int64]string, e
 	return out, nil
 }
 
-// UserTeams returns the teams of one user.
+// UserTeams returns the teams of one user, in the order of teamsOf: by name
+// (ignoring ASCII case), the built-in Public team last.
 func (s *Store) UserTeams(ctx context.Context, userID int64) ([]TeamRef, error) {
-	m, err := s.teamsOf(ctx, []int64{userID})
-	return m[userID], err
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT t.id, t.name, t.builtin FROM user_teams ut
+		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id = ?`, userID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("models: teams of user: %w", err)
+	}
+	defer rows.Close()
+	var out []TeamRef
+	for rows.Next() {
+		var t TeamRef
+		if err := rows.Scan(&t.ID, &t.Name, &t.Builtin); err != nil {
+			return nil, fmt.Errorf("models: teams of user: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: teams of user: %w", err)
+	}
+	sortTeamRefs(out)
+	return out, nil
+}
+
+// sortTeamRefs orders one user's teams as teamsOf does (ORDER BY builtin,
+// name COLLATE NOCASE), in Go so that the order does not depend on the
+// database's collations.
+func sortTeamRefs(ts []TeamRef) {
+	slices.SortFunc(ts, func(a, b TeamRef) int {
+		if a.Builtin != b.Builtin {
+			if a.Builtin {
+				return 1
+			}
+			return -1
+		}
+		if c := compareNoCase(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// compareNoCase compares like SQLite's NOCASE collation: byte by byte, with
+// only the ASCII letters folded.
+func compareNoCase(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := lowerASCII(a[i]), lowerASCII(b[i])
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// apiDetailQuery completes a user for the API in one statement: one row per
+// team (or a single row with NULL team columns), each carrying the owner's
+// and creator's names and the count of working tokens. The subqueries
+// depend on parameters only, so the database computes them once.
+const apiDetailQuery = `SELECT tm.id, tm.name, tm.builtin,
+	(SELECT name FROM users WHERE id = ?) AS owner_user_name,
+	(SELECT name FROM teams WHERE id = ?) AS owner_team_name,
+	(SELECT name FROM users WHERE id = ?) AS creator_name,
+	(SELECT COUNT(*) FROM tokens WHERE user_id = ? AND ` + activeTokenCond + `) AS active_tokens
+	FROM users u LEFT JOIN user_teams ut ON ut.user_id = u.id LEFT JOIN teams tm ON tm.id = ut.team_id
+	WHERE u.id = ?`
+
+// APIDetailOf completes a user already loaded (by bearer authentication, say)
+// as DetailOf does, and also counts its working tokens, with one query.
+func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, error) {
+	id := u.ID
+	rows, err := s.db.WithContext(ctx).Raw(apiDetailQuery, u.OwnerUserID, u.OwnerTeamID, u.CreatedBy, id, s.Now(), id).Rows()
+	if err != nil {
+		return nil, 0, fmt.Errorf("models: user detail: %w", err)
+	}
+	defer rows.Close()
+	var (
+		teams                          []TeamRef
+		teamID                         sql.NullInt64
+		teamName, ownerUser, ownerTeam sql.NullString
+		creator                        sql.NullString
+		builtin                        sql.NullBool
+		active                         int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&teamID, &teamName, &builtin, &ownerUser, &ownerTeam, &creator, &active); err != nil {
+			return nil, 0, fmt.Errorf("models: user detail: %w", err)
+		}
+		if teamID.Valid {
+			teams = append(teams, TeamRef{ID: teamID.Int64, Name: teamName.String, Builtin: builtin.Bool})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("models: user detail: %w", err)
+	}
+	sortTeamRefs(teams)
+	s.usage.mergeUser(u)
+	d := &UserDetail{User: u, Teams: teams}
+	if u.OwnerUserID != nil && ownerUser.Valid {
+		d.OwnerName = ownerUser.String
+	}
+	if u.OwnerTeamID != nil && ownerTeam.Valid {
+		d.OwnerName = ownerTeam.String
+	}
+	if u.CreatedBy != nil && creator.Valid {
+		d.CreatedBy = creator.String
+	}
+	return d, active, nil
 }
 
 // Overlaps are the rotation overlaps offered: how long the old token keeps

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -393,24 +394,67 @@ type TokenAuth struct {
 	User  *User
 }
 
+// tokenAuthQuery reads a token and its user in one statement. The LEFT JOIN
+// keeps the order of the checks: a token is refused as revoked or expired
+// before its user is looked at, even if that user were gone.
+const tokenAuthQuery = `SELECT t.id, t.user_id, t.name, t.name_key, t.description, t.token_hash, t.hint,
+	t.expires_at, t.revoked_at, t.revoked_by, t.last_used_at, t.last_used_ip, t.last_used_ua, t.created_by, t.created_at,
+	u.id, u.kind, u.name, u.user_id, u.email, u.email_key, u.role, u.status, u.description,
+	u.owner_user_id, u.owner_team_id, u.password_hash, u.password_changed_at, u.last_active_at,
+	u.created_by, u.created_at, u.updated_at, u.deactivated_at, u.team_count, u.search_text
+	FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`
+
+// tokenAuthRow is one row of tokenAuthQuery: the user's columns that are NOT
+// NULL in the table may still be NULL here (no such user).
+type tokenAuthRow struct {
+	t                                      Token
+	u                                      User
+	userID, teamCount                      sql.NullInt64
+	kind, name, role, status, desc, search sql.NullString
+	createdAt, updatedAt                   sql.NullTime
+}
+
+func (r *tokenAuthRow) dest() []any {
+	t, u := &r.t, &r.u
+	return []any{&t.ID, &t.UserID, &t.Name, &t.NameKey, &t.Description, &t.TokenHash, &t.Hint,
+		&t.ExpiresAt, &t.RevokedAt, &t.RevokedBy, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedUA, &t.CreatedBy, &t.CreatedAt,
+		&r.userID, &r.kind, &r.name, &u.UserID, &u.Email, &u.EmailKey, &r.role, &r.status, &r.desc,
+		&u.OwnerUserID, &u.OwnerTeamID, &u.PasswordHash, &u.PasswordChangedAt, &u.LastActiveAt,
+		&u.CreatedBy, &r.createdAt, &r.updatedAt, &u.DeactivatedAt, &r.teamCount, &r.search}
+}
+
+// user completes r.u from the nullable columns; false when there is no user.
+func (r *tokenAuthRow) user() bool {
+	if !r.userID.Valid {
+		return false
+	}
+	u := &r.u
+	u.ID, u.Kind, u.Name, u.Role, u.Status = r.userID.Int64, Kind(r.kind.String), r.name.String, Role(r.role.String), Status(r.status.String)
+	u.Description, u.CreatedAt, u.UpdatedAt = r.desc.String, r.createdAt.Time, r.updatedAt.Time
+	u.TeamCount, u.SearchText = int(r.teamCount.Int64), r.search.String
+	return true
+}
+
 // AuthenticateToken checks a bearer token, in order: shape, checksum (no
 // database read for either), lookup by hash, constant-time comparison, not
-// revoked, not expired, user active and a service user. The user is read on
-// every call, so a role change or a deactivation applies to the next request.
+// revoked, not expired, user active and a service user. The token and its
+// user are read together, in one statement, on every call (nothing is
+// cached), so a revocation, a role change or a deactivation applies to the
+// next request, whichever replica made it.
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAuth, error) {
 	if err := CheckTokenFormat(secret); err != nil {
 		return nil, &TokenAuthError{Reason: "malformed"}
 	}
 	hash := HashToken(secret)
-	db := s.db.WithContext(ctx)
-	var t Token
-	err := db.Where("token_hash = ?", hash).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, &TokenAuthError{Reason: "unknown"}
-	}
+	row := new(tokenAuthRow)
+	found, err := s.scanOne(ctx, row.dest(), tokenAuthQuery, hash)
 	if err != nil {
 		return nil, fmt.Errorf("models: token lookup: %w", err)
 	}
+	if !found {
+		return nil, &TokenAuthError{Reason: "unknown"}
+	}
+	t := &row.t
 	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 {
 		return nil, &TokenAuthError{Reason: "unknown"}
 	}
@@ -421,18 +465,33 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	case TokenExpired:
 		return nil, &TokenAuthError{Reason: "expired"}
 	}
-	var u User
-	if err := db.Take(&u, t.UserID).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, &TokenAuthError{Reason: "unknown"}
-		}
-		return nil, fmt.Errorf("models: token user: %w", err)
+	if !row.user() {
+		return nil, &TokenAuthError{Reason: "unknown"}
 	}
+	u := &row.u
 	if u.Status != StatusActive {
 		return nil, &TokenAuthError{Reason: "user_deactivated"}
 	}
 	if u.Kind != KindService {
 		return nil, &TokenAuthError{Reason: "not_service"}
 	}
-	return &TokenAuth{Token: &t, User: &u}, nil
+	return &TokenAuth{Token: t, User: u}, nil
+}
+
+// scanOne runs a query through gorm (which writes the placeholders for the
+// database in use) and scans its first row into dest with database/sql,
+// without gorm's reflection. It reports whether there was a row.
+func (s *Store) scanOne(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
+	rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, rows.Err()
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return false, err
+	}
+	return true, rows.Close()
 }

@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"gorm.io/gorm"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -399,4 +400,62 @@ func TestTokenUseIsBufferedAndFlushed(t *testing.T) {
 	if n, _ := s.FlushTokenUse(ctx); n != 0 {
 		t.Fatal("a second flush wrote again")
 	}
+}
+
+// TestAuthenticateTokenIsOneQuery pins the bearer path to one statement per
+// authentication, valid or refused after the lookup, and checks that the
+// token and user it returns are the rows as stored, every column included.
+func TestAuthenticateTokenIsOneQuery(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	ctx := context.Background()
+	svc := mustService(t, s, "One query")
+	tok, secret := mustToken(t, s, svc.ID, "one", Expiry{Days: 30})
+	n := countStatements(t, s)
+
+	auth := func(want string) *TokenAuth {
+		t.Helper()
+		before := *n
+		got, err := s.AuthenticateToken(ctx, secret)
+		if *n-before != 1 {
+			t.Errorf("%s: %d statements per authentication; want 1", want, *n-before)
+		}
+		if want == "" {
+			if err != nil {
+				t.Fatalf("valid token: %v", err)
+			}
+			return got
+		}
+		var ae *TokenAuthError
+		if !errors.As(err, &ae) || ae.Reason != want {
+			t.Errorf("got %v; want %s", err, want)
+		}
+		return nil
+	}
+
+	got := auth("")
+	wantTok, err := s.TokenByID(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser, err := s.UserByID(ctx, svc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Token, wantTok) {
+		t.Errorf("token:\n got %+v\nwant %+v", got.Token, wantTok)
+	}
+	if !reflect.DeepEqual(got.User, wantUser) {
+		t.Errorf("user:\n got %+v\nwant %+v", got.User, wantUser)
+	}
+
+	// A deactivation is seen by the very next call, still in one statement.
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
+	auth("user_deactivated")
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusActive)
+	auth("")
+	// So is a revocation, which wins over the user's state.
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
+	s.db.Model(&Token{}).Where("id = ?", tok.ID).Update("revoked_at", clock.Now())
+	auth("revoked")
 }
