@@ -115,58 +115,71 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// apiDetailQuery completes a user for the API in one statement: one row per
-// team (or a single row with NULL team columns), each carrying the owner's
-// and creator's names and the count of working tokens. The subqueries
-// depend on parameters only, so the database computes them once.
-const apiDetailQuery = `SELECT tm.id, tm.name, tm.builtin,
-	(SELECT name FROM users WHERE id = ?) AS owner_user_name,
-	(SELECT name FROM teams WHERE id = ?) AS owner_team_name,
-	(SELECT name FROM users WHERE id = ?) AS creator_name,
-	(SELECT COUNT(*) FROM tokens WHERE user_id = ? AND ` + activeTokenCond + `) AS active_tokens
-	FROM users u LEFT JOIN user_teams ut ON ut.user_id = u.id LEFT JOIN teams tm ON tm.id = ut.team_id
-	WHERE u.id = ?`
-
 // APIDetailOf completes a user already loaded (by bearer authentication, say)
-// as DetailOf does, and also counts its working tokens, with one query.
+// as DetailOf does, and also counts its working tokens, with one query: one
+// row per team, each carrying the owner's and creator's names and the count
+// of working tokens. The subqueries depend on parameters only, so the
+// database computes them once; a name that cannot exist is not looked up.
+// Every user belongs to the Public team, so there is always a row; should
+// there be none, a second query reads the names and the count alone.
 func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, error) {
 	id := u.ID
-	rows, err := s.db.WithContext(ctx).Raw(apiDetailQuery, u.OwnerUserID, u.OwnerTeamID, u.CreatedBy, id, s.Now(), id).Rows()
+	var q strings.Builder
+	args := make([]any, 0, 6)
+	nameOf := func(table string, ref *int64) {
+		if ref == nil {
+			q.WriteString("NULL, ")
+			return
+		}
+		q.WriteString("(SELECT name FROM " + table + " WHERE id = ?), ")
+		args = append(args, *ref)
+	}
+	nameOf("users", u.OwnerUserID)
+	nameOf("teams", u.OwnerTeamID)
+	nameOf("users", u.CreatedBy)
+	q.WriteString("(SELECT COUNT(*) FROM tokens WHERE user_id = ? AND " + activeTokenCond + ")")
+	args = append(args, id, s.Now())
+	scalars := q.String()
+
+	var (
+		teams                                   []TeamRef
+		teamID                                  sql.NullInt64
+		teamName, ownerUser, ownerTeam, creator sql.NullString
+		builtin                                 sql.NullBool
+		active                                  int64
+		found                                   bool
+	)
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+scalars+`, tm.id, tm.name, tm.builtin
+		FROM user_teams ut JOIN teams tm ON tm.id = ut.team_id WHERE ut.user_id = ?`, append(args, id)...).Rows()
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: user detail: %w", err)
 	}
 	defer rows.Close()
-	var (
-		teams                          []TeamRef
-		teamID                         sql.NullInt64
-		teamName, ownerUser, ownerTeam sql.NullString
-		creator                        sql.NullString
-		builtin                        sql.NullBool
-		active                         int64
-	)
 	for rows.Next() {
-		if err := rows.Scan(&teamID, &teamName, &builtin, &ownerUser, &ownerTeam, &creator, &active); err != nil {
+		if err := rows.Scan(&ownerUser, &ownerTeam, &creator, &active, &teamID, &teamName, &builtin); err != nil {
 			return nil, 0, fmt.Errorf("models: user detail: %w", err)
 		}
-		if teamID.Valid {
-			teams = append(teams, TeamRef{ID: teamID.Int64, Name: teamName.String, Builtin: builtin.Bool})
-		}
+		found = true
+		teams = append(teams, TeamRef{ID: teamID.Int64, Name: teamName.String, Builtin: builtin.Bool})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("models: user detail: %w", err)
 	}
+	if !found {
+		if _, err := s.scanOne(ctx, []any{&ownerUser, &ownerTeam, &creator, &active}, "SELECT "+scalars, args...); err != nil {
+			return nil, 0, fmt.Errorf("models: user detail: %w", err)
+		}
+	}
 	sortTeamRefs(teams)
 	s.usage.mergeUser(u)
 	d := &UserDetail{User: u, Teams: teams}
-	if u.OwnerUserID != nil && ownerUser.Valid {
+	if ownerUser.Valid {
 		d.OwnerName = ownerUser.String
 	}
-	if u.OwnerTeamID != nil && ownerTeam.Valid {
+	if ownerTeam.Valid { // as DetailOf: the team wins should both be set
 		d.OwnerName = ownerTeam.String
 	}
-	if u.CreatedBy != nil && creator.Valid {
-		d.CreatedBy = creator.String
-	}
+	d.CreatedBy = creator.String
 	return d, active, nil
 }
 

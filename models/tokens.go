@@ -388,39 +388,40 @@ func (e *TokenAuthError) Error() string { return "models: invalid token: " + e.R
 func (e *TokenAuthError) Unwrap() error { return ErrTokenInvalid }
 
 // TokenAuth is an authenticated API caller: the token and its user as they
-// are in the database now.
+// are in the database now. Only the columns the API needs are read (see
+// tokenAuthQuery); the other fields are zero. In particular the token's
+// name, hint and last use, and the user's password hash, are not read:
+// load the token or user by id for those.
 type TokenAuth struct {
 	Token *Token
 	User  *User
 }
 
-// tokenAuthQuery reads a token and its user in one statement. The LEFT JOIN
-// keeps the order of the checks: a token is refused as revoked or expired
-// before its user is looked at, even if that user were gone.
-const tokenAuthQuery = `SELECT t.id, t.user_id, t.name, t.name_key, t.description, t.token_hash, t.hint,
-	t.expires_at, t.revoked_at, t.revoked_by, t.last_used_at, t.last_used_ip, t.last_used_ua, t.created_by, t.created_at,
-	u.id, u.kind, u.name, u.user_id, u.email, u.email_key, u.role, u.status, u.description,
-	u.owner_user_id, u.owner_team_id, u.password_hash, u.password_changed_at, u.last_active_at,
-	u.created_by, u.created_at, u.updated_at, u.deactivated_at, u.team_count, u.search_text
+// tokenAuthQuery reads a token and its user in one statement: the columns
+// the checks, the actor of audit events, GET /me and introspection use,
+// and no more (each column read costs time on every API request). The LEFT
+// JOIN keeps the order of the checks: a token is refused as revoked or
+// expired before its user is looked at, even if that user were gone.
+const tokenAuthQuery = `SELECT t.id, t.user_id, t.token_hash, t.expires_at, t.revoked_at,
+	u.id, u.kind, u.name, u.user_id, u.email, u.role, u.status, u.description,
+	u.owner_user_id, u.owner_team_id, u.last_active_at, u.created_by, u.created_at
 	FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`
 
 // tokenAuthRow is one row of tokenAuthQuery: the user's columns that are NOT
 // NULL in the table may still be NULL here (no such user).
 type tokenAuthRow struct {
-	t                                      Token
-	u                                      User
-	userID, teamCount                      sql.NullInt64
-	kind, name, role, status, desc, search sql.NullString
-	createdAt, updatedAt                   sql.NullTime
+	t                              Token
+	u                              User
+	userID                         sql.NullInt64
+	kind, name, role, status, desc sql.NullString
+	createdAt                      sql.NullTime
 }
 
 func (r *tokenAuthRow) dest() []any {
 	t, u := &r.t, &r.u
-	return []any{&t.ID, &t.UserID, &t.Name, &t.NameKey, &t.Description, &t.TokenHash, &t.Hint,
-		&t.ExpiresAt, &t.RevokedAt, &t.RevokedBy, &t.LastUsedAt, &t.LastUsedIP, &t.LastUsedUA, &t.CreatedBy, &t.CreatedAt,
-		&r.userID, &r.kind, &r.name, &u.UserID, &u.Email, &u.EmailKey, &r.role, &r.status, &r.desc,
-		&u.OwnerUserID, &u.OwnerTeamID, &u.PasswordHash, &u.PasswordChangedAt, &u.LastActiveAt,
-		&u.CreatedBy, &r.createdAt, &r.updatedAt, &u.DeactivatedAt, &r.teamCount, &r.search}
+	return []any{&t.ID, &t.UserID, &t.TokenHash, &t.ExpiresAt, &t.RevokedAt,
+		&r.userID, &r.kind, &r.name, &u.UserID, &u.Email, &r.role, &r.status, &r.desc,
+		&u.OwnerUserID, &u.OwnerTeamID, &u.LastActiveAt, &u.CreatedBy, &r.createdAt}
 }
 
 // user completes r.u from the nullable columns; false when there is no user.
@@ -430,8 +431,7 @@ func (r *tokenAuthRow) user() bool {
 	}
 	u := &r.u
 	u.ID, u.Kind, u.Name, u.Role, u.Status = r.userID.Int64, Kind(r.kind.String), r.name.String, Role(r.role.String), Status(r.status.String)
-	u.Description, u.CreatedAt, u.UpdatedAt = r.desc.String, r.createdAt.Time, r.updatedAt.Time
-	u.TeamCount, u.SearchText = int(r.teamCount.Int64), r.search.String
+	u.Description, u.CreatedAt = r.desc.String, r.createdAt.Time
 	return true
 }
 
