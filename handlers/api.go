@@ -73,8 +73,9 @@ func bearerToken(c *fiber.Ctx) (string, bool) {
 // APIAuth authenticates every /api/v1 request by its bearer token and
 // records the use in memory (no write on this path).
 func (h *Handler) APIAuth(c *fiber.Ctx) error {
-	ipKey := throttleIPKey(request.ClientIP(c))
+	var ipKey string // only the failure limiter needs it
 	if h.APIAuthFailures != nil {
+		ipKey = throttleIPKey(request.ClientIP(c))
 		if blocked, wait := h.APIAuthFailures.Blocked(c.UserContext(), ipKey); blocked {
 			h.authOutcome("throttled")
 			return tooManyRequests(c, wait, "Too many failed authentications from this address.")

@@ -51,25 +51,24 @@ func utc(t *time.Time) *time.Time {
 
 // apiUser builds the API shape of a user.
 func (h *Handler) apiUser(c *fiber.Ctx, id int64) (*APIUser, error) {
-	det, err := h.Store.UserDetail(c.UserContext(), id)
+	u, err := h.Store.UserByID(c.UserContext(), id)
 	if err != nil {
 		return nil, err
 	}
-	return h.apiUserOf(c, det)
+	return h.apiUserOf(c, u)
 }
 
-// apiUserOf builds the API shape from a loaded user's details.
-func (h *Handler) apiUserOf(c *fiber.Ctx, det *models.UserDetail) (*APIUser, error) {
-	ctx := c.UserContext()
-	id := det.User.ID
-	n, err := h.Store.ActiveTokenCount(ctx, id)
+// apiUserOf builds the API shape of a loaded user: its teams, owner,
+// creator and working tokens come from one more query.
+func (h *Handler) apiUserOf(c *fiber.Ctx, user *models.User) (*APIUser, error) {
+	det, n, err := h.Store.APIDetailOf(c.UserContext(), user)
 	if err != nil {
 		return nil, err
 	}
 	u := det.User
 	out := &APIUser{
 		ID: u.ID, UserID: u.UserID, Name: u.Name, Email: u.Email, Type: string(u.Kind), Role: string(u.Role),
-		Status: string(u.Status), Teams: []APITeam{}, Description: u.Description, LastActiveAt: utc(u.LastActiveAt),
+		Status: string(u.Status), Teams: make([]APITeam, 0, len(det.Teams)), Description: u.Description, LastActiveAt: utc(u.LastActiveAt),
 		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n,
 	}
 	for _, t := range det.Teams {
@@ -92,12 +91,7 @@ func (h *Handler) apiUserOf(c *fiber.Ctx, det *models.UserDetail) (*APIUser, err
 func (h *Handler) APIMe(c *fiber.Ctx) error {
 	// The user was read from the database by this request's authentication;
 	// it is not read again.
-	auth := request.TokenAuth(c)
-	det, err := h.Store.DetailOf(c.UserContext(), auth.User)
-	if err != nil {
-		return err
-	}
-	u, err := h.apiUserOf(c, det)
+	u, err := h.apiUserOf(c, request.TokenAuth(c).User)
 	if err != nil {
 		return err
 	}

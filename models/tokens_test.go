@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"gorm.io/gorm"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -399,4 +400,78 @@ func TestTokenUseIsBufferedAndFlushed(t *testing.T) {
 	if n, _ := s.FlushTokenUse(ctx); n != 0 {
 		t.Fatal("a second flush wrote again")
 	}
+}
+
+// TestAuthenticateTokenIsOneQuery pins the bearer path to one statement per
+// authentication, valid or refused after the lookup, and checks that the
+// token and user it returns hold the stored values of the columns it reads.
+func TestAuthenticateTokenIsOneQuery(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	ctx := context.Background()
+	admin := mustAdmin(t, s, "one-query@example.com")
+	svc, err := s.CreateServiceUser(ctx, AsUser(admin), NewServiceUser{Name: "One query", Role: RoleManager,
+		Description: "Reads itself.", Owner: Owner{UserID: admin.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("last_active_at", clock.Now().Add(-time.Hour))
+	tok, secret := mustToken(t, s, svc.ID, "one", Expiry{Days: 30})
+	n := countStatements(t, s)
+
+	auth := func(want string) *TokenAuth {
+		t.Helper()
+		before := *n
+		got, err := s.AuthenticateToken(ctx, secret)
+		if *n-before != 1 {
+			t.Errorf("%s: %d statements per authentication; want 1", want, *n-before)
+		}
+		if want == "" {
+			if err != nil {
+				t.Fatalf("valid token: %v", err)
+			}
+			return got
+		}
+		var ae *TokenAuthError
+		if !errors.As(err, &ae) || ae.Reason != want {
+			t.Errorf("got %v; want %s", err, want)
+		}
+		return nil
+	}
+
+	got := auth("")
+	wantTok, err := s.TokenByID(ctx, tok.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser, err := s.UserByID(ctx, svc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantUser.OwnerUserID == nil || wantUser.CreatedBy == nil || wantUser.LastActiveAt == nil || wantUser.UserID == nil ||
+		wantUser.Description == "" || wantTok.ExpiresAt == nil {
+		t.Fatalf("the fixture should set every column compared: %+v %+v", wantUser, wantTok)
+	}
+	// The columns tokenAuthQuery reads are the stored ones; the others are
+	// left out, the password hash first of all.
+	wantTok = &Token{ID: wantTok.ID, UserID: wantTok.UserID, TokenHash: wantTok.TokenHash, ExpiresAt: wantTok.ExpiresAt, RevokedAt: wantTok.RevokedAt}
+	wantUser = &User{ID: wantUser.ID, Kind: wantUser.Kind, Name: wantUser.Name, UserID: wantUser.UserID, Email: wantUser.Email,
+		Role: wantUser.Role, Status: wantUser.Status, Description: wantUser.Description, OwnerUserID: wantUser.OwnerUserID,
+		OwnerTeamID: wantUser.OwnerTeamID, LastActiveAt: wantUser.LastActiveAt, CreatedBy: wantUser.CreatedBy, CreatedAt: wantUser.CreatedAt}
+	if !reflect.DeepEqual(got.Token, wantTok) {
+		t.Errorf("token:\n got %+v\nwant %+v", got.Token, wantTok)
+	}
+	if !reflect.DeepEqual(got.User, wantUser) {
+		t.Errorf("user:\n got %+v\nwant %+v", got.User, wantUser)
+	}
+
+	// A deactivation is seen by the very next call, still in one statement.
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
+	auth("user_deactivated")
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusActive)
+	auth("")
+	// So is a revocation, which wins over the user's state.
+	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
+	s.db.Model(&Token{}).Where("id = ?", tok.ID).Update("revoked_at", clock.Now())
+	auth("revoked")
 }

@@ -54,15 +54,18 @@ func accessLog(log *slog.Logger, metrics *Metrics) fiber.Handler {
 		}
 		metrics.observe(c, start)
 		status := c.Response().StatusCode()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if !log.Enabled(c.UserContext(), level) {
+			return nil // at --log-level error, most requests: skip building the line
+		}
 		// A streamed body (the audit export) must not be read here: that
 		// would buffer the whole export in memory.
 		size := -1
 		if !c.Response().IsBodyStream() {
 			size = len(c.Response().Body())
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
 		}
 		log.LogAttrs(c.UserContext(), level, "request",
 			slog.String("request_id", request.ID(c)),
