@@ -18,9 +18,9 @@ run: ## run the console on http://127.0.0.1:8080 with ./data/warden.db
 build: ## build the binary into bin/warden
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-test: ## run every test (unit, store, handler, security, browser), then the store tests again on PostgreSQL
+test: ## run every test (unit, store, handler, security, browser), then store and web tests again on PostgreSQL
 	$(GO) test -race -count=1 ./...
-	WARDEN_TEST_DB=postgres $(GO) test -race -count=1 ./models/
+	WARDEN_TEST_DB=postgres $(GO) test -race -count=1 -skip 'TestBrowser' ./models/ ./web/
 
 generate: ## regenerate the templ views (*_templ.go)
 	$(GO) tool templ generate

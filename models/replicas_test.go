@@ -56,3 +56,66 @@ func TestCachesSeeOtherReplicasWrites(t *testing.T) {
 		t.Errorf("replica 2's audit summary: %d events after replica 1 wrote one more, want %d", sumAfter.Total, sumBefore.Total+1)
 	}
 }
+
+// TestUserCountCache: the Users list's total is cached per filter, and the
+// cache follows writes from any process; filters that move without an
+// audited write (here "never used", which the last-use flush changes) are
+// never served from it.
+func TestUserCountCache(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	open := testDatabase(t)
+	s1, err := open(WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := open(WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdmin(t, s1, "ada@example.com")
+	svc := mustService(t, s1, "Airflow")
+	_, secret := mustToken(t, s1, svc.ID, "prod", Expiry{Days: 30})
+
+	total := func(s *Store, v url.Values) int64 {
+		t.Helper()
+		q, _ := ParseUserQuery(v)
+		page, err := s.ListUsers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Total
+	}
+	all, services, neverUsed := url.Values{}, url.Values{"type": {"service"}}, url.Values{"health": {"never_used"}}
+	if n := total(s2, all); n != 2 {
+		t.Fatalf("%d users, want 2", n)
+	}
+	if n := total(s2, services); n != 1 {
+		t.Fatalf("%d service users, want 1", n)
+	}
+	if n := total(s2, neverUsed); n != 1 {
+		t.Fatalf("%d never-used service users, want 1", n)
+	}
+	mustService(t, s1, "Jenkins") // through the other store
+	if n := total(s2, all); n != 3 {
+		t.Errorf("after a write through another store: %d users, want 3", n)
+	}
+	if n := total(s2, services); n != 2 {
+		t.Errorf("after a write through another store: %d service users, want 2", n)
+	}
+	if n := total(s2, neverUsed); n != 2 {
+		t.Errorf("%d never-used service users, want 2", n)
+	}
+	// A use, flushed: no audit event, yet "never used" must change.
+	auth, err := s1.AuthenticateToken(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.RecordTokenUse(auth, "192.0.2.1", "test")
+	if _, err := s1.FlushTokenUse(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := total(s2, neverUsed); n != 1 { // Jenkins only
+		t.Errorf("after Airflow's first use: %d never-used service users, want 1 (Jenkins)", n)
+	}
+}

@@ -32,6 +32,13 @@ type Store struct {
 		valid bool
 		val   Overview
 	}
+	// userCounts caches the Users list's total per filter, for as long as
+	// the generation holds.
+	userCounts struct {
+		sync.Mutex
+		gen generation
+		m   map[string]int64
+	}
 	// summaries caches period-only audit summaries by period, for as long
 	// as no write transaction commits.
 	summaries struct {
