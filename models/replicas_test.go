@@ -96,7 +96,14 @@ func TestUserCountCache(t *testing.T) {
 	if n := total(s2, neverUsed); n != 1 {
 		t.Fatalf("%d never-used service users, want 1", n)
 	}
+	search := url.Values{"q": {"jenk"}}
+	if n := total(s2, search); n != 0 {
+		t.Fatalf("%d users match %q before Jenkins exists", n, "jenk")
+	}
 	mustService(t, s1, "Jenkins") // through the other store
+	if n := total(s2, search); n != 1 {
+		t.Errorf("after a write through another store: %d users match %q, want 1", n, "jenk")
+	}
 	if n := total(s2, all); n != 3 {
 		t.Errorf("after a write through another store: %d users, want 3", n)
 	}

@@ -32,12 +32,14 @@ type Store struct {
 		valid bool
 		val   Overview
 	}
-	// userCounts caches the Users list's total per filter, for as long as
-	// the generation holds.
+	// userCounts caches the Users list's total per filter, and the ordered
+	// ids of every match of narrow filters, for as long as the generation
+	// holds.
 	userCounts struct {
 		sync.Mutex
-		gen generation
-		m   map[string]int64
+		gen   generation
+		m     map[string]int64
+		lists map[string][]int64
 	}
 	// summaries caches period-only audit summaries by period, for as long
 	// as no write transaction commits.

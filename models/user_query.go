@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -318,11 +319,30 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		perPage = DefaultPerPage
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
+	orderSQL := order(s.dialect, dir)
 	var users []User
-	err = db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+order(s.dialect, dir)+" LIMIT ? OFFSET ?",
-		append(args, perPage, offset)...).Scan(&users).Error
-	if err != nil {
-		return page, fmt.Errorf("models: list users: %w", err)
+	// A search or a team filter matches a few thousand users at most in
+	// practice, which no index returns in name order: each page would read
+	// and sort every match. Their ordered ids are kept instead (not for the
+	// last-active order, which the last-use flush moves without an event),
+	// and a page reads its rows by id.
+	narrow := cacheable && (q.Q != "" || len(q.TeamIDs) > 0) && q.Sort != SortLastActive && total <= maxCachedMatches
+	if narrow {
+		all, err := s.matchingUserIDs(ctx, cond, args, orderSQL)
+		if err != nil {
+			return page, err
+		}
+		page.Total = int64(len(all))
+		lo, hi := min(offset, len(all)), min(offset+perPage, len(all))
+		if users, err = s.usersInOrder(ctx, all[lo:hi]); err != nil {
+			return page, err
+		}
+	} else {
+		err = db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
+			append(args, perPage, offset)...).Scan(&users).Error
+		if err != nil {
+			return page, fmt.Errorf("models: list users: %w", err)
+		}
 	}
 	ids := make([]int64, len(users))
 	for i, u := range users {
@@ -338,6 +358,68 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID]}
 	}
 	return page, nil
+}
+
+// maxCachedMatches bounds the id lists matchingUserIDs keeps: 32 lists of
+// at most 10,000 ids are 2.5 MB at worst.
+const maxCachedMatches = 10_000
+
+// matchingUserIDs returns the ids of every user matching cond, in order,
+// from the cache while the generation holds.
+func (s *Store) matchingUserIDs(ctx context.Context, cond string, args []any, orderSQL string) ([]int64, error) {
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := cond + "\x00" + fmt.Sprintf("%#v", args) + "\x00" + orderSQL
+	s.userCounts.Lock()
+	ids, ok := s.userCounts.lists[key]
+	ok = ok && s.userCounts.gen == gen
+	s.userCounts.Unlock()
+	if ok {
+		return ids, nil
+	}
+	if err := s.db.WithContext(ctx).Raw("SELECT u.id FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ?",
+		append(slices.Clip(args), maxCachedMatches)...).Scan(&ids).Error; err != nil {
+		return nil, fmt.Errorf("models: list users: %w", err)
+	}
+	s.userCounts.Lock()
+	if s.userCounts.gen != gen {
+		s.userCounts.gen, s.userCounts.m, s.userCounts.lists = gen, map[string]int64{}, nil
+	}
+	if s.userCounts.lists == nil || len(s.userCounts.lists) >= 32 {
+		s.userCounts.lists = map[string][]int64{}
+	}
+	s.userCounts.lists[key] = ids
+	s.userCounts.Unlock()
+	return ids, nil
+}
+
+// usersInOrder reads the users with these ids, in the ids' order.
+func (s *Store) usersInOrder(ctx context.Context, ids []int64) ([]User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []User
+	if err := s.db.WithContext(ctx).Raw("SELECT u.* FROM users u WHERE u.id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("models: list users: %w", err)
+	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	out := make([]User, len(ids))
+	n := 0
+	for _, u := range rows {
+		if i, ok := at[u.ID]; ok {
+			out[i] = u
+			n++
+		}
+	}
+	if n != len(ids) { // a user deleted between the two reads
+		out = slices.DeleteFunc(out, func(u User) bool { return u.ID == 0 })
+	}
+	return out, nil
 }
 
 // countUsers counts the users matching cond. Counting is most of a Users
@@ -367,8 +449,11 @@ func (s *Store) countUsers(ctx context.Context, cond string, args []any, cacheab
 	}
 	if cacheable {
 		s.userCounts.Lock()
-		if s.userCounts.gen != gen || s.userCounts.m == nil || len(s.userCounts.m) >= 256 {
-			s.userCounts.gen, s.userCounts.m = gen, map[string]int64{}
+		if s.userCounts.gen != gen {
+			s.userCounts.gen, s.userCounts.m, s.userCounts.lists = gen, nil, nil
+		}
+		if s.userCounts.m == nil || len(s.userCounts.m) >= 256 {
+			s.userCounts.m = map[string]int64{}
 		}
 		s.userCounts.m[key] = n
 		s.userCounts.Unlock()
