@@ -40,6 +40,8 @@ type Store struct {
 		gen   generation
 		m     map[string]int64
 		lists map[string][]int64
+		// listIDs is how many ids lists holds, to bound its memory.
+		listIDs int
 	}
 	// summaries caches period-only audit summaries by period, for as long
 	// as no write transaction commits.

@@ -360,9 +360,12 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	return page, nil
 }
 
-// maxCachedMatches bounds the id lists matchingUserIDs keeps: 32 lists of
-// at most 10,000 ids are 2.5 MB at worst.
-const maxCachedMatches = 10_000
+// maxCachedMatches bounds each id list matchingUserIDs keeps, and
+// maxCachedIDs all of them together (4 MB).
+const (
+	maxCachedMatches = 10_000
+	maxCachedIDs     = 500_000
+)
 
 // matchingUserIDs returns the ids of every user matching cond, in order,
 // from the cache while the generation holds.
@@ -385,12 +388,13 @@ func (s *Store) matchingUserIDs(ctx context.Context, cond string, args []any, or
 	}
 	s.userCounts.Lock()
 	if s.userCounts.gen != gen {
-		s.userCounts.gen, s.userCounts.m, s.userCounts.lists = gen, map[string]int64{}, nil
+		s.userCounts.gen, s.userCounts.m, s.userCounts.lists, s.userCounts.listIDs = gen, map[string]int64{}, nil, 0
 	}
-	if s.userCounts.lists == nil || len(s.userCounts.lists) >= 32 {
-		s.userCounts.lists = map[string][]int64{}
+	if s.userCounts.lists == nil || s.userCounts.listIDs+len(ids) > maxCachedIDs {
+		s.userCounts.lists, s.userCounts.listIDs = map[string][]int64{}, 0
 	}
 	s.userCounts.lists[key] = ids
+	s.userCounts.listIDs += len(ids)
 	s.userCounts.Unlock()
 	return ids, nil
 }
@@ -450,7 +454,7 @@ func (s *Store) countUsers(ctx context.Context, cond string, args []any, cacheab
 	if cacheable {
 		s.userCounts.Lock()
 		if s.userCounts.gen != gen {
-			s.userCounts.gen, s.userCounts.m, s.userCounts.lists = gen, nil, nil
+			s.userCounts.gen, s.userCounts.m, s.userCounts.lists, s.userCounts.listIDs = gen, nil, nil, 0
 		}
 		if s.userCounts.m == nil || len(s.userCounts.m) >= 256 {
 			s.userCounts.m = map[string]int64{}
