@@ -354,9 +354,16 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	if err := db.Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).Count(&sum.ActiveAdmins).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
-	if q.onlyDates() {
+	if q.countable() {
 		return s.cachedSummary(ctx, q, sum)
 	}
+	return s.summarizeFromEvents(ctx, q, sum)
+}
+
+// summarizeFromEvents counts the filter's events themselves: for filters
+// the per-day counts cannot answer, and the exact period.
+func (s *Store) summarizeFromEvents(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
+	db := s.db.WithContext(ctx)
 	where, args, ok, err := s.auditWhere(ctx, q)
 	if err != nil || !ok {
 		return sum, err
@@ -369,13 +376,13 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 		N     int64
 	}
 	if err := db.Model(&Event{}).Select("actor_label AS label, COUNT(*) AS n").Where(where, args...).
-		Group("actor_kind, actor_id, actor_label").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		Group("actor_kind, actor_id, actor_label").Order("n DESC, label").Limit(1).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopActor, sum.TopActorN = top.Label, top.N
 	top.Label, top.N = "", 0
 	if err := db.Model(&Event{}).Select("action AS label, COUNT(*) AS n").Where(where, args...).
-		Group("action").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		Group("action").Order("n DESC, label").Limit(1).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
@@ -389,18 +396,42 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	return sum, nil
 }
 
-// onlyDates reports whether the filter is a period and nothing else: the
-// per-day counts answer such summaries without reading events.
-func (q AuditQuery) onlyDates() bool {
-	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && len(q.Actions) == 0 && q.TargetKind == "" && q.Outcome == ""
+// countable reports whether the filter is a period and actions, nothing
+// else: the per-day counts answer such summaries without reading events.
+func (q AuditQuery) countable() bool {
+	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && q.TargetKind == "" && q.Outcome == ""
 }
 
-// cachedSummary serves period-only summaries from a small cache that lives
-// until the next write transaction commits (every change writes an event,
-// so any change invalidates it). The period is keyed by day and hour, so
-// "last 24 hours" is re-read at least hourly even without writes.
+// maxCachedSummaries bounds the summary cache; when it is full the cache
+// starts over. A year's chart is a few kilobytes, so this stays small.
+const maxCachedSummaries = 128
+
+// summaryKey names a countable filter in the summary cache: its period, by
+// day and hour, and its actions, sorted and without repeats.
+func summaryKey(q AuditQuery) string {
+	var b strings.Builder
+	b.WriteString(q.From.UTC().Format("2006-01-02T15"))
+	b.WriteByte('|')
+	b.WriteString(q.To.UTC().Format("2006-01-02T15"))
+	actions := append([]string(nil), q.Actions...)
+	sort.Strings(actions)
+	for i, a := range actions {
+		if i > 0 && a == actions[i-1] {
+			continue
+		}
+		b.WriteByte('|')
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// cachedSummary serves countable summaries (see countable) from a small
+// cache that lives until the next write transaction commits (every change
+// writes an event, so any change invalidates it). The period is keyed by
+// day and hour, so "last 24 hours" is re-read at least hourly even without
+// writes.
 func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
-	key := q.From.UTC().Format("2006-01-02T15") + "|" + q.To.UTC().Format("2006-01-02T15")
+	key := summaryKey(q)
 	gen, err := s.generation(ctx)
 	if err != nil {
 		return sum, err
@@ -419,7 +450,7 @@ func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummar
 		return v, err
 	}
 	s.summaries.Lock()
-	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) > 64 {
+	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) >= maxCachedSummaries {
 		s.summaries.gen, s.summaries.m = gen, map[string]AuditSummary{}
 	}
 	s.summaries.m[key] = v
@@ -427,9 +458,10 @@ func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummar
 	return v, nil
 }
 
-// summarizeFromCounts answers the cards and chart from the per-day counts.
-// Their days are whole UTC days, so a period starting mid-day ("last 24
-// hours") counts that whole first day.
+// summarizeFromCounts answers the cards and chart from the per-day counts,
+// for a period and, when q has actions, only those actions. Their days are
+// whole UTC days, so a period starting mid-day ("last 24 hours") counts
+// that whole first day.
 func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
 	db := s.db.WithContext(ctx)
 	from, to := "0000-00-00", "9999-99-99"
@@ -439,26 +471,34 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 	if !q.To.IsZero() {
 		to = q.To.UTC().Add(-time.Nanosecond).Format("2006-01-02")
 	}
-	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE day BETWEEN ? AND ?`, from, to).Scan(&sum.Total).Error; err != nil {
+	// The same condition on both tables; the actor counts are per action
+	// only when actions are chosen (the plain ones are fewer rows).
+	where, args := `day BETWEEN ? AND ?`, []any{from, to}
+	actors := `audit_daily_actors`
+	if len(q.Actions) > 0 {
+		where, args = `action IN ? AND `+where, []any{q.Actions, from, to}
+		actors = `audit_daily_actor_actions`
+	}
+	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE `+where, args...).Scan(&sum.Total).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	var top struct {
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM audit_daily_actors WHERE day BETWEEN ? AND ?
-		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM `+actors+` WHERE `+where+`
+		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopActor, sum.TopActorN = top.Label, top.N
 	top.Label, top.N = "", 0
-	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE day BETWEEN ? AND ?
-		GROUP BY action ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE `+where+`
+		GROUP BY action ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
 	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
-		FROM audit_daily_actions WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day`, from, to).Scan(&sum.Days).Error; err != nil {
+		FROM audit_daily_actions WHERE `+where+` GROUP BY day ORDER BY day`, args...).Scan(&sum.Days).Error; err != nil {
 		return sum, fmt.Errorf("models: audit chart: %w", err)
 	}
 	return sum, nil
