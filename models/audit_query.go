@@ -48,6 +48,9 @@ type AuditQuery struct {
 	Before     int64     // next page: events older than this id
 	After      int64     // previous page: events newer than this id
 	Limit      int
+	// Brief leaves out of ListAudit's events what a list of them does not
+	// show: Changes, UserAgent, RequestID and the hashes.
+	Brief bool
 }
 
 // ParseAuditQuery reads the audit filters; invalid values are dropped and
@@ -267,7 +270,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	db := s.db.WithContext(ctx)
 	var rows []Event
 	if q.After > 0 {
-		err = db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit + 1).Find(&rows).Error
+		rows, err = findEvents(db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit+1), q.Brief)
 		if err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
@@ -291,7 +294,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if q.Before > 0 {
 		tx = tx.Where("id < ?", q.Before)
 	}
-	if err := tx.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if rows, err = findEvents(tx.Order("id DESC").Limit(limit+1), q.Brief); err != nil {
 		return page, fmt.Errorf("models: audit page: %w", err)
 	}
 	if len(rows) > limit {
@@ -309,6 +312,46 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 		}
 	}
 	return page, nil
+}
+
+// Columns of audit_events in the order eventDest lists their fields: a list
+// of events reads the brief ones, and the rest only when it needs them.
+const (
+	briefEventColumns = "id, occurred_at, actor_kind, actor_id, actor_label, token_id, action, outcome, reason, target_kind, target_id, target_label, ip"
+	allEventColumns   = briefEventColumns + ", changes, user_agent, request_id, prev_hash, hash"
+)
+
+// eventDest lists e's fields as scan destinations, in column order.
+func eventDest(e *Event, brief bool) []any {
+	d := []any{&e.ID, &e.OccurredAt, &e.ActorKind, &e.ActorID, &e.ActorLabel, &e.TokenID, &e.Action, &e.Outcome,
+		&e.Reason, &e.TargetKind, &e.TargetID, &e.TargetLabel, &e.IP}
+	if !brief {
+		d = append(d, &e.Changes, &e.UserAgent, &e.RequestID, &e.PrevHash, &e.Hash)
+	}
+	return d
+}
+
+// findEvents runs tx, a query on audit_events, and scans its rows straight
+// into events: for a page of them, GORM's reflection-based scanning cost
+// about as much as the query.
+func findEvents(tx *gorm.DB, brief bool) ([]Event, error) {
+	cols := allEventColumns
+	if brief {
+		cols = briefEventColumns
+	}
+	rows, err := tx.Model(&Event{}).Select(cols).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		out = append(out, Event{})
+		if err := rows.Scan(eventDest(&out[len(out)-1], brief)...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }
 
 // EventByID returns one event, or ErrNotFound.
@@ -350,14 +393,22 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	if q.From.IsZero() && q.To.IsZero() {
 		q.From = s.Now().Add(-30 * 24 * time.Hour)
 	}
-	db := s.db.WithContext(ctx)
-	if err := db.Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).Count(&sum.ActiveAdmins).Error; err != nil {
-		return sum, fmt.Errorf("models: audit summary: %w", err)
-	}
 	if q.countable() {
-		return s.cachedSummary(ctx, q, sum)
+		return s.cachedSummary(ctx, q)
+	}
+	if err := s.countActiveAdmins(ctx, &sum); err != nil {
+		return sum, err
 	}
 	return s.summarizeFromEvents(ctx, q, sum)
+}
+
+// countActiveAdmins fills in the summary's count of active human admins.
+func (s *Store) countActiveAdmins(ctx context.Context, sum *AuditSummary) error {
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).
+		Count(&sum.ActiveAdmins).Error; err != nil {
+		return fmt.Errorf("models: audit summary: %w", err)
+	}
+	return nil
 }
 
 // summarizeFromEvents counts the filter's events themselves: for filters
@@ -427,25 +478,28 @@ func summaryKey(q AuditQuery) string {
 
 // cachedSummary serves countable summaries (see countable) from a small
 // cache that lives until the next write transaction commits (every change
-// writes an event, so any change invalidates it). The period is keyed by
-// day and hour, so "last 24 hours" is re-read at least hourly even without
-// writes.
-func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
+// writes an event, so any change invalidates it, the count of active admins
+// included). The period is keyed by day and hour, so "last 24 hours" is
+// re-read at least hourly even without writes.
+func (s *Store) cachedSummary(ctx context.Context, q AuditQuery) (AuditSummary, error) {
 	key := summaryKey(q)
 	gen, err := s.generation(ctx)
 	if err != nil {
-		return sum, err
+		return AuditSummary{}, err
 	}
 	s.summaries.Lock()
 	if s.summaries.gen == gen && s.summaries.m != nil {
 		if v, ok := s.summaries.m[key]; ok {
 			s.summaries.Unlock()
-			v.ActiveAdmins = sum.ActiveAdmins
 			return v, nil
 		}
 	}
 	s.summaries.Unlock()
-	v, err := s.summarizeFromCounts(ctx, q, sum)
+	var v AuditSummary
+	if err := s.countActiveAdmins(ctx, &v); err != nil {
+		return v, err
+	}
+	v, err = s.summarizeFromCounts(ctx, q, v)
 	if err != nil {
 		return v, err
 	}
