@@ -183,6 +183,11 @@ func countEvent(tx *gorm.DB, e *Event) error {
 		ON CONFLICT (day, actor_kind, actor_id, actor_label) DO UPDATE SET n = audit_daily_actors.n + 1`, day, e.ActorKind, actorID, e.ActorLabel).Error; err != nil {
 		return fmt.Errorf("models: audit counts: %w", err)
 	}
+	if err := tx.Exec(`INSERT INTO audit_daily_actor_actions (action, day, actor_kind, actor_id, actor_label, n) VALUES (?, ?, ?, ?, ?, 1)
+		ON CONFLICT (action, day, actor_kind, actor_id, actor_label) DO UPDATE SET n = audit_daily_actor_actions.n + 1`,
+		e.Action, day, e.ActorKind, actorID, e.ActorLabel).Error; err != nil {
+		return fmt.Errorf("models: audit counts: %w", err)
+	}
 	return nil
 }
 
@@ -195,10 +200,13 @@ func (s *Store) RebuildAuditCounts(ctx context.Context) error {
 		for _, q := range []string{
 			`DELETE FROM audit_daily_actions`,
 			`DELETE FROM audit_daily_actors`,
+			`DELETE FROM audit_daily_actor_actions`,
 			`INSERT INTO audit_daily_actions (day, action, automated, n)
 			 SELECT ` + day + `, action, ` + s.dialect.automated("actor_kind") + `, COUNT(*) FROM audit_events GROUP BY 1, 2, 3`,
 			`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n)
 			 SELECT ` + day + `, actor_kind, COALESCE(actor_id, 0), actor_label, COUNT(*) FROM audit_events GROUP BY 1, 2, 3, 4`,
+			`INSERT INTO audit_daily_actor_actions (action, day, actor_kind, actor_id, actor_label, n)
+			 SELECT action, ` + day + `, actor_kind, COALESCE(actor_id, 0), actor_label, COUNT(*) FROM audit_events GROUP BY 1, 2, 3, 4, 5`,
 		} {
 			if err := tx.Exec(q).Error; err != nil {
 				return fmt.Errorf("models: rebuild audit counts: %w", err)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -63,4 +64,123 @@ func TestAuditCountsMatchEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a rebuild")
+}
+
+// TestAuditActionSummaryFromCounts checks summaries filtered by actions,
+// which the per-day counts answer, against the same summaries counted from
+// the events, for one and several actions and whole-day periods; and that
+// the cached summary follows a new event.
+func TestAuditActionSummaryFromCounts(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	ctx := context.Background()
+	ada := mustAdmin(t, s, "ada@example.com")
+	bob, err := s.CreateHumanAdmin(ctx, NewHuman{Name: "Bob Admin", Email: "bob@example.com", Password: testPassword, Confirm: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := clock.Now()
+	for day := 0; day < 5; day++ {
+		stamp := clock.Now().Format("0102")
+		for i := 0; i <= day; i++ { // ada: 15 teams
+			if _, err := s.CreateTeam(ctx, AsUser(ada), TeamInput{Name: "ada " + stamp + string(rune('a'+i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 2; i++ { // bob: 10 teams, 15 service users
+			if _, err := s.CreateTeam(ctx, AsUser(bob), TeamInput{Name: "bob " + stamp + string(rune('a'+i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 3; i++ {
+			if _, err := s.CreateServiceUser(ctx, AsUser(bob), NewServiceUser{Name: "bob svc " + stamp + string(rune('a'+i)), Role: RoleMember}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.CreateServiceUser(ctx, System, NewServiceUser{Name: "sys svc " + stamp, Role: RoleMember}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(24 * time.Hour)
+	}
+	day := func(n int) time.Time {
+		d := start.AddDate(0, 0, n)
+		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	periods := map[string][2]time.Time{
+		"last 30 days": {},
+		"days 1 to 3":  {day(1), day(4)},
+		"from day 2":   {day(2), {}},
+		"to day 0":     {{}, day(1)},
+		"no events":    {day(10), day(12)},
+	}
+	actionSets := [][]string{
+		{"team.create"},
+		{"service_user.create"},
+		{"service_user.create", "team.create"},
+		{"team.create", "service_user.create", "user.create"},
+		{"token.create"},
+	}
+	compare := func(when string) {
+		t.Helper()
+		for name, p := range periods {
+			for _, actions := range actionSets {
+				q := AuditQuery{Actions: actions, From: p[0], To: p[1]}
+				got, err := s.SummarizeAudit(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if q.From.IsZero() && q.To.IsZero() {
+					q.From = s.Now().Add(-30 * 24 * time.Hour)
+				}
+				want, err := s.summarizeFromEvents(ctx, q, AuditSummary{ActiveAdmins: got.ActiveAdmins})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s, %s, %v: counts give %+v, events %+v", when, name, actions, got, want)
+				}
+			}
+		}
+	}
+	compare("as recorded")
+
+	// Spot checks, so that agreement is not agreement on nothing.
+	got, err := s.SummarizeAudit(ctx, AuditQuery{Actions: []string{"team.create"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != 25 || got.TopActor != "ada@example.com" || got.TopActorN != 15 || got.TopAction != "team.create" || len(got.Days) != 5 {
+		t.Errorf("team.create: %+v", got)
+	}
+	both := AuditQuery{Actions: []string{"service_user.create", "team.create"}}
+	got, err = s.SummarizeAudit(ctx, both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Total != 45 || got.TopActor != "bob@example.com" || got.TopActorN != 25 || got.TopAction != "team.create" || got.TopActionN != 25 {
+		t.Errorf("both actions: %+v", got)
+	}
+
+	// A new event shows at once: the cache follows the generation.
+	if _, err := s.CreateTeam(ctx, AsUser(ada), TeamInput{Name: "one more"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.SummarizeAudit(ctx, both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Total != got.Total+1 || after.TopActionN != got.TopActionN+1 {
+		t.Errorf("after one more team.create: total %d, top action ×%d; want %d, ×%d", after.Total, after.TopActionN, got.Total+1, got.TopActionN+1)
+	}
+	// The same actions in another order share the cached entry.
+	swapped, err := s.SummarizeAudit(ctx, AuditQuery{Actions: []string{"team.create", "service_user.create"}})
+	if err != nil || !reflect.DeepEqual(swapped, after) {
+		t.Errorf("actions in another order: %+v, %v; want %+v", swapped, err, after)
+	}
+	compare("after one more event")
+
+	if err := s.RebuildAuditCounts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	compare("after a rebuild")
 }

@@ -48,6 +48,9 @@ type AuditQuery struct {
 	Before     int64     // next page: events older than this id
 	After      int64     // previous page: events newer than this id
 	Limit      int
+	// Brief leaves out of ListAudit's events what a list of them does not
+	// show: Changes, UserAgent, RequestID and the hashes.
+	Brief bool
 }
 
 // ParseAuditQuery reads the audit filters; invalid values are dropped and
@@ -267,7 +270,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	db := s.db.WithContext(ctx)
 	var rows []Event
 	if q.After > 0 {
-		err = db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit + 1).Find(&rows).Error
+		rows, err = findEvents(db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit+1), q.Brief)
 		if err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
@@ -291,7 +294,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if q.Before > 0 {
 		tx = tx.Where("id < ?", q.Before)
 	}
-	if err := tx.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if rows, err = findEvents(tx.Order("id DESC").Limit(limit+1), q.Brief); err != nil {
 		return page, fmt.Errorf("models: audit page: %w", err)
 	}
 	if len(rows) > limit {
@@ -309,6 +312,46 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 		}
 	}
 	return page, nil
+}
+
+// Columns of audit_events in the order eventDest lists their fields: a list
+// of events reads the brief ones, and the rest only when it needs them.
+const (
+	briefEventColumns = "id, occurred_at, actor_kind, actor_id, actor_label, token_id, action, outcome, reason, target_kind, target_id, target_label, ip"
+	allEventColumns   = briefEventColumns + ", changes, user_agent, request_id, prev_hash, hash"
+)
+
+// eventDest lists e's fields as scan destinations, in column order.
+func eventDest(e *Event, brief bool) []any {
+	d := []any{&e.ID, &e.OccurredAt, &e.ActorKind, &e.ActorID, &e.ActorLabel, &e.TokenID, &e.Action, &e.Outcome,
+		&e.Reason, &e.TargetKind, &e.TargetID, &e.TargetLabel, &e.IP}
+	if !brief {
+		d = append(d, &e.Changes, &e.UserAgent, &e.RequestID, &e.PrevHash, &e.Hash)
+	}
+	return d
+}
+
+// findEvents runs tx, a query on audit_events, and scans its rows straight
+// into events: for a page of them, GORM's reflection-based scanning cost
+// about as much as the query.
+func findEvents(tx *gorm.DB, brief bool) ([]Event, error) {
+	cols := allEventColumns
+	if brief {
+		cols = briefEventColumns
+	}
+	rows, err := tx.Model(&Event{}).Select(cols).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		out = append(out, Event{})
+		if err := rows.Scan(eventDest(&out[len(out)-1], brief)...); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }
 
 // EventByID returns one event, or ErrNotFound.
@@ -350,13 +393,28 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	if q.From.IsZero() && q.To.IsZero() {
 		q.From = s.Now().Add(-30 * 24 * time.Hour)
 	}
+	if q.countable() {
+		return s.cachedSummary(ctx, q)
+	}
+	if err := s.countActiveAdmins(ctx, &sum); err != nil {
+		return sum, err
+	}
+	return s.summarizeFromEvents(ctx, q, sum)
+}
+
+// countActiveAdmins fills in the summary's count of active human admins.
+func (s *Store) countActiveAdmins(ctx context.Context, sum *AuditSummary) error {
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).
+		Count(&sum.ActiveAdmins).Error; err != nil {
+		return fmt.Errorf("models: audit summary: %w", err)
+	}
+	return nil
+}
+
+// summarizeFromEvents counts the filter's events themselves: for filters
+// the per-day counts cannot answer, and the exact period.
+func (s *Store) summarizeFromEvents(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).Count(&sum.ActiveAdmins).Error; err != nil {
-		return sum, fmt.Errorf("models: audit summary: %w", err)
-	}
-	if q.onlyDates() {
-		return s.cachedSummary(ctx, q, sum)
-	}
 	where, args, ok, err := s.auditWhere(ctx, q)
 	if err != nil || !ok {
 		return sum, err
@@ -369,13 +427,13 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 		N     int64
 	}
 	if err := db.Model(&Event{}).Select("actor_label AS label, COUNT(*) AS n").Where(where, args...).
-		Group("actor_kind, actor_id, actor_label").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		Group("actor_kind, actor_id, actor_label").Order("n DESC, label").Limit(1).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopActor, sum.TopActorN = top.Label, top.N
 	top.Label, top.N = "", 0
 	if err := db.Model(&Event{}).Select("action AS label, COUNT(*) AS n").Where(where, args...).
-		Group("action").Order("n DESC").Limit(1).Scan(&top).Error; err != nil {
+		Group("action").Order("n DESC, label").Limit(1).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
@@ -389,37 +447,64 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	return sum, nil
 }
 
-// onlyDates reports whether the filter is a period and nothing else: the
-// per-day counts answer such summaries without reading events.
-func (q AuditQuery) onlyDates() bool {
-	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && len(q.Actions) == 0 && q.TargetKind == "" && q.Outcome == ""
+// countable reports whether the filter is a period and actions, nothing
+// else: the per-day counts answer such summaries without reading events.
+func (q AuditQuery) countable() bool {
+	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && q.TargetKind == "" && q.Outcome == ""
 }
 
-// cachedSummary serves period-only summaries from a small cache that lives
-// until the next write transaction commits (every change writes an event,
-// so any change invalidates it). The period is keyed by day and hour, so
-// "last 24 hours" is re-read at least hourly even without writes.
-func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
-	key := q.From.UTC().Format("2006-01-02T15") + "|" + q.To.UTC().Format("2006-01-02T15")
+// maxCachedSummaries bounds the summary cache; when it is full the cache
+// starts over. A year's chart is a few kilobytes, so this stays small.
+const maxCachedSummaries = 128
+
+// summaryKey names a countable filter in the summary cache: its period, by
+// day and hour, and its actions, sorted and without repeats.
+func summaryKey(q AuditQuery) string {
+	var b strings.Builder
+	b.WriteString(q.From.UTC().Format("2006-01-02T15"))
+	b.WriteByte('|')
+	b.WriteString(q.To.UTC().Format("2006-01-02T15"))
+	actions := append([]string(nil), q.Actions...)
+	sort.Strings(actions)
+	for i, a := range actions {
+		if i > 0 && a == actions[i-1] {
+			continue
+		}
+		b.WriteByte('|')
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+// cachedSummary serves countable summaries (see countable) from a small
+// cache that lives until the next write transaction commits (every change
+// writes an event, so any change invalidates it, the count of active admins
+// included). The period is keyed by day and hour, so "last 24 hours" is
+// re-read at least hourly even without writes.
+func (s *Store) cachedSummary(ctx context.Context, q AuditQuery) (AuditSummary, error) {
+	key := summaryKey(q)
 	gen, err := s.generation(ctx)
 	if err != nil {
-		return sum, err
+		return AuditSummary{}, err
 	}
 	s.summaries.Lock()
 	if s.summaries.gen == gen && s.summaries.m != nil {
 		if v, ok := s.summaries.m[key]; ok {
 			s.summaries.Unlock()
-			v.ActiveAdmins = sum.ActiveAdmins
 			return v, nil
 		}
 	}
 	s.summaries.Unlock()
-	v, err := s.summarizeFromCounts(ctx, q, sum)
+	var v AuditSummary
+	if err := s.countActiveAdmins(ctx, &v); err != nil {
+		return v, err
+	}
+	v, err = s.summarizeFromCounts(ctx, q, v)
 	if err != nil {
 		return v, err
 	}
 	s.summaries.Lock()
-	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) > 64 {
+	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) >= maxCachedSummaries {
 		s.summaries.gen, s.summaries.m = gen, map[string]AuditSummary{}
 	}
 	s.summaries.m[key] = v
@@ -427,9 +512,10 @@ func (s *Store) cachedSummary(ctx context.Context, q AuditQuery, sum AuditSummar
 	return v, nil
 }
 
-// summarizeFromCounts answers the cards and chart from the per-day counts.
-// Their days are whole UTC days, so a period starting mid-day ("last 24
-// hours") counts that whole first day.
+// summarizeFromCounts answers the cards and chart from the per-day counts,
+// for a period and, when q has actions, only those actions. Their days are
+// whole UTC days, so a period starting mid-day ("last 24 hours") counts
+// that whole first day.
 func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum AuditSummary) (AuditSummary, error) {
 	db := s.db.WithContext(ctx)
 	from, to := "0000-00-00", "9999-99-99"
@@ -439,26 +525,34 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 	if !q.To.IsZero() {
 		to = q.To.UTC().Add(-time.Nanosecond).Format("2006-01-02")
 	}
-	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE day BETWEEN ? AND ?`, from, to).Scan(&sum.Total).Error; err != nil {
+	// The same condition on both tables; the actor counts are per action
+	// only when actions are chosen (the plain ones are fewer rows).
+	where, args := `day BETWEEN ? AND ?`, []any{from, to}
+	actors := `audit_daily_actors`
+	if len(q.Actions) > 0 {
+		where, args = `action IN ? AND `+where, []any{q.Actions, from, to}
+		actors = `audit_daily_actor_actions`
+	}
+	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE `+where, args...).Scan(&sum.Total).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	var top struct {
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM audit_daily_actors WHERE day BETWEEN ? AND ?
-		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM `+actors+` WHERE `+where+`
+		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopActor, sum.TopActorN = top.Label, top.N
 	top.Label, top.N = "", 0
-	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE day BETWEEN ? AND ?
-		GROUP BY action ORDER BY n DESC LIMIT 1`, from, to).Scan(&top).Error; err != nil {
+	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE `+where+`
+		GROUP BY action ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
 	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
-		FROM audit_daily_actions WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day`, from, to).Scan(&sum.Days).Error; err != nil {
+		FROM audit_daily_actions WHERE `+where+` GROUP BY day ORDER BY day`, args...).Scan(&sum.Days).Error; err != nil {
 		return sum, fmt.Errorf("models: audit chart: %w", err)
 	}
 	return sum, nil

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -11,6 +12,16 @@ import (
 // characters and text-direction overrides appear as visible escapes instead
 // of acting on the page.
 func OneLine(s string) string {
+	plain := true // printable ASCII only, as nearly every label is: nothing to escape
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -116,8 +127,9 @@ func BuildChart(days []DayCount) Chart {
 		b := ChartBar{
 			X: float64(i)*slot + (slot-w)/2, Width: w,
 			HumanY: plotH - hh, HumanH: hh, AutoY: plotH - hh - ah, AutoH: ah,
-			Label:     d.Day.Format("2 Jan"),
-			Title:     fmt.Sprintf("%s: %d by people, %d automated", d.Day.Format("2 Jan 2006"), d.Human, d.Automated),
+			Label: d.Day.Format("2 Jan"),
+			Title: d.Day.Format("2 Jan 2006") + ": " + strconv.FormatInt(d.Human, 10) + " by people, " +
+				strconv.FormatInt(d.Automated, 10) + " automated",
 			ShowLabel: i%every == 0,
 		}
 		c.Bars = append(c.Bars, b)
@@ -125,7 +137,7 @@ func BuildChart(days []DayCount) Chart {
 	return c
 }
 
-func fmtFloat(f float64) string { return fmt.Sprintf("%.1f", f) }
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
 func outcomeBadge(o string) string {
 	switch o {
