@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Default session lifetimes (SPEC §8).
@@ -82,26 +85,29 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 		return nil, nil, ErrNotFound
 	}
 	db := s.db.WithContext(ctx)
-	var sess Session
-	err := db.Where("token_hash = ?", HashToken(token)).Take(&sess).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	// One query for the session and its user: every console page starts
+	// here. (Sessions go with their user: ON DELETE CASCADE.)
+	var row struct {
+		S Session `gorm:"embedded;embeddedPrefix:s_"`
+		U User    `gorm:"embedded;embeddedPrefix:u_"`
+	}
+	res := db.Raw(`SELECT `+sessionUserColumns()+` FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ?`, HashToken(token)).Scan(&row)
+	if res.Error != nil {
+		return nil, nil, fmt.Errorf("models: session: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
 		return nil, nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("models: session: %w", err)
-	}
+	sess, u := row.S, &row.U
 	now := s.Now()
 	if now.Sub(sess.CreatedAt) >= s.lifetime.Absolute || now.Sub(sess.LastSeenAt) >= s.lifetime.Idle {
 		_ = db.Delete(&Session{}, sess.ID).Error
 		return nil, nil, ErrSessionExpired
 	}
-	u, err := s.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !u.IsConsoleAdmin()) {
+	if !u.IsConsoleAdmin() {
 		_ = db.Delete(&Session{}, sess.ID).Error
 		return nil, nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, nil, err
 	}
 	if now.Sub(sess.LastSeenAt) >= sessionTouchInterval {
 		if err := db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
@@ -229,3 +235,23 @@ func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected, nil
 }
+
+// sessionUserColumns is the select list of SessionByToken's join: every
+// column of both tables, prefixed to land in its struct. Built from the
+// models, so a new column cannot be forgotten.
+var sessionUserColumns = sync.OnceValue(func() string {
+	var cols []string
+	for _, m := range []struct {
+		model        any
+		alias, label string
+	}{{&Session{}, "s", "s_"}, {&User{}, "u", "u_"}} {
+		sch, err := schema.Parse(m.model, &sync.Map{}, schema.NamingStrategy{})
+		if err != nil {
+			panic(fmt.Sprintf("models: parse %T: %v", m.model, err)) // a programming error, found by any test
+		}
+		for _, name := range sch.DBNames {
+			cols = append(cols, m.alias+"."+name+" AS "+m.label+name)
+		}
+	}
+	return strings.Join(cols, ", ")
+})

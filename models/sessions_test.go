@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -128,5 +129,36 @@ func TestPurgeExpiredSessions(t *testing.T) {
 	}
 	if _, _, err := s.SessionByToken(ctx, fresh); err != nil {
 		t.Fatalf("fresh session purged: %v", err)
+	}
+}
+
+// TestSessionByTokenIsOneQuery: every console page loads its session and
+// user; one statement does both, and each field arrives as stored.
+func TestSessionByTokenIsOneQuery(t *testing.T) {
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	ctx := context.Background()
+	u := mustAdmin(t, s, "ada@example.com")
+	tok, sess, err := s.CreateSession(ctx, Actor{Kind: ActorHuman, ID: u.ID, Label: u.Handle(), IP: "203.0.113.9", UserAgent: "test-agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := countStatements(t, s)
+	got, gotUser, err := s.SessionByToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *n != 1 {
+		t.Errorf("SessionByToken ran %d statements; want 1", *n)
+	}
+	if !reflect.DeepEqual(*got, *sess) {
+		t.Errorf("session = %+v\nwant      %+v", *got, *sess)
+	}
+	if !reflect.DeepEqual(*gotUser, *want) {
+		t.Errorf("user = %+v\nwant   %+v", *gotUser, *want)
 	}
 }
