@@ -143,6 +143,16 @@ func OpenPostgres(ctx context.Context, databaseURL string, opts ...Option) (*Sto
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["timezone"] = "UTC"
+	// As busy_timeout does on SQLite: a writer waits up to 10 s for the
+	// writer lock, then fails instead of queueing forever behind a stuck
+	// transaction; and a transaction left idle (a bug, a hung replica)
+	// cannot hold that lock for more than a minute.
+	if cfg.RuntimeParams["lock_timeout"] == "" {
+		cfg.RuntimeParams["lock_timeout"] = "10s"
+	}
+	if cfg.RuntimeParams["idle_in_transaction_session_timeout"] == "" {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "60s"
+	}
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "warden"
 	}

@@ -2,9 +2,12 @@ package models
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // TestSharedLimiterAcrossReplicas: two stores on one database stand for two
@@ -115,5 +118,55 @@ func TestSharedLimiterCountsConcurrentFailures(t *testing.T) {
 	}
 	if blocked, _ := limiters[0].Blocked(ctx, "203.0.113.7"); !blocked {
 		t.Error("not blocked at the limit")
+	}
+}
+
+// TestWriterLockTimesOut: on PostgreSQL a writer waits for the writer lock
+// at most lock_timeout (as busy_timeout bounds it on SQLite), so a stuck
+// transaction on one replica cannot hang every other writer for ever.
+func TestWriterLockTimesOut(t *testing.T) {
+	if !onPostgres() {
+		t.Skip("SQLite's busy_timeout has its own test (TestConnectionPragmas)")
+	}
+	ctx := context.Background()
+	open := testDatabase(t)
+	s1, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := open(WithClock(newTestClock().Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdmin(t, s1, "ada@example.com")
+	var v string
+	if err := s2.db.Raw(`SHOW lock_timeout`).Scan(&v).Error; err != nil || v != "10s" {
+		t.Fatalf("lock_timeout = %q, %v; want 10s", v, err)
+	}
+	// Hold the writer lock in one store's transaction while the other
+	// tries to write with a short lock_timeout of its own.
+	held := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s1.exclusive(ctx, func(tx *gorm.DB) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	err = s2.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SET LOCAL lock_timeout = '200ms'`).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error
+	})
+	close(release)
+	if err == nil || !strings.Contains(err.Error(), "lock timeout") {
+		t.Errorf("waiting on a held writer lock: %v; want a lock timeout", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
