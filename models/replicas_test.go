@@ -13,15 +13,7 @@ import (
 func TestCachesSeeOtherReplicasWrites(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock()
-	open := testDatabase(t)
-	s1, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := twoStores(t, WithClock(clock.Now))
 	mustAdmin(t, s1, "ada@example.com")
 
 	q, _ := ParseAuditQuery(url.Values{"range": {"7d"}}, clock.Now())
@@ -64,15 +56,7 @@ func TestCachesSeeOtherReplicasWrites(t *testing.T) {
 func TestUserCountCache(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock()
-	open := testDatabase(t)
-	s1, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := twoStores(t, WithClock(clock.Now))
 	mustAdmin(t, s1, "ada@example.com")
 	svc := mustService(t, s1, "Airflow")
 	_, secret := mustToken(t, s1, svc.ID, "prod", Expiry{Days: 30})

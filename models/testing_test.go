@@ -137,6 +137,22 @@ func testDatabase(t *testing.T) func(opts ...Option) (*Store, error) {
 	}
 }
 
+// twoStores opens two stores on one fresh database, as two replicas (or a
+// server and the command line) would; opts apply to both.
+func twoStores(t *testing.T, opts ...Option) (*Store, *Store) {
+	t.Helper()
+	open := testDatabase(t)
+	var stores [2]*Store
+	for i := range stores {
+		s, err := open(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores[i] = s
+	}
+	return stores[0], stores[1]
+}
+
 const testPassword = "violet kettle on a windy ridge"
 
 func mustAdmin(t *testing.T, s *Store, email string) *User {

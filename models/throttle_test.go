@@ -16,15 +16,7 @@ import (
 func TestSharedLimiterAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock()
-	open := testDatabase(t)
-	s1, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := open(WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := twoStores(t, WithClock(clock.Now))
 	var errs []error
 	a := s1.SharedLimiter("login-account", 3, 15*time.Minute)
 	b := s2.SharedLimiter("login-account", 3, 15*time.Minute)
@@ -81,15 +73,7 @@ func TestSharedLimiterAcrossReplicas(t *testing.T) {
 // two replicas are all counted (one upsert each, no lost update).
 func TestSharedLimiterCountsConcurrentFailures(t *testing.T) {
 	ctx := context.Background()
-	open := testDatabase(t)
-	s1, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := twoStores(t)
 	const workers, each = 8, 10
 	limiters := []*SharedLimiter{s1.SharedLimiter("ip", workers*each, time.Hour), s2.SharedLimiter("ip", workers*each, time.Hour)}
 	var mu sync.Mutex
@@ -129,15 +113,7 @@ func TestWriterLockTimesOut(t *testing.T) {
 		t.Skip("SQLite's busy_timeout has its own test (TestConnectionPragmas)")
 	}
 	ctx := context.Background()
-	open := testDatabase(t)
-	s1, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2, err := open(WithClock(newTestClock().Now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1, s2 := twoStores(t)
 	mustAdmin(t, s1, "ada@example.com")
 	var v string
 	if err := s2.db.Raw(`SHOW lock_timeout`).Scan(&v).Error; err != nil || v != "10s" {
@@ -156,7 +132,7 @@ func TestWriterLockTimesOut(t *testing.T) {
 		})
 	}()
 	<-held
-	err = s2.db.Transaction(func(tx *gorm.DB) error {
+	err := s2.db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`SET LOCAL lock_timeout = '200ms'`).Error; err != nil {
 			return err
 		}
