@@ -57,7 +57,7 @@ func (s *Store) TeamNames(ctx context.Context, ids []int64) (map[int64]string, e
 // UserTeams returns the teams of one user, in the order of teamsOf: by name
 // (ignoring ASCII case), the built-in Public team last.
 func (s *Store) UserTeams(ctx context.Context, userID int64) ([]TeamRef, error) {
-	rows, err := s.db.WithContext(ctx).Raw(`SELECT t.id, t.name, t.builtin FROM user_teams ut
+	rows, err := s.readDB(ctx).Raw(`SELECT t.id, t.name, t.builtin FROM user_teams ut
 		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id = ?`, userID).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("models: teams of user: %w", err)
@@ -149,7 +149,7 @@ func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, e
 		active                                  int64
 		found                                   bool
 	)
-	rows, err := s.db.WithContext(ctx).Raw("SELECT "+scalars+`, tm.id, tm.name, tm.builtin
+	rows, err := s.readDB(ctx).Raw("SELECT "+scalars+`, tm.id, tm.name, tm.builtin
 		FROM user_teams ut JOIN teams tm ON tm.id = ut.team_id WHERE ut.user_id = ?`, append(args, id)...).Rows()
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: user detail: %w", err)

@@ -267,7 +267,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if limit <= 0 || limit > 500 {
 		limit = AuditPageSize
 	}
-	db := s.db.WithContext(ctx)
+	db := s.readDB(ctx)
 	var rows []Event
 	if q.After > 0 {
 		rows, err = findEvents(db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit+1), q.Brief)

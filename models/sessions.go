@@ -91,7 +91,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 		S Session `gorm:"embedded;embeddedPrefix:s_"`
 		U User    `gorm:"embedded;embeddedPrefix:u_"`
 	}
-	res := db.Raw(`SELECT `+sessionUserColumns()+` FROM sessions s JOIN users u ON u.id = s.user_id
+	res := s.readDB(ctx).Raw(`SELECT `+sessionUserColumns()+` FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`, HashToken(token)).Scan(&row)
 	if res.Error != nil {
 		return nil, nil, fmt.Errorf("models: session: %w", res.Error)

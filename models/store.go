@@ -16,7 +16,11 @@ import (
 // Store is Warden's persistence layer. Its methods enforce the business rules
 // inside transactions; handlers never touch the ORM directly.
 type Store struct {
-	db       *gorm.DB
+	db *gorm.DB
+	// reads and stmts: prepared statements for reads outside transactions,
+	// on SQLite (see readDB); nil on PostgreSQL.
+	reads    *gorm.DB
+	stmts    *stmtCache
 	dialect  Dialect
 	now      func() time.Time
 	hasher   *PasswordHasher
@@ -65,7 +69,7 @@ type generation struct {
 // audit log's primary key.
 func (s *Store) generation(ctx context.Context) (generation, error) {
 	g := generation{local: s.gen.Load()}
-	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM audit_events`).Scan(&g.events).Error; err != nil {
+	if err := s.readDB(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM audit_events`).Scan(&g.events).Error; err != nil {
 		return g, fmt.Errorf("models: generation: %w", err)
 	}
 	return g, nil
@@ -125,6 +129,9 @@ func (s *Store) Close() error {
 	}
 	if s.dialect == SQLite {
 		_ = s.db.Exec("PRAGMA optimize").Error
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	if err := sqlDB.Close(); err != nil {
 		return fmt.Errorf("models: close: %w", err)

@@ -210,7 +210,7 @@ func (s *Store) teamsOf(ctx context.Context, ids []int64) (map[int64][]TeamRef, 
 		Name    string
 		Builtin bool
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
+	err := s.readDB(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
 		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id IN ?
 		ORDER BY ut.user_id, t.builtin, `+s.dialect.nocase("t.name"), ids).Scan(&rows).Error
 	if err != nil {

@@ -482,7 +482,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 // database in use) and scans its first row into dest with database/sql,
 // without gorm's reflection. It reports whether there was a row.
 func (s *Store) scanOne(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
-	rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+	rows, err := s.readDB(ctx).Raw(query, args...).Rows()
 	if err != nil {
 		return false, err
 	}

@@ -382,7 +382,7 @@ func (s *Store) matchingUserIDs(ctx context.Context, cond string, args []any, or
 	if ok {
 		return ids, nil
 	}
-	if err := s.db.WithContext(ctx).Raw("SELECT u.id FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ?",
+	if err := s.readDB(ctx).Raw("SELECT u.id FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ?",
 		append(slices.Clip(args), maxCachedMatches)...).Scan(&ids).Error; err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
 	}
@@ -405,7 +405,7 @@ func (s *Store) usersInOrder(ctx context.Context, ids []int64) ([]User, error) {
 		return nil, nil
 	}
 	var rows []User
-	if err := s.db.WithContext(ctx).Raw("SELECT u.* FROM users u WHERE u.id IN ?", ids).Scan(&rows).Error; err != nil {
+	if err := s.readDB(ctx).Raw("SELECT u.* FROM users u WHERE u.id IN ?", ids).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
 	}
 	at := make(map[int64]int, len(ids))
@@ -448,7 +448,7 @@ func (s *Store) countUsers(ctx context.Context, cond string, args []any, cacheab
 		}
 	}
 	var n int64
-	if err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM users u"+cond, args...).Scan(&n).Error; err != nil {
+	if err := s.readDB(ctx).Raw("SELECT COUNT(*) FROM users u"+cond, args...).Scan(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count users: %w", err)
 	}
 	if cacheable {
