@@ -170,6 +170,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := web.NewServer(ctx, cfg, log)
@@ -183,6 +184,27 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// The server's garbage collection policy, unless GOGC or GOMEMLIMIT say
+// otherwise. Its live heap is a few MB, so Go's default (collect whenever
+// the heap doubles) runs some thirty collections a second under load, and
+// they cost a third of a busy page's throughput (make bench: the audit page
+// went from 1,280 to 1,770 pages/s). The heap may instead grow to five times
+// the live data, up to a soft limit that keeps the whole process, SQLite's
+// page caches included, under 100 MB.
+const (
+	serveGCPercent   = 400
+	serveMemoryLimit = 48 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(serveMemoryLimit)
+	}
 }
 
 func adminCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"net/url"
+	"reflect"
 	"testing"
 )
 
@@ -108,5 +109,96 @@ func TestUserCountCache(t *testing.T) {
 	}
 	if n := total(s2, neverUsed); n != 1 { // Jenkins only
 		t.Errorf("after Airflow's first use: %d never-used service users, want 1 (Jenkins)", n)
+	}
+}
+
+// TestTeamChipsFollowOtherReplicasWrites: the Users list's team chips and
+// the team filter's choices come from a kept team directory, which follows
+// a team made or renamed through another replica.
+func TestTeamChipsFollowOtherReplicasWrites(t *testing.T) {
+	ctx := context.Background()
+	s1, s2 := twoStores(t)
+	admin := AsUser(mustAdmin(t, s1, "ada@example.com"))
+	ops, err := s1.CreateTeam(ctx, admin, TeamInput{Name: "Ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.CreateServiceUser(ctx, admin, NewServiceUser{Name: "Deployer", Role: RoleMember, TeamIDs: []int64{ops.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	chips := func(s *Store, name string) []string {
+		t.Helper()
+		q := DefaultUserQuery()
+		q.Q = name
+		page, err := s.ListUsers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Rows) != 1 {
+			t.Fatalf("search %q: %d rows", name, len(page.Rows))
+		}
+		var out []string
+		for _, tr := range page.Rows[0].Teams {
+			out = append(out, tr.Name)
+		}
+		return out
+	}
+	if got := chips(s2, "Deployer"); !reflect.DeepEqual(got, []string{"Ops", "Public"}) {
+		t.Fatalf("chips %q, want Ops then Public", got)
+	}
+
+	// Through replica 1: a rename, and a new team with a member.
+	if _, err := s1.UpdateTeam(ctx, admin, ops.ID, TeamInput{Name: "Platform"}); err != nil {
+		t.Fatal(err)
+	}
+	billing, err := s1.CreateTeam(ctx, admin, TeamInput{Name: "Billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.CreateServiceUser(ctx, admin, NewServiceUser{Name: "Invoicer", Role: RoleMember, TeamIDs: []int64{billing.ID, ops.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := chips(s2, "Deployer"); !reflect.DeepEqual(got, []string{"Platform", "Public"}) {
+		t.Errorf("after the rename: chips %q, want Platform then Public", got)
+	}
+	if got := chips(s2, "Invoicer"); !reflect.DeepEqual(got, []string{"Billing", "Platform", "Public"}) {
+		t.Errorf("new team: chips %q, want Billing, Platform, Public", got)
+	}
+	all, err := s2.AllTeams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tr := range all {
+		names = append(names, tr.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"Public", "Billing", "Platform"}) {
+		t.Errorf("AllTeams %q, want Public, Billing, Platform", names)
+	}
+
+	// A team made after the generation a page read (the window between
+	// reading it and reading the memberships): the directory kept at that
+	// generation lacks it, and teamsOf reads it afresh.
+	gen, err := s2.generation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.teamsOf(ctx, gen, []int64{1}); err != nil { // keep the directory at gen
+		t.Fatal(err)
+	}
+	late, err := s1.CreateTeam(ctx, admin, TeamInput{Name: "Late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s1.CreateServiceUser(ctx, admin, NewServiceUser{Name: "Latecomer", Role: RoleMember, TeamIDs: []int64{late.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	teams, err := s2.teamsOf(ctx, gen, []int64{u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := teams[u.ID]; len(got) != 2 || got[0].Name != "Late" || !got[1].Builtin {
+		t.Errorf("teams at a stale generation: %+v, want Late then Public", got)
 	}
 }

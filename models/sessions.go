@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/schema"
 )
 
 // Default session lifetimes (SPEC §8).
@@ -87,19 +84,18 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 	db := s.db.WithContext(ctx)
 	// One query for the session and its user: every console page starts
 	// here. (Sessions go with their user: ON DELETE CASCADE.)
-	var row struct {
-		S Session `gorm:"embedded;embeddedPrefix:s_"`
-		U User    `gorm:"embedded;embeddedPrefix:u_"`
+	var (
+		sess Session
+		u    = new(User)
+	)
+	found, err := s.scanOne(ctx, append(sess.dest(), u.dest()...), `SELECT `+sessionColumns+`, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, HashToken(token))
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: session: %w", err)
 	}
-	res := s.readDB(ctx).Raw(`SELECT `+sessionUserColumns()+` FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, HashToken(token)).Scan(&row)
-	if res.Error != nil {
-		return nil, nil, fmt.Errorf("models: session: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
+	if !found {
 		return nil, nil, ErrNotFound
 	}
-	sess, u := row.S, &row.U
 	now := s.Now()
 	if now.Sub(sess.CreatedAt) >= s.lifetime.Absolute || now.Sub(sess.LastSeenAt) >= s.lifetime.Idle {
 		_ = db.Delete(&Session{}, sess.ID).Error
@@ -235,23 +231,3 @@ func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected, nil
 }
-
-// sessionUserColumns is the select list of SessionByToken's join: every
-// column of both tables, prefixed to land in its struct. Built from the
-// models, so a new column cannot be forgotten.
-var sessionUserColumns = sync.OnceValue(func() string {
-	var cols []string
-	for _, m := range []struct {
-		model        any
-		alias, label string
-	}{{&Session{}, "s", "s_"}, {&User{}, "u", "u_"}} {
-		sch, err := schema.Parse(m.model, &sync.Map{}, schema.NamingStrategy{})
-		if err != nil {
-			panic(fmt.Sprintf("models: parse %T: %v", m.model, err)) // a programming error, found by any test
-		}
-		for _, name := range sch.DBNames {
-			cols = append(cols, m.alias+"."+name+" AS "+m.label+name)
-		}
-	}
-	return strings.Join(cols, ", ")
-})

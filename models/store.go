@@ -30,12 +30,8 @@ type Store struct {
 	// values (the overview counts, audit summaries) are valid while the
 	// generation (see generation) does not move.
 	gen      atomic.Uint64
-	overview struct {
-		sync.Mutex
-		gen   generation
-		valid bool
-		val   Overview
-	}
+	overview genCached[Overview]
+	teams    genCached[*teamDirectory]
 	// userCounts caches the Users list's total per filter, and the ordered
 	// ids of every match of narrow filters, for as long as the generation
 	// holds.

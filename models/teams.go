@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -186,38 +187,95 @@ type TeamRef struct {
 	Builtin bool
 }
 
-// AllTeams lists every team for pickers and filters: Public first, then by name.
+// AllTeams lists every team for pickers and filters: Public first, then by
+// name. The list is kept until the generation moves (teams only change
+// through audited writes), so the Users page does not read it every time.
 func (s *Store) AllTeams(ctx context.Context) ([]TeamRef, error) {
-	var out []TeamRef
-	err := s.db.WithContext(ctx).Model(&Team{}).Select("id, name, builtin").
-		Order("builtin DESC, " + s.dialect.nocase("name") + ", id").Scan(&out).Error
+	dir, err := s.teams.get(ctx, s, s.loadTeamDirectory)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(dir.list), nil
+}
+
+// teamDirectory is every team, as AllTeams lists them and by id with the
+// rank of each in a user's chips.
+type teamDirectory struct {
+	list []TeamRef
+	byID map[int64]rankedTeam
+}
+
+type rankedTeam struct {
+	TeamRef
+	// rank orders a user's teams: named teams by name, Public last (it
+	// is on every row and says the least).
+	rank int
+}
+
+func (s *Store) loadTeamDirectory(ctx context.Context) (*teamDirectory, error) {
+	var list []TeamRef
+	err := s.readDB(ctx).Model(&Team{}).Select("id, name, builtin").
+		Order("builtin DESC, " + s.dialect.nocase("name") + ", id").Scan(&list).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: teams: %w", err)
 	}
-	return out, nil
+	dir := &teamDirectory{list: list, byID: make(map[int64]rankedTeam, len(list))}
+	for i, t := range list {
+		rank := i
+		if t.Builtin {
+			rank += len(list)
+		}
+		dir.byID[t.ID] = rankedTeam{TeamRef: t, rank: rank}
+	}
+	return dir, nil
 }
 
-// teamsOf returns the teams of each user in ids with one query, named teams
-// by name and Public last (it is on every row and says the least).
-func (s *Store) teamsOf(ctx context.Context, ids []int64) (map[int64][]TeamRef, error) {
-	out := map[int64][]TeamRef{}
+// teamsOf returns the teams of each user in ids. One query reads the
+// memberships from the (user_id, team_id) key alone; names come from the
+// team directory kept at gen, the generation the caller has read.
+func (s *Store) teamsOf(ctx context.Context, gen generation, ids []int64) (map[int64][]TeamRef, error) {
+	out := make(map[int64][]TeamRef, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		UserID  int64
-		ID      int64
-		Name    string
-		Builtin bool
+	dir, err := s.teams.getAt(ctx, gen, s.loadTeamDirectory)
+	if err != nil {
+		return nil, err
 	}
-	err := s.readDB(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
-		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id IN ?
-		ORDER BY ut.user_id, t.builtin, `+s.dialect.nocase("t.name"), ids).Scan(&rows).Error
+	rows, err := s.readDB(ctx).Raw(`SELECT user_id, team_id FROM user_teams WHERE user_id IN ?`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("models: teams of users: %w", err)
 	}
-	for _, r := range rows {
-		out[r.UserID] = append(out[r.UserID], TeamRef{ID: r.ID, Name: r.Name, Builtin: r.Builtin})
+	defer rows.Close()
+	type member struct{ user, team int64 }
+	members := make([]member, 0, 2*len(ids))
+	for rows.Next() {
+		var m member
+		if err := rows.Scan(&m.user, &m.team); err != nil {
+			return nil, fmt.Errorf("models: teams of users: %w", err)
+		}
+		members = append(members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: teams of users: %w", err)
+	}
+	for _, m := range members {
+		if _, ok := dir.byID[m.team]; !ok {
+			// A team made (by another process) after the generation was
+			// read: read the directory afresh, once.
+			if dir, err = s.loadTeamDirectory(ctx); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	for _, m := range members {
+		if t, ok := dir.byID[m.team]; ok { // else deleted meanwhile
+			out[m.user] = append(out[m.user], t.TeamRef)
+		}
+	}
+	for _, teams := range out {
+		slices.SortFunc(teams, func(a, b TeamRef) int { return dir.byID[a.ID].rank - dir.byID[b.ID].rank })
 	}
 	return out, nil
 }

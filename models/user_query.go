@@ -296,12 +296,16 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	db := s.db.WithContext(ctx)
 	// Only filters whose answer changes with audited writes alone may be
 	// cached: "expiring" and "idle" move with the clock, and "never used"
 	// with the last-use flush, which writes no event.
 	cacheable := q.Health == "" || q.Health == "no_expiry"
-	total, err := s.countUsers(ctx, cond, args, cacheable)
+	// One generation for every cached value the page uses.
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return page, err
+	}
+	total, err := s.countUsers(ctx, gen, cond, args, cacheable)
 	if err != nil {
 		return page, err
 	}
@@ -328,7 +332,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	// and a page reads its rows by id.
 	narrow := cacheable && (q.Q != "" || len(q.TeamIDs) > 0) && q.Sort != SortLastActive && total <= maxCachedMatches
 	if narrow {
-		all, err := s.matchingUserIDs(ctx, cond, args, orderSQL)
+		all, err := s.matchingUserIDs(ctx, gen, cond, args, orderSQL)
 		if err != nil {
 			return page, err
 		}
@@ -338,8 +342,8 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 			return page, err
 		}
 	} else {
-		err = db.Raw("SELECT u.* FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
-			append(args, perPage, offset)...).Scan(&users).Error
+		users, err = s.queryUsers(ctx, "SELECT "+userColumns+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
+			append(args, perPage, offset)...)
 		if err != nil {
 			return page, fmt.Errorf("models: list users: %w", err)
 		}
@@ -348,7 +352,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	for i, u := range users {
 		ids[i] = u.ID
 	}
-	teams, err := s.teamsOf(ctx, ids)
+	teams, err := s.teamsOf(ctx, gen, ids)
 	if err != nil {
 		return page, err
 	}
@@ -369,11 +373,7 @@ const (
 
 // matchingUserIDs returns the ids of every user matching cond, in order,
 // from the cache while the generation holds.
-func (s *Store) matchingUserIDs(ctx context.Context, cond string, args []any, orderSQL string) ([]int64, error) {
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) matchingUserIDs(ctx context.Context, gen generation, cond string, args []any, orderSQL string) ([]int64, error) {
 	key := cond + "\x00" + fmt.Sprintf("%#v", args) + "\x00" + orderSQL
 	s.userCounts.Lock()
 	ids, ok := s.userCounts.lists[key]
@@ -404,8 +404,8 @@ func (s *Store) usersInOrder(ctx context.Context, ids []int64) ([]User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var rows []User
-	if err := s.readDB(ctx).Raw("SELECT u.* FROM users u WHERE u.id IN ?", ids).Scan(&rows).Error; err != nil {
+	rows, err := s.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN ?", ids)
+	if err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
 	}
 	at := make(map[int64]int, len(ids))
@@ -430,14 +430,9 @@ func (s *Store) usersInOrder(ctx context.Context, ids []int64) ([]User, error) {
 // page's cost at a hundred thousand users (every matching index entry is
 // read), and the answer only changes when data does, so a cacheable
 // filter's count is kept until the generation moves.
-func (s *Store) countUsers(ctx context.Context, cond string, args []any, cacheable bool) (int64, error) {
-	var gen generation
+func (s *Store) countUsers(ctx context.Context, gen generation, cond string, args []any, cacheable bool) (int64, error) {
 	key := ""
 	if cacheable {
-		var err error
-		if gen, err = s.generation(ctx); err != nil {
-			return 0, err
-		}
 		key = cond + "\x00" + fmt.Sprintf("%#v", args)
 		s.userCounts.Lock()
 		n, ok := s.userCounts.m[key]
@@ -486,7 +481,11 @@ func (s *Store) UserDetail(ctx context.Context, id int64) (*UserDetail, error) {
 // with its teams, owner and creator names, without reading it again.
 func (s *Store) DetailOf(ctx context.Context, u *User) (*UserDetail, error) {
 	id := u.ID
-	teams, err := s.teamsOf(ctx, []int64{id})
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	teams, err := s.teamsOf(ctx, gen, []int64{id})
 	if err != nil {
 		return nil, err
 	}

@@ -226,29 +226,11 @@ type Overview struct {
 	Teams          int64
 }
 
-// Overview counts accounts and teams in one query. The answer is cached
-// until the next write transaction: the Users page shows it on every view,
+// Overview counts accounts and teams in one query. The answer is kept
+// until the generation moves: the Users page shows it on every view,
 // and counting a hundred thousand users each time is the page's main cost.
 func (s *Store) Overview(ctx context.Context) (Overview, error) {
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return Overview{}, err
-	}
-	s.overview.Lock()
-	if s.overview.valid && s.overview.gen == gen {
-		o := s.overview.val
-		s.overview.Unlock()
-		return o, nil
-	}
-	s.overview.Unlock()
-	o, err := s.countOverview(ctx)
-	if err != nil {
-		return o, err
-	}
-	s.overview.Lock()
-	s.overview.val, s.overview.gen, s.overview.valid = o, gen, true
-	s.overview.Unlock()
-	return o, nil
+	return s.overview.get(ctx, s, s.countOverview)
 }
 
 func (s *Store) countOverview(ctx context.Context) (Overview, error) {
