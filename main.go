@@ -188,14 +188,15 @@ func serve(args []string, stderr io.Writer) int {
 
 // The server's garbage collection policy, unless GOGC or GOMEMLIMIT say
 // otherwise. Its live heap is a few MB, so Go's default (collect whenever
-// the heap doubles) runs some thirty collections a second under load, and
-// they cost a third of a busy page's throughput (make bench: the audit page
-// went from 1,280 to 1,770 pages/s). The heap may instead grow to five times
-// the live data, up to a soft limit that keeps the whole process, SQLite's
-// page caches included, under 100 MB.
+// the heap doubles) runs some thirty collections a second under load, which
+// cost over a quarter of a busy page's throughput (the audit page, server
+// and load generator in one process: 1,280 pages/s, 1,770 with this). The
+// heap may instead grow to five times the live data, up to a soft limit
+// that keeps the whole process, SQLite's page caches included, under
+// 100 MB (make bench: 85 MB at its peak).
 const (
 	serveGCPercent   = 400
-	serveMemoryLimit = 48 << 20
+	serveMemoryLimit = 40 << 20
 )
 
 func tuneGC() {

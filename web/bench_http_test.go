@@ -216,6 +216,9 @@ func TestBenchHTTP(t *testing.T) {
 	}
 	searches := []string{"deploy", "billing bot", "sync_worker", "hopper", "ingest pipeline 4"}
 	scenarios := []benchScenario{
+		// No work at all: the ceiling of this machine, server and
+		// generator together, against which to read the others.
+		{"GET /healthz", func(w, n int) (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/healthz", nil) }, ``},
 		{"users: default", func(w, n int) (*http.Request, error) { return page("/users") }, `href="/users/`},
 		{"users: sort last active", func(w, n int) (*http.Request, error) { return page("/users?sort=last_active&dir=desc") }, `href="/users/`},
 		{"users: team filter", func(w, n int) (*http.Request, error) {
