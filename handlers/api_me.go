@@ -65,6 +65,12 @@ func (h *Handler) apiUserOf(c *fiber.Ctx, user *models.User) (*APIUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	return apiUserFrom(det, n), nil
+}
+
+// apiUserFrom is the API shape of a user's detail and its count of working
+// tokens.
+func apiUserFrom(det *models.UserDetail, n int64) *APIUser {
 	u := det.User
 	out := &APIUser{
 		ID: u.ID, UserID: u.UserID, Name: u.Name, Email: u.Email, Type: string(u.Kind), Role: string(u.Role),
@@ -83,18 +89,18 @@ func (h *Handler) apiUserOf(c *fiber.Ctx, user *models.User) (*APIUser, error) {
 	if u.CreatedBy != nil {
 		out.CreatedBy = &APIRef{ID: *u.CreatedBy, Name: det.CreatedBy}
 	}
-	return out, nil
+	return out
 }
 
 // APIMe answers GET /api/v1/me: the calling service user, as it is in the
 // database now.
 func (h *Handler) APIMe(c *fiber.Ctx) error {
-	// The user was read from the database by this request's authentication;
-	// it is not read again.
-	u, err := h.apiUserOf(c, request.TokenAuth(c).User)
+	// The user comes from this request's authentication, and the rest is
+	// kept with it while the data does not change (Store.CallerDetail).
+	det, n, err := h.Store.CallerDetail(c.UserContext(), request.TokenAuth(c))
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(u)
+	return c.JSON(apiUserFrom(det, n))
 }

@@ -123,6 +123,11 @@ func lowerASCII(c byte) byte {
 // Every user belongs to the Public team, so there is always a row; should
 // there be none, a second query reads the names and the count alone.
 func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, error) {
+	return s.apiDetailAt(ctx, u, s.Now())
+}
+
+// apiDetailAt is APIDetailOf counting the tokens that work at now.
+func (s *Store) apiDetailAt(ctx context.Context, u *User, now time.Time) (*UserDetail, int64, error) {
 	id := u.ID
 	var q strings.Builder
 	args := make([]any, 0, 6)
@@ -138,7 +143,7 @@ func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, e
 	nameOf("teams", u.OwnerTeamID)
 	nameOf("users", u.CreatedBy)
 	q.WriteString("(SELECT COUNT(*) FROM tokens WHERE user_id = ? AND " + activeTokenCond + ")")
-	args = append(args, id, s.Now())
+	args = append(args, id, now)
 	scalars := q.String()
 
 	var (
@@ -149,8 +154,8 @@ func (s *Store) APIDetailOf(ctx context.Context, u *User) (*UserDetail, int64, e
 		active                                  int64
 		found                                   bool
 	)
-	rows, err := s.readDB(ctx).Raw("SELECT "+scalars+`, tm.id, tm.name, tm.builtin
-		FROM user_teams ut JOIN teams tm ON tm.id = ut.team_id WHERE ut.user_id = ?`, append(args, id)...).Rows()
+	rows, err := s.query(ctx, "SELECT "+scalars+`, tm.id, tm.name, tm.builtin
+		FROM user_teams ut JOIN teams tm ON tm.id = ut.team_id WHERE ut.user_id = ?`, append(args, id)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: user detail: %w", err)
 	}

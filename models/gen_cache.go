@@ -51,3 +51,44 @@ func (c *genCached[T]) getAt(ctx context.Context, gen generation, load func(cont
 	c.mu.Unlock()
 	return v, nil
 }
+
+// genMap keeps values by key for as long as the generation they were read
+// at holds: the first keep at a newer generation drops every older entry.
+// Past max entries it starts over, which only costs the reads it would have
+// saved.
+type genMap[K comparable, V any] struct {
+	mu  sync.Mutex
+	gen generation
+	m   map[K]V
+}
+
+// get returns the value kept under k at gen.
+func (c *genMap[K, V]) get(gen generation, k K) (V, bool) {
+	c.mu.Lock()
+	v, ok := c.m[k]
+	ok = ok && c.gen == gen
+	c.mu.Unlock()
+	return v, ok
+}
+
+// keep stores v, read at gen, under k; a value read at an older generation
+// than the kept ones is not kept.
+func (c *genMap[K, V]) keep(gen generation, k K, v V, max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.gen != gen {
+		if c.m != nil && gen.before(c.gen) {
+			return
+		}
+		c.m, c.gen = make(map[K]V), gen
+	}
+	if len(c.m) >= max {
+		clear(c.m)
+	}
+	c.m[k] = v
+}
+
+// before reports whether g was read before h: both counters only grow.
+func (g generation) before(h generation) bool {
+	return g.local < h.local || g.events < h.events
+}

@@ -38,7 +38,7 @@ func (s *Session) dest() []any {
 // queryUsers runs a read (outside transactions) that selects userColumns
 // and returns its users in row order.
 func (s *Store) queryUsers(ctx context.Context, query string, args ...any) ([]User, error) {
-	rows, err := s.readDB(ctx).Raw(query, args...).Rows()
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,12 @@ type Store struct {
 	gen      atomic.Uint64
 	overview genCached[Overview]
 	teams    genCached[*teamDirectory]
+	// countDirect, when set (by tests, before use), is called for every
+	// query that bypasses gorm's callbacks (see query).
+	countDirect func(query string)
+	// auths and details: see token_auth_cache.go.
+	auths   genMap[string, keptAuth]
+	details genMap[int64, keptDetail]
 	// userCounts caches the Users list's total per filter, and the ordered
 	// ids of every match of narrow filters, for as long as the generation
 	// holds.
@@ -65,7 +71,7 @@ type generation struct {
 // audit log's primary key.
 func (s *Store) generation(ctx context.Context) (generation, error) {
 	g := generation{local: s.gen.Load()}
-	if err := s.readDB(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM audit_events`).Scan(&g.events).Error; err != nil {
+	if _, err := s.scanOne(ctx, []any{&g.events}, `SELECT COALESCE(MAX(id), 0) FROM audit_events`); err != nil {
 		return g, fmt.Errorf("models: generation: %w", err)
 	}
 	return g, nil

@@ -70,7 +70,13 @@ func FuzzCheckTokenFormat(f *testing.F) {
 	f.Add(tok)
 	f.Add("wdn_")
 	f.Add("wdn_00000000000000000000000000000000000000")
+	f.Add("wdn_0000000000000000000000000000000000000é")
+	f.Add("WDN_00000000000000000000000000000000000000")
+	shape := regexp.MustCompile(`^wdn_[0-9A-Za-z]{38}$`)
 	f.Fuzz(func(t *testing.T, s string) {
+		if tokenShape(s) != shape.MatchString(s) {
+			t.Fatalf("tokenShape(%q) = %v, the pattern says otherwise", s, tokenShape(s))
+		}
 		if CheckTokenFormat(s) == nil {
 			if len(s) != TokenLen || s[:4] != TokenPrefix || string(checksum(s[:TokenLen-tokenChecksumLen])) != s[TokenLen-tokenChecksumLen:] {
 				t.Fatalf("accepted %q", s)

@@ -395,6 +395,8 @@ func (e *TokenAuthError) Unwrap() error { return ErrTokenInvalid }
 type TokenAuth struct {
 	Token *Token
 	User  *User
+	// gen is the generation they were read at (see CallerDetail).
+	gen generation
 }
 
 // tokenAuthQuery reads a token and its user in one statement: the columns
@@ -438,14 +440,22 @@ func (r *tokenAuthRow) user() bool {
 // AuthenticateToken checks a bearer token, in order: shape, checksum (no
 // database read for either), lookup by hash, constant-time comparison, not
 // revoked, not expired, user active and a service user. The token and its
-// user are read together, in one statement, on every call (nothing is
-// cached), so a revocation, a role change or a deactivation applies to the
-// next request, whichever replica made it.
+// user are read together, in one statement, and kept for as long as the
+// generation holds (see authCache): a revocation, a role change or a
+// deactivation moves it, so it applies to the next request, whichever
+// replica made it.
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAuth, error) {
 	if err := CheckTokenFormat(secret); err != nil {
 		return nil, &TokenAuthError{Reason: "malformed"}
 	}
 	hash := HashToken(secret)
+	gen, err := s.generation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if auth, err, ok := s.cachedAuth(gen, hash); ok {
+		return auth, err
+	}
 	row := new(tokenAuthRow)
 	found, err := s.scanOne(ctx, row.dest(), tokenAuthQuery, hash)
 	if err != nil {
@@ -458,8 +468,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 {
 		return nil, &TokenAuthError{Reason: "unknown"}
 	}
-	now := s.Now()
-	switch t.State(now) {
+	switch t.State(s.Now()) {
 	case TokenRevoked:
 		return nil, &TokenAuthError{Reason: "revoked"}
 	case TokenExpired:
@@ -475,14 +484,15 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	if u.Kind != KindService {
 		return nil, &TokenAuthError{Reason: "not_service"}
 	}
-	return &TokenAuth{Token: t, User: u}, nil
+	s.auths.keep(gen, hash, keptAuth{t: *t, u: *u}, maxKeptAuths)
+	return &TokenAuth{Token: t, User: u, gen: gen}, nil
 }
 
 // scanOne runs a query through gorm (which writes the placeholders for the
 // database in use) and scans its first row into dest with database/sql,
 // without gorm's reflection. It reports whether there was a row.
 func (s *Store) scanOne(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
-	rows, err := s.readDB(ctx).Raw(query, args...).Rows()
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}

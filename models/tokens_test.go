@@ -292,6 +292,7 @@ func countStatements(t *testing.T, s *Store) *int {
 			t.Fatal(err)
 		}
 	}
+	s.countDirect = func(string) { inc(nil) }
 	return n
 }
 
@@ -326,19 +327,23 @@ func TestAuthenticateTokenOrder(t *testing.T) {
 	if err != nil || auth.User.ID != svc.ID || auth.Token.ID != tok.ID {
 		t.Fatalf("valid token: %+v, %v", auth, err)
 	}
-	// The role is read on every call.
-	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("role", RoleAdmin)
+	// A role change is seen by the next call (other changes, and changes
+	// by other processes: TestAuthCacheFollowsEveryChange).
+	if err := s.ExecForTest(ctx, "UPDATE users SET role = ? WHERE id = ?", RoleAdmin, svc.ID); err != nil {
+		t.Fatal(err)
+	}
 	if auth, _ := s.AuthenticateToken(ctx, secret); auth.User.Role != RoleAdmin {
 		t.Error("role change not seen by the next authentication")
 	}
-	// Writes: none on the authentication path.
+	// Writes: none on the authentication path; reads: the generation only,
+	// while nothing changes.
 	before := *n
 	for i := 0; i < 50; i++ {
 		auth, _ := s.AuthenticateToken(ctx, secret)
 		s.RecordTokenUse(auth, "203.0.113.1", "curl/8")
 	}
-	if per := float64(*n-before) / 50; per > 2 {
-		t.Errorf("%.1f statements per authentication; want at most 2 reads", per)
+	if per := float64(*n-before) / 50; per != 1 {
+		t.Errorf("%.2f statements per authentication; want 1 read", per)
 	}
 	// Expired at the instant.
 	clock.Advance(30 * 24 * time.Hour)
@@ -402,10 +407,12 @@ func TestTokenUseIsBufferedAndFlushed(t *testing.T) {
 	}
 }
 
-// TestAuthenticateTokenIsOneQuery pins the bearer path to one statement per
-// authentication, valid or refused after the lookup, and checks that the
-// token and user it returns hold the stored values of the columns it reads.
-func TestAuthenticateTokenIsOneQuery(t *testing.T) {
+// TestAuthenticateTokenReads pins the bearer path to two statements per
+// authentication after a change (the generation, then the token with its
+// user in one query), valid or refused after the lookup, and one (the
+// generation) while nothing changes; and checks that the token and user it
+// returns hold the stored values of the columns it reads.
+func TestAuthenticateTokenReads(t *testing.T) {
 	clock := newTestClock()
 	s := openTestStore(t, WithClock(clock.Now))
 	ctx := context.Background()
@@ -419,12 +426,12 @@ func TestAuthenticateTokenIsOneQuery(t *testing.T) {
 	tok, secret := mustToken(t, s, svc.ID, "one", Expiry{Days: 30})
 	n := countStatements(t, s)
 
-	auth := func(want string) *TokenAuth {
+	auth := func(want string, reads int) *TokenAuth {
 		t.Helper()
 		before := *n
 		got, err := s.AuthenticateToken(ctx, secret)
-		if *n-before != 1 {
-			t.Errorf("%s: %d statements per authentication; want 1", want, *n-before)
+		if *n-before != reads {
+			t.Errorf("%s: %d statements per authentication; want %d", want, *n-before, reads)
 		}
 		if want == "" {
 			if err != nil {
@@ -439,7 +446,10 @@ func TestAuthenticateTokenIsOneQuery(t *testing.T) {
 		return nil
 	}
 
-	got := auth("")
+	got := auth("", 2)
+	if again := auth("", 1); !reflect.DeepEqual(again.Token, got.Token) || !reflect.DeepEqual(again.User, got.User) {
+		t.Errorf("kept authentication differs:\n got %+v %+v\nwant %+v %+v", again.Token, again.User, got.Token, got.User)
+	}
 	wantTok, err := s.TokenByID(ctx, tok.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -465,13 +475,21 @@ func TestAuthenticateTokenIsOneQuery(t *testing.T) {
 		t.Errorf("user:\n got %+v\nwant %+v", got.User, wantUser)
 	}
 
-	// A deactivation is seen by the very next call, still in one statement.
-	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
-	auth("user_deactivated")
-	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusActive)
-	auth("")
+	// A deactivation is seen by the very next call.
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := s.ExecForTest(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("UPDATE users SET status = ? WHERE id = ?", StatusDeactivated, svc.ID)
+	auth("user_deactivated", 2)
+	exec("UPDATE users SET status = ? WHERE id = ?", StatusActive, svc.ID)
+	auth("", 2)
 	// So is a revocation, which wins over the user's state.
-	s.db.Model(&User{}).Where("id = ?", svc.ID).Update("status", StatusDeactivated)
-	s.db.Model(&Token{}).Where("id = ?", tok.ID).Update("revoked_at", clock.Now())
-	auth("revoked")
+	exec("UPDATE users SET status = ? WHERE id = ?", StatusDeactivated, svc.ID)
+	exec("UPDATE tokens SET revoked_at = ? WHERE id = ?", clock.Now(), tok.ID)
+	auth("revoked", 2)
+	// Refusals are not kept.
+	auth("revoked", 2)
 }
