@@ -106,6 +106,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	s := newStore(db, SQLite, opts...)
 	s.stmts = newStmtCache(sqlDB)
 	s.reads = withStmtCache(db, s.stmts)
+	s.genReader = newGenReader(sqlDB)
 	return s, nil
 }
 

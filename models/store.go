@@ -19,13 +19,16 @@ type Store struct {
 	db *gorm.DB
 	// reads and stmts: prepared statements for reads outside transactions,
 	// on SQLite (see readDB); nil on PostgreSQL.
-	reads    *gorm.DB
-	stmts    *stmtCache
-	dialect  Dialect
-	now      func() time.Time
-	hasher   *PasswordHasher
-	lifetime SessionLifetime
-	usage    *usageBuffer
+	reads *gorm.DB
+	stmts *stmtCache
+	// genReader reads the audit log's end for generation, on SQLite; nil
+	// on PostgreSQL, where a query through the pool does.
+	genReader *genReader
+	dialect   Dialect
+	now       func() time.Time
+	hasher    *PasswordHasher
+	lifetime  SessionLifetime
+	usage     *usageBuffer
 	// gen counts this process's write transactions; caches of derived
 	// values (the overview counts, audit summaries) are valid while the
 	// generation (see generation) does not move.
@@ -71,7 +74,15 @@ type generation struct {
 // audit log's primary key.
 func (s *Store) generation(ctx context.Context) (generation, error) {
 	g := generation{local: s.gen.Load()}
-	if _, err := s.scanOne(ctx, []any{&g.events}, `SELECT COALESCE(MAX(id), 0) FROM audit_events`); err != nil {
+	if s.genReader != nil {
+		if s.countDirect != nil {
+			s.countDirect(newestEventQuery)
+		}
+		var err error
+		g.events, err = s.genReader.newestEvent(ctx)
+		return g, err
+	}
+	if _, err := s.scanOne(ctx, []any{&g.events}, newestEventQuery); err != nil {
 		return g, fmt.Errorf("models: generation: %w", err)
 	}
 	return g, nil
@@ -134,6 +145,9 @@ func (s *Store) Close() error {
 	}
 	if s.stmts != nil {
 		s.stmts.close()
+	}
+	if s.genReader != nil {
+		s.genReader.close()
 	}
 	if err := sqlDB.Close(); err != nil {
 		return fmt.Errorf("models: close: %w", err)
