@@ -43,17 +43,17 @@ type keptDetail struct {
 	until time.Time
 }
 
-// cachedAuth returns copies of the authentication kept under hash at gen,
-// with the clock's verdict on its expiry.
-func (s *Store) cachedAuth(gen generation, hash string) (*TokenAuth, error, bool) {
+// cachedAuth reports whether an authentication is kept under hash at gen,
+// and if so returns copies of it, or the clock's refusal once it expired.
+func (s *Store) cachedAuth(gen generation, hash string) (bool, *TokenAuth, error) {
 	k, ok := s.auths.get(gen, hash)
 	if !ok {
-		return nil, nil, false
+		return false, nil, nil
 	}
 	if k.t.State(s.Now()) == TokenExpired {
-		return nil, &TokenAuthError{Reason: "expired"}, true
+		return true, nil, &TokenAuthError{Reason: "expired"}
 	}
-	return &TokenAuth{Token: &k.t, User: &k.u, gen: gen}, nil, true
+	return true, &TokenAuth{Token: &k.t, User: &k.u, gen: gen}, nil
 }
 
 // CallerDetail is APIDetailOf for the user of an authenticated token, kept

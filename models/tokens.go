@@ -453,7 +453,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	if err != nil {
 		return nil, err
 	}
-	if auth, err, ok := s.cachedAuth(gen, hash); ok {
+	if kept, auth, err := s.cachedAuth(gen, hash); kept {
 		return auth, err
 	}
 	row := new(tokenAuthRow)
