@@ -441,7 +441,7 @@ func (r *tokenAuthRow) user() bool {
 // database read for either), lookup by hash, constant-time comparison, not
 // revoked, not expired, user active and a service user. The token and its
 // user are read together, in one statement, and kept for as long as the
-// generation holds (see authCache): a revocation, a role change or a
+// generation holds (see token_auth_cache.go): a revocation, a role change or a
 // deactivation moves it, so it applies to the next request, whichever
 // replica made it.
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAuth, error) {
@@ -488,9 +488,9 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	return &TokenAuth{Token: t, User: u, gen: gen}, nil
 }
 
-// scanOne runs a query through gorm (which writes the placeholders for the
-// database in use) and scans its first row into dest with database/sql,
-// without gorm's reflection. It reports whether there was a row.
+// scanOne runs a read outside transactions (see Store.query) and scans its
+// first row into dest with database/sql, without gorm's reflection. It
+// reports whether there was a row.
 func (s *Store) scanOne(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
