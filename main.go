@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -178,6 +179,7 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	spareProcessor() // after NewServer, which gave the page gate one slot per processor
 	if err := srv.ListenAndServe(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
@@ -198,6 +200,20 @@ const (
 	serveGCPercent   = 400
 	serveMemoryLimit = 40 << 20
 )
+
+// spareProcessor lets Go run one more goroutine at once than it chose by
+// the CPUs (unless GOMAXPROCS says otherwise). The page gate admits one
+// page per CPU, and pages keep those processors busy; with no processor to
+// spare, requests that arrived meanwhile were noticed only when the
+// runtime's monitor polled the network (every 10 ms) and queued behind
+// the pages' own goroutines. With the spare one a new request is read and
+// queued at the gate at once. make bench, 2 cores: p99/p50 of a page went
+// from about 2.8 to 2.1; the OS, not Go, shares the cores among them.
+func spareProcessor() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
+}
 
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {

@@ -125,6 +125,9 @@ func NewApp(d Deps) (*fiber.App, error) {
 	api.Use(h.APIMethodNotAllowed(routes))
 	app.Use("/api", h.APINotFound)
 
+	gate := newPageGate(pageSlots(d.Config.PageConcurrency, d.Store))
+	d.Metrics.watchGate(gate)
+	app.Use(gate.handler)
 	app.Use(loadSession(d.Sessions))
 	app.Use(csrf(d.Sessions, d.Store, d.Config.Origin(), d.Log))
 

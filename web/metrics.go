@@ -51,6 +51,21 @@ func (m *Metrics) TokenAuth(outcome string) {
 	}
 }
 
+// watchGate reports the page gate's size and queue.
+func (m *Metrics) watchGate(g *pageGate) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "warden_page_slots", Help: "Console pages that may be rendered at once (--page-concurrency).",
+		}, func() float64 { return float64(cap(g.slots)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "warden_page_queue", Help: "Console page requests waiting for a slot.",
+		}, func() float64 { return float64(g.waiting.Load()) }),
+	)
+}
+
 // observe records one finished request.
 func (m *Metrics) observe(c *fiber.Ctx, start time.Time) {
 	if m == nil {
