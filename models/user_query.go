@@ -70,6 +70,9 @@ type UserQuery struct {
 	Health  string // expiring, never_used, idle or no_expiry
 	Page    int
 	PerPage int
+	// Brief rows carry only the columns the console's list shows
+	// (userBriefColumns); the rest of each User is zero.
+	Brief bool
 }
 
 // DefaultUserQuery is the list with no parameters.
@@ -324,6 +327,10 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
 	orderSQL := order(s.dialect, dir)
+	cols := userColumns
+	if q.Brief {
+		cols = userBriefColumns
+	}
 	var users []User
 	// A search or a team filter matches a few thousand users at most in
 	// practice, which no index returns in name order: each page would read
@@ -338,11 +345,11 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		}
 		page.Total = int64(len(all))
 		lo, hi := min(offset, len(all)), min(offset+perPage, len(all))
-		if users, err = s.usersInOrder(ctx, all[lo:hi]); err != nil {
+		if users, err = s.usersInOrder(ctx, all[lo:hi], q.Brief); err != nil {
 			return page, err
 		}
 	} else {
-		users, err = s.queryUsers(ctx, "SELECT "+userColumns+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
+		users, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
 			append(args, perPage, offset)...)
 		if err != nil {
 			return page, fmt.Errorf("models: list users: %w", err)
@@ -399,12 +406,17 @@ func (s *Store) matchingUserIDs(ctx context.Context, gen generation, cond string
 	return ids, nil
 }
 
-// usersInOrder reads the users with these ids, in the ids' order.
-func (s *Store) usersInOrder(ctx context.Context, ids []int64) ([]User, error) {
+// usersInOrder reads the users with these ids, in the ids' order (brief:
+// userBriefColumns only).
+func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]User, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN ?", ids)
+	cols := userColumns
+	if brief {
+		cols = userBriefColumns
+	}
+	rows, err := s.queryUsers(ctx, brief, "SELECT "+cols+" FROM users u WHERE u.id IN ?", ids)
 	if err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
 	}

@@ -789,3 +789,33 @@ func TestListUsersQueryCount(t *testing.T) {
 		t.Errorf("a new filter ran %d statements, want %d (its count as well):\n%q", n, n25+1, sqls)
 	}
 }
+
+// TestBriefUserListMatchesFull: a brief list (the console's) has the same
+// rows in the same order as the full one (the API's), with every field the
+// console shows, and nothing else.
+func TestBriefUserListMatchesFull(t *testing.T) {
+	sd := tqSeedUsers(t)
+	for name, q := range map[string]UserQuery{
+		"default":     DefaultUserQuery(),
+		"last active": {Sort: SortLastActive, Desc: true, Status: "all", Page: 1},
+		"search":      {Q: "a", Sort: SortName, Status: "all", Page: 1},
+		"team":        {TeamIDs: []int64{sd.teams["Alpha"].ID}, Sort: SortName, Status: "active", Page: 1},
+		"page 2":      {Sort: SortName, Status: "all", Page: 2, PerPage: 10},
+	} {
+		full := tqList(t, sd.s, q)
+		q.Brief = true
+		brief := tqList(t, sd.s, q)
+		if len(full.Rows) == 0 || len(brief.Rows) != len(full.Rows) || brief.Total != full.Total {
+			t.Fatalf("%s: %d brief rows, total %d; full %d rows, total %d", name, len(brief.Rows), brief.Total,
+				len(full.Rows), full.Total)
+		}
+		for i, f := range full.Rows {
+			b := brief.Rows[i]
+			shown := UserRow{User: User{ID: f.ID, Kind: f.Kind, Name: f.Name, UserID: f.UserID, Email: f.Email, Role: f.Role,
+				Status: f.Status, LastActiveAt: f.LastActiveAt, CreatedAt: f.CreatedAt}, Teams: f.Teams}
+			if !reflect.DeepEqual(b, shown) {
+				t.Errorf("%s, row %d:\n brief %+v\n want  %+v", name, i, b, shown)
+			}
+		}
+	}
+}
