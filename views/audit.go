@@ -76,20 +76,24 @@ func GroupByDay(rows []AuditRow) []AuditDayGroup {
 	return out
 }
 
-// ChartBar is one day's bars in the activity chart.
+// ChartBar is one day of the activity chart: the column that shows its
+// counts on hover, and its axis label.
 type ChartBar struct {
-	X, Width       float64
-	HumanY, HumanH float64
-	AutoY, AutoH   float64
-	Label, Title   string
-	ShowLabel      bool
+	X, Width     string // the day's column, SVG user units
+	LabelX       string
+	Label, Title string
+	ShowLabel    bool
 }
 
-// Chart is the server-rendered per-day activity chart.
+// Chart is the server-rendered per-day activity chart. Each series is one
+// SVG path of all its days' bars, so a month costs two elements rather
+// than sixty, and the page renders them with two attributes, not 240.
 type Chart struct {
-	Width, Height float64
-	Bars          []ChartBar
-	Max           int64
+	Width, Height       float64
+	Baseline            string // the bars' foot: the plot's height
+	HumanPath, AutoPath string // SVG path data; empty for a series of zeros
+	Bars                []ChartBar
+	Max                 int64
 }
 
 // DayCount is one day's counts for the chart.
@@ -112,29 +116,52 @@ func BuildChart(days []DayCount) Chart {
 		return c
 	}
 	plotH := c.Height - 20
+	c.Baseline = fmtFloat(plotH)
 	slot := c.Width / float64(len(days))
 	w := slot * 0.7
 	if w < 1 {
 		w = 1
 	}
+	scale := 0.0
+	if c.Max > 0 {
+		scale = plotH / float64(c.Max)
+	}
 	every := len(days)/8 + 1
+	var human, auto []byte
 	for i, d := range days {
-		scale := 0.0
-		if c.Max > 0 {
-			scale = plotH / float64(c.Max)
-		}
+		x := float64(i)*slot + (slot-w)/2
 		hh, ah := float64(d.Human)*scale, float64(d.Automated)*scale
-		b := ChartBar{
-			X: float64(i)*slot + (slot-w)/2, Width: w,
-			HumanY: plotH - hh, HumanH: hh, AutoY: plotH - hh - ah, AutoH: ah,
+		human = appendBar(human, x, plotH-hh, w, hh)
+		auto = appendBar(auto, x, plotH-hh-ah, w, ah)
+		c.Bars = append(c.Bars, ChartBar{
+			X: fmtFloat(float64(i) * slot), Width: fmtFloat(slot), LabelX: fmtFloat(x + w/2),
 			Label: d.Day.Format("2 Jan"),
 			Title: d.Day.Format("2 Jan 2006") + ": " + strconv.FormatInt(d.Human, 10) + " by people, " +
 				strconv.FormatInt(d.Automated, 10) + " automated",
 			ShowLabel: i%every == 0,
-		}
-		c.Bars = append(c.Bars, b)
+		})
 	}
+	c.HumanPath, c.AutoPath = string(human), string(auto)
 	return c
+}
+
+// appendBar adds a w×h rectangle at (x, y) to SVG path data; nothing when
+// it has no height.
+func appendBar(d []byte, x, y, w, h float64) []byte {
+	if h <= 0 {
+		return d
+	}
+	d = append(d, 'M')
+	d = strconv.AppendFloat(d, x, 'f', 1, 64)
+	d = append(d, ' ')
+	d = strconv.AppendFloat(d, y, 'f', 1, 64)
+	d = append(d, 'h')
+	d = strconv.AppendFloat(d, w, 'f', 1, 64)
+	d = append(d, 'v')
+	d = strconv.AppendFloat(d, h, 'f', 1, 64)
+	d = append(d, 'h')
+	d = strconv.AppendFloat(d, -w, 'f', 1, 64)
+	return append(d, 'z')
 }
 
 func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
