@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // The hot reads (a console page's session, the Users list) scan their rows
@@ -37,6 +39,19 @@ func (u *User) briefDest() []any {
 	return []any{&u.ID, &u.Kind, &u.Name, &u.UserID, &u.Email, &u.Role, &u.Status, &u.LastActiveAt, &u.CreatedAt}
 }
 
+// userListColumns is what a list of users selects: every column, or the
+// brief ones followed by the user's team ids, comma-separated, so the
+// team chips need no second query.
+func (s *Store) userListColumns(brief bool) string {
+	if !brief {
+		return userColumns
+	}
+	if s.dialect == Postgres {
+		return userBriefColumns + `, (SELECT string_agg(ut.team_id::text, ',') FROM user_teams ut WHERE ut.user_id = u.id)`
+	}
+	return userBriefColumns + `, (SELECT group_concat(ut.team_id) FROM user_teams ut WHERE ut.user_id = u.id)`
+}
+
 // sessionColumns is every column of sessions, for a query that names the
 // table s, in the order of (*Session).dest.
 const sessionColumns = `s.id, s.token_hash, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.ip, s.user_agent`
@@ -46,28 +61,46 @@ func (s *Session) dest() []any {
 	return []any{&s.ID, &s.TokenHash, &s.UserID, &s.CSRFToken, &s.CreatedAt, &s.LastSeenAt, &s.IP, &s.UserAgent}
 }
 
-// queryUsers runs a read (outside transactions) that selects userColumns,
-// or userBriefColumns when brief, and returns its users in row order.
-func (s *Store) queryUsers(ctx context.Context, brief bool, query string, args ...any) ([]User, error) {
+// queryUsers runs a read (outside transactions) that selects
+// userListColumns(brief) and returns its users in row order, and when
+// brief their memberships.
+func (s *Store) queryUsers(ctx context.Context, brief bool, query string, args ...any) ([]User, []membership, error) {
 	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	return scanUsers(rows, brief)
 }
 
-func scanUsers(rows *sql.Rows, brief bool) ([]User, error) {
-	dest := (*User).dest
-	if brief {
-		dest = (*User).briefDest
-	}
-	var out []User
+func scanUsers(rows *sql.Rows, brief bool) ([]User, []membership, error) {
+	var (
+		out     []User
+		members []membership
+		teamIDs sql.NullString
+	)
 	for rows.Next() {
 		out = append(out, User{})
-		if err := rows.Scan(dest(&out[len(out)-1])...); err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
+		u := &out[len(out)-1]
+		if !brief {
+			if err := rows.Scan(u.dest()...); err != nil {
+				return nil, nil, fmt.Errorf("scan user: %w", err)
+			}
+			continue
+		}
+		if err := rows.Scan(append(u.briefDest(), &teamIDs)...); err != nil {
+			return nil, nil, fmt.Errorf("scan user: %w", err)
+		}
+		for id := range strings.SplitSeq(teamIDs.String, ",") {
+			if id == "" {
+				continue
+			}
+			team, err := strconv.ParseInt(id, 10, 64)
+			if err != nil {
+				return nil, nil, fmt.Errorf("scan user %d: team id %q: %w", u.ID, id, err)
+			}
+			members = append(members, membership{user: u.ID, team: team})
 		}
 	}
-	return out, rows.Err()
+	return out, members, rows.Err()
 }

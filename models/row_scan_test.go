@@ -61,7 +61,7 @@ func TestScannedUserMatchesGorm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.queryUsers(ctx, false, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
+		got, _, err := s.queryUsers(ctx, false, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -238,19 +238,14 @@ func (s *Store) teamsOf(ctx context.Context, gen generation, ids []int64) (map[i
 	if len(ids) == 0 {
 		return out, nil
 	}
-	dir, err := s.teams.getAt(ctx, gen, s.loadTeamDirectory)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := s.readDB(ctx).Raw(`SELECT user_id, team_id FROM user_teams WHERE user_id IN ?`, ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("models: teams of users: %w", err)
 	}
 	defer rows.Close()
-	type member struct{ user, team int64 }
-	members := make([]member, 0, 2*len(ids))
+	members := make([]membership, 0, 2*len(ids))
 	for rows.Next() {
-		var m member
+		var m membership
 		if err := rows.Scan(&m.user, &m.team); err != nil {
 			return nil, fmt.Errorf("models: teams of users: %w", err)
 		}
@@ -258,6 +253,20 @@ func (s *Store) teamsOf(ctx context.Context, gen generation, ids []int64) (map[i
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("models: teams of users: %w", err)
+	}
+	return s.teamRefs(ctx, gen, members)
+}
+
+// membership is one row of user_teams.
+type membership struct{ user, team int64 }
+
+// teamRefs names the teams of these memberships from the team directory,
+// each user's in chip order.
+func (s *Store) teamRefs(ctx context.Context, gen generation, members []membership) (map[int64][]TeamRef, error) {
+	out := make(map[int64][]TeamRef)
+	dir, err := s.teams.getAt(ctx, gen, s.loadTeamDirectory)
+	if err != nil {
+		return nil, err
 	}
 	for _, m := range members {
 		if _, ok := dir.byID[m.team]; !ok {

@@ -327,11 +327,11 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
 	orderSQL := order(s.dialect, dir)
-	cols := userColumns
-	if q.Brief {
-		cols = userBriefColumns
-	}
-	var users []User
+	cols := s.userListColumns(q.Brief)
+	var (
+		users   []User
+		members []membership // of the rows, when brief
+	)
 	// A search or a team filter matches a few thousand users at most in
 	// practice, which no index returns in name order: each page would read
 	// and sort every match. Their ordered ids are kept instead (not for the
@@ -345,21 +345,26 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		}
 		page.Total = int64(len(all))
 		lo, hi := min(offset, len(all)), min(offset+perPage, len(all))
-		if users, err = s.usersInOrder(ctx, all[lo:hi], q.Brief); err != nil {
+		if users, members, err = s.usersInOrder(ctx, all[lo:hi], q.Brief); err != nil {
 			return page, err
 		}
 	} else {
-		users, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
+		users, members, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
 			append(args, perPage, offset)...)
 		if err != nil {
 			return page, fmt.Errorf("models: list users: %w", err)
 		}
 	}
-	ids := make([]int64, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
+	var teams map[int64][]TeamRef
+	if q.Brief {
+		teams, err = s.teamRefs(ctx, gen, members)
+	} else {
+		ids := make([]int64, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		teams, err = s.teamsOf(ctx, gen, ids)
 	}
-	teams, err := s.teamsOf(ctx, gen, ids)
 	if err != nil {
 		return page, err
 	}
@@ -406,19 +411,15 @@ func (s *Store) matchingUserIDs(ctx context.Context, gen generation, cond string
 	return ids, nil
 }
 
-// usersInOrder reads the users with these ids, in the ids' order (brief:
-// userBriefColumns only).
-func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]User, error) {
+// usersInOrder reads the users with these ids, in the ids' order, and
+// when brief only the list's columns and their teams (as queryUsers).
+func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]User, []membership, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	cols := userColumns
-	if brief {
-		cols = userBriefColumns
-	}
-	rows, err := s.queryUsers(ctx, brief, "SELECT "+cols+" FROM users u WHERE u.id IN ?", ids)
+	rows, members, err := s.queryUsers(ctx, brief, "SELECT "+s.userListColumns(brief)+" FROM users u WHERE u.id IN ?", ids)
 	if err != nil {
-		return nil, fmt.Errorf("models: list users: %w", err)
+		return nil, nil, fmt.Errorf("models: list users: %w", err)
 	}
 	at := make(map[int64]int, len(ids))
 	for i, id := range ids {
@@ -435,7 +436,7 @@ func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]Us
 	if n != len(ids) { // a user deleted between the two reads
 		out = slices.DeleteFunc(out, func(u User) bool { return u.ID == 0 })
 	}
-	return out, nil
+	return out, members, nil
 }
 
 // countUsers counts the users matching cond. Counting is most of a Users

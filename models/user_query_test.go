@@ -788,6 +788,15 @@ func TestListUsersQueryCount(t *testing.T) {
 	if _, n, sqls := measure(q); n != n25+1 {
 		t.Errorf("a new filter ran %d statements, want %d (its count as well):\n%q", n, n25+1, sqls)
 	}
+
+	// The console's brief list reads the teams with the page: one
+	// statement fewer, however many rows.
+	q = DefaultUserQuery()
+	q.Brief = true
+	measure(q)
+	if rows, n, sqls := measure(q); rows != 25 || n != n25-1 {
+		t.Errorf("a brief page of %d rows ran %d statements, want %d:\n%q", rows, n, n25-1, sqls)
+	}
 }
 
 // TestBriefUserListMatchesFull: a brief list (the console's) has the same
