@@ -20,8 +20,8 @@ import (
 // other work, so under load some pages waited ten times longer than the
 // median. With the gate, the pages in progress run to completion and the
 // rest queue fairly on a channel (whose waiters are woken in order). On
-// 2 cores with 16 clients (make bench) it halved every page's p99 and
-// raised throughput by a tenth.
+// 2 cores with 16 clients (make bench's data) it halved every page's p99
+// at the same throughput.
 //
 // Writes are not gated: they queue on the database's single writer, and a
 // sign-in spends tens of milliseconds in Argon2id; holding a slot through
