@@ -38,6 +38,16 @@ func TestScanColumnsMatchTheModels(t *testing.T) {
 			t.Errorf("%T: %d scan destinations for %d columns", m.model, m.dest, len(sch.DBNames))
 		}
 	}
+	// The brief list's columns: as many destinations, each a real column.
+	brief := strings.Split(userBriefColumns, ", ")
+	if n := len(new(User).briefDest()); n != len(brief) {
+		t.Errorf("%d brief destinations for %d brief columns", n, len(brief))
+	}
+	for _, c := range brief {
+		if !strings.Contains(userColumns, c) {
+			t.Errorf("brief column %q is not a column of users", c)
+		}
+	}
 }
 
 // TestScannedUserMatchesGorm: a user with every field set reads back the
