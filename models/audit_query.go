@@ -269,14 +269,9 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if limit <= 0 || limit > 500 {
 		limit = AuditPageSize
 	}
-	db := s.readDB(ctx)
 	var rows []Event
 	if q.After > 0 {
-		if q.Brief && s.dialect == SQLite {
-			rows, err = s.findEventsJSON(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1)
-		} else {
-			rows, err = findEvents(db.Where(where, args...).Where("id > ?", q.After).Order("id ASC").Limit(limit+1), q.Brief)
-		}
+		rows, err = s.pageEvents(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1, q.Brief)
 		if err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
@@ -296,20 +291,11 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 		}
 		return page, nil
 	}
-	if q.Brief && s.dialect == SQLite {
-		w, a := "("+where+")", slices.Clip(args)
-		if q.Before > 0 {
-			w, a = w+" AND id < ?", append(a, q.Before)
-		}
-		rows, err = s.findEventsJSON(ctx, w, a, "id DESC", limit+1)
-	} else {
-		tx := db.Where(where, args...)
-		if q.Before > 0 {
-			tx = tx.Where("id < ?", q.Before)
-		}
-		rows, err = findEvents(tx.Order("id DESC").Limit(limit+1), q.Brief)
+	w, a := "("+where+")", slices.Clip(args)
+	if q.Before > 0 {
+		w, a = w+" AND id < ?", append(a, q.Before)
 	}
-	if err != nil {
+	if rows, err = s.pageEvents(ctx, w, a, "id DESC", limit+1, q.Brief); err != nil {
 		return page, fmt.Errorf("models: audit page: %w", err)
 	}
 	if len(rows) > limit {
@@ -349,9 +335,19 @@ func eventDest(e *Event, brief bool) []any {
 	return d
 }
 
+// pageEvents reads at most limit events matching where (with args) in the
+// given order: brief ones on SQLite as one JSON value (findEventsJSON), the
+// rest scanned row by row.
+func (s *Store) pageEvents(ctx context.Context, where string, args []any, order string, limit int, brief bool) ([]Event, error) {
+	if brief && s.dialect == SQLite {
+		return s.findEventsJSON(ctx, where, args, order, limit)
+	}
+	return findEvents(s.readDB(ctx).Where(where, args...).Order(order).Limit(limit), brief)
+}
+
 // findEvents runs tx, a query on audit_events, and scans its rows straight
 // into events: for a page of them, GORM's reflection-based scanning cost
-// about as much as the query. (Brief pages on SQLite: findEventsJSON.)
+// about as much as the query.
 func findEvents(tx *gorm.DB, brief bool) ([]Event, error) {
 	cols := allEventColumns
 	if brief {
