@@ -11,6 +11,7 @@ import (
 	"github.com/warden-console/warden/handlers"
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/static"
+	"github.com/warden-console/warden/views"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
@@ -24,6 +25,9 @@ const (
 	ipFailureLimit      = 20
 	failureWindow       = 15 * time.Minute
 	maxBodyBytes        = 1 << 20
+	// auditRowsKept is how many rendered audit rows are kept: 40 pages of
+	// 50, about 3 MB at most.
+	auditRowsKept = 2048
 )
 
 // failureCounters builds the sign-in throttles (per account, per address)
@@ -79,6 +83,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
+		AuditRows:       views.NewAuditRowCache(auditRowsKept),
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
