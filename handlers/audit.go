@@ -134,9 +134,10 @@ func chartDays(days []models.AuditDay, q models.AuditQuery, now time.Time) []vie
 	for _, d := range days {
 		byDay[d.Day] = d
 	}
-	var out []views.DayCount
+	out := make([]views.DayCount, 0, int(end.Sub(start)/(24*time.Hour))+1)
+	var key [len("2006-01-02")]byte
 	for t := start; !t.After(end); t = t.Add(24 * time.Hour) {
-		d := byDay[t.Format("2006-01-02")]
+		d := byDay[string(t.AppendFormat(key[:0], "2006-01-02"))] // no string is made for the lookup
 		out = append(out, views.DayCount{Day: t, Human: d.Human, Automated: d.Automated})
 	}
 	return out
