@@ -38,9 +38,9 @@ type Handler struct {
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)
-	// AuditRows keeps the HTML of audit rows shown recently; nil renders
-	// every row.
-	AuditRows *views.AuditRowCache
+	// Rows keeps the HTML of list rows shown recently; nil renders every
+	// row.
+	Rows *views.RowCache
 }
 
 func (h *Handler) authOutcome(o string) {

@@ -40,7 +40,7 @@ type AuditData struct {
 	ExportQuery string
 	Verify      *VerifyView
 	// RowCache renders the rows; nil renders each anew.
-	RowCache *AuditRowCache
+	RowCache *RowCache
 	Now      time.Time
 }
 
@@ -338,7 +338,7 @@ func Audit(p Page, d AuditData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				for _, r := range g.Rows {
-					templ_7745c5c3_Err = d.RowCache.Row(r).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = d.RowCache.Audit(r).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -500,7 +500,7 @@ func auditCard(label, value, note string) templ.Component {
 	})
 }
 
-// auditRow is one event in the list; AuditRowCache keeps its HTML.
+// auditRow is one event in the list; RowCache keeps its HTML.
 func auditRow(r AuditRow) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

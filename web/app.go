@@ -25,9 +25,9 @@ const (
 	ipFailureLimit      = 20
 	failureWindow       = 15 * time.Minute
 	maxBodyBytes        = 1 << 20
-	// auditRowsKept is how many rendered audit rows are kept: 40 pages of
-	// 50, about 3 MB at most.
-	auditRowsKept = 2048
+	// rowsKept is how many rendered rows of each list are kept: 40 audit
+	// pages (1.3 KB a row) and 80 Users pages (2.3 KB a row), 8 MB at most.
+	rowsKept = 2048
 )
 
 // failureCounters builds the sign-in throttles (per account, per address)
@@ -83,7 +83,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
-		AuditRows:       views.NewAuditRowCache(auditRowsKept),
+		Rows:            views.NewRowCache(rowsKept),
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
