@@ -272,7 +272,26 @@ const writerLockKey int64 = 0x5741_5244_454e_0002
 // it from a transaction-scoped advisory lock taken first; statements after
 // it see everything committed before it (READ COMMITTED takes a snapshot
 // per statement), so a rule checked inside holds until the commit.
+//
+// The process's own writers take turns before they begin, in the order
+// they came (a channel's waiters are woken in order). Without the turn,
+// concurrent writers met at SQLite's lock, and busy_timeout's handler
+// polls it with sleeps of up to 100 ms, which a late writer can lose
+// several times in a row: 16 clients creating tokens saw p50 17 ms but p99
+// 243 ms. On PostgreSQL the turn also keeps waiting writers from holding
+// pool connections while they queue for the advisory lock. Writers in
+// other processes (another replica, `warden backup`) still meet at the
+// database's lock.
 func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	s.writersWaiting.Add(1)
+	select {
+	case s.writeTurn <- struct{}{}:
+		s.writersWaiting.Add(-1)
+		defer func() { <-s.writeTurn }()
+	case <-ctx.Done():
+		s.writersWaiting.Add(-1)
+		return fmt.Errorf("models: waiting to write: %w", ctx.Err())
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.dialect == Postgres {
 			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error; err != nil {

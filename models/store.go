@@ -29,6 +29,10 @@ type Store struct {
 	hasher    *PasswordHasher
 	lifetime  SessionLifetime
 	usage     *usageBuffer
+	// writeTurn admits one write transaction of this process at a time,
+	// and writersWaiting counts those waiting for it; see exclusive.
+	writeTurn      chan struct{}
+	writersWaiting atomic.Int64
 	// gen counts this process's write transactions; caches of derived
 	// values (the overview counts, audit summaries) are valid while the
 	// generation (see generation) does not move.
@@ -103,7 +107,8 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 }
 
 func newStore(db *gorm.DB, d Dialect, opts ...Option) *Store {
-	s := &Store{db: db, dialect: d, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, usage: newUsageBuffer()}
+	s := &Store{db: db, dialect: d, now: time.Now, lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, usage: newUsageBuffer(),
+		writeTurn: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -118,6 +123,10 @@ func newStore(db *gorm.DB, d Dialect, opts ...Option) *Store {
 func (s *Store) Now() time.Time {
 	return s.now().UTC().Truncate(time.Microsecond)
 }
+
+// WritersWaiting is how many write transactions of this process are
+// waiting for their turn (see exclusive), for /metrics.
+func (s *Store) WritersWaiting() int64 { return s.writersWaiting.Load() }
 
 // Hasher returns the password hasher the store uses.
 func (s *Store) Hasher() *PasswordHasher { return s.hasher }

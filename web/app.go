@@ -132,6 +132,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 
 	gate := newPageGate(pageSlots(d.Config.PageConcurrency, d.Store))
 	d.Metrics.watchGate(gate)
+	d.Metrics.watchWrites(d.Store)
 	app.Use(gate.handler)
 	app.Use(loadSession(d.Sessions))
 	app.Use(csrf(d.Sessions, d.Store, d.Config.Origin(), d.Log))

@@ -8,6 +8,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/warden-console/warden/models"
 )
 
 // Metrics holds the Prometheus collectors served on --metrics-addr. Labels
@@ -64,6 +66,16 @@ func (m *Metrics) watchGate(g *pageGate) {
 			Name: "warden_page_queue", Help: "Console page requests waiting for a slot.",
 		}, func() float64 { return float64(g.waiting.Load()) }),
 	)
+}
+
+// watchWrites reports the store's queue of write transactions.
+func (m *Metrics) watchWrites(s *models.Store) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "warden_db_write_queue", Help: "Write transactions of this process waiting for their turn.",
+	}, func() float64 { return float64(s.WritersWaiting()) }))
 }
 
 // observe records one finished request.

@@ -67,6 +67,7 @@ func TestMetricsListener(t *testing.T) {
 		`go_sql_max_open_connections{db_name="warden"}`,
 		"warden_page_slots 3\n", // --page-concurrency
 		"warden_page_queue 0\n",
+		"warden_db_write_queue 0\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
