@@ -49,7 +49,7 @@ func (s *Store) userListColumns(brief bool) string {
 	if s.dialect == Postgres {
 		return userBriefColumns + `, (SELECT string_agg(ut.team_id::text, ',') FROM user_teams ut WHERE ut.user_id = u.id)`
 	}
-	return userBriefColumns + `, (SELECT group_concat(ut.team_id) FROM user_teams ut WHERE ut.user_id = u.id)`
+	return userBriefColumns + ", " + userTeamIDsSQLite
 }
 
 // sessionColumns is every column of sessions, for a query that names the

@@ -349,8 +349,12 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 			return page, err
 		}
 	} else {
-		users, members, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
-			append(args, perPage, offset)...)
+		if q.Brief && s.dialect == SQLite {
+			users, members, err = s.briefUsersJSON(ctx, cond, args, orderSQL, perPage, offset)
+		} else {
+			users, members, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
+				append(args, perPage, offset)...)
+		}
 		if err != nil {
 			return page, fmt.Errorf("models: list users: %w", err)
 		}
@@ -417,7 +421,16 @@ func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]Us
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	rows, members, err := s.queryUsers(ctx, brief, "SELECT "+s.userListColumns(brief)+" FROM users u WHERE u.id IN ?", ids)
+	var (
+		rows    []User
+		members []membership
+		err     error
+	)
+	if brief && s.dialect == SQLite {
+		rows, members, err = s.briefUsersByIDJSON(ctx, ids)
+	} else {
+		rows, members, err = s.queryUsers(ctx, brief, "SELECT "+s.userListColumns(brief)+" FROM users u WHERE u.id IN ?", ids)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: list users: %w", err)
 	}

@@ -804,13 +804,23 @@ func TestListUsersQueryCount(t *testing.T) {
 // console shows, and nothing else.
 func TestBriefUserListMatchesFull(t *testing.T) {
 	sd := tqSeedUsers(t)
-	for name, q := range map[string]UserQuery{
+	queries := map[string]UserQuery{
 		"default":     DefaultUserQuery(),
 		"last active": {Sort: SortLastActive, Desc: true, Status: "all", Page: 1},
 		"search":      {Q: "a", Sort: SortName, Status: "all", Page: 1},
 		"team":        {TeamIDs: []int64{sd.teams["Alpha"].ID}, Sort: SortName, Status: "active", Page: 1},
 		"page 2":      {Sort: SortName, Status: "all", Page: 2, PerPage: 10},
-	} {
+	}
+	// Every order both ways, over pages (on SQLite the JSON page orders
+	// its rows with the same ORDER BY).
+	for sort := range orderBy {
+		for _, desc := range []bool{false, true} {
+			for _, page := range []int{1, 2} {
+				queries[fmt.Sprintf("%s desc=%v page %d", sort, desc, page)] = UserQuery{Sort: sort, Desc: desc, Status: "all", Page: page, PerPage: 7}
+			}
+		}
+	}
+	for name, q := range queries {
 		full := tqList(t, sd.s, q)
 		q.Brief = true
 		brief := tqList(t, sd.s, q)
