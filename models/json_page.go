@@ -19,7 +19,8 @@ import (
 // more than SQLite's own work: an audit page of 51 events, 320 µs stepped
 // and 100 µs as JSON; a Users page of 25, 180 µs and 80 µs. PostgreSQL
 // returns rows over the network with no such cost and scans them as usual.
-// Used by audit_json.go and user_json.go.
+// Used by audit_json.go, user_json.go and sessions.go (a console page's
+// session with its user: one row, but 28 columns).
 
 var errJSONPage = errors.New("models: malformed page from the database")
 
@@ -39,20 +40,7 @@ func decodeJSONPage(doc string, width int, row func(f []jsonValue) error) error 
 	}
 	f := make([]jsonValue, width)
 	for {
-		if !d.eat('[') {
-			return errJSONPage
-		}
-		for i := range f {
-			if i > 0 && !d.eat(',') {
-				return errJSONPage
-			}
-			v, ok := d.value()
-			if !ok {
-				return errJSONPage
-			}
-			f[i] = v
-		}
-		if !d.eat(']') {
+		if !d.row(f) {
 			return errJSONPage
 		}
 		if err := row(f); err != nil {
@@ -65,6 +53,65 @@ func decodeJSONPage(doc string, width int, row func(f []jsonValue) error) error 
 			return errJSONPage
 		}
 	}
+}
+
+// decodeJSONRow reads doc, one JSON array of len(f) fields, into f.
+func decodeJSONRow(doc string, f []jsonValue) error {
+	d := jsonRows{s: doc}
+	if !d.row(f) {
+		return errJSONPage
+	}
+	return d.end()
+}
+
+// fieldReader reads typed columns from a row's fields, keeping the first
+// mismatch as its err, so a decoder reads every column and checks once.
+type fieldReader struct {
+	f   []jsonValue
+	err error
+}
+
+func (r *fieldReader) want(i int, kind byte) jsonValue {
+	if r.f[i].kind != kind && r.err == nil {
+		r.err = errJSONPage
+	}
+	return r.f[i]
+}
+
+func (r *fieldReader) str(i int) string { return r.want(i, 's').str }
+func (r *fieldReader) num(i int) int64  { return r.want(i, 'n').num }
+
+func (r *fieldReader) time(i int) time.Time {
+	t, err := parseStoredTime(r.want(i, 's').str)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return t
+}
+
+// optStr, optNum and optTime read nullable columns.
+func (r *fieldReader) optStr(i int) *string {
+	if r.f[i].kind == 0 {
+		return nil
+	}
+	s := r.str(i)
+	return &s
+}
+
+func (r *fieldReader) optNum(i int) *int64 {
+	if r.f[i].kind == 0 {
+		return nil
+	}
+	n := r.num(i)
+	return &n
+}
+
+func (r *fieldReader) optTime(i int) *time.Time {
+	if r.f[i].kind == 0 {
+		return nil
+	}
+	t := r.time(i)
+	return &t
 }
 
 // jsonValue is one decoded field: a string, an integer, or null.
@@ -111,6 +158,24 @@ func (d *jsonRows) eat(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// row reads one JSON array of len(f) fields into f.
+func (d *jsonRows) row(f []jsonValue) bool {
+	if !d.eat('[') {
+		return false
+	}
+	for i := range f {
+		if i > 0 && !d.eat(',') {
+			return false
+		}
+		v, ok := d.value()
+		if !ok {
+			return false
+		}
+		f[i] = v
+	}
+	return d.eat(']')
 }
 
 func (d *jsonRows) end() error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm/schema"
 )
@@ -21,6 +22,9 @@ func TestScanColumnsMatchTheModels(t *testing.T) {
 	}{
 		{&User{}, userColumns, len(new(User).dest())},
 		{&Session{}, sessionColumns, len(new(Session).dest())},
+		// decodeSessionJSON reads as many fields.
+		{&User{}, userColumns, userFields},
+		{&Session{}, sessionColumns, sessionFields},
 	} {
 		sch, err := schema.Parse(m.model, &sync.Map{}, schema.NamingStrategy{})
 		if err != nil {
@@ -99,5 +103,42 @@ func TestScannedUserMatchesGorm(t *testing.T) {
 	}
 	if !reflect.DeepEqual(*sess, wantSess) {
 		t.Errorf("session scanned as %+v, gorm reads %+v", *sess, wantSess)
+	}
+
+	// The nullable columns a service user can have (the admin above has the
+	// others), and text that JSON must escape: a session row for the
+	// service user, read as SessionByToken reads (on SQLite as one JSON
+	// value) and compared with gorm's reads.
+	now := s.Now()
+	if err := s.db.Model(&User{}).Where("id = ?", svc.ID).Updates(map[string]any{
+		"owner_team_id": team.ID, "password_changed_at": now, "last_active_at": now.Add(-time.Hour),
+		"deactivated_at": now.Add(-time.Minute), "created_by": svc.ID, // not the owner: every field differs
+		"description": "line\nbreak\t\u0001 ☃",
+	}).Error; err != nil {
+		t.Fatal(err)
+	}
+	row := Session{TokenHash: HashToken("svc"), UserID: svc.ID, CSRFToken: "c", CreatedAt: now, LastSeenAt: now,
+		IP: "::1", UserAgent: `agent "x" \ y`}
+	if err := s.db.Create(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	var gotSess Session
+	gotUser := new(User)
+	if found, err := s.sessionWithUser(ctx, &gotSess, gotUser, row.TokenHash); err != nil || !found {
+		t.Fatalf("session of the service user: %v, found %v", err, found)
+	}
+	wantUser, _ := s.UserByID(ctx, svc.ID)
+	if wantUser.OwnerUserID == nil || wantUser.OwnerTeamID == nil || wantUser.DeactivatedAt == nil || wantUser.CreatedBy == nil {
+		t.Fatalf("the service user lacks a nullable column: %+v", wantUser)
+	}
+	if !reflect.DeepEqual(gotUser, wantUser) {
+		t.Errorf("session's service user %+v, gorm reads %+v", gotUser, wantUser)
+	}
+	var wantSvcSess Session
+	if err := s.db.Take(&wantSvcSess, row.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotSess, wantSvcSess) {
+		t.Errorf("service user's session %+v, gorm reads %+v", gotSess, wantSvcSess)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // On SQLite a brief page of users (the console's Users list) is read as
@@ -95,24 +94,10 @@ func decodeUsersJSON(doc string) ([]User, []membership, error) {
 
 // briefUser builds a user from the fields of userBriefColumns.
 func briefUser(f []jsonValue) (User, error) {
-	u := User{ID: f[0].num, Kind: Kind(f[1].str), Name: f[2].str, Role: Role(f[5].str), Status: Status(f[6].str)}
-	for _, i := range [...]int{1, 2, 5, 6, 8} {
-		if f[i].kind != 's' {
-			return u, errJSONPage
-		}
-	}
-	var ok [2]bool
-	u.UserID, ok[0] = f[3].optString()
-	u.Email, ok[1] = f[4].optString()
-	if f[0].kind != 'n' || ok != [2]bool{true, true} {
-		return u, errJSONPage
-	}
-	var err error
-	if u.LastActiveAt, err = f[7].optTime(); err != nil {
-		return u, err
-	}
-	u.CreatedAt, err = parseStoredTime(f[8].str)
-	return u, err
+	r := fieldReader{f: f}
+	u := User{ID: r.num(0), Kind: Kind(r.str(1)), Name: r.str(2), UserID: r.optStr(3), Email: r.optStr(4),
+		Role: Role(r.str(5)), Status: Status(r.str(6)), LastActiveAt: r.optTime(7), CreatedAt: r.time(8)}
+	return u, r.err
 }
 
 // appendMemberships adds user's teams from a comma-separated list of ids
@@ -133,28 +118,4 @@ func appendMemberships(members []membership, user int64, ids jsonValue) ([]membe
 		members = append(members, membership{user: user, team: team})
 	}
 	return members, nil
-}
-
-// optString reads a nullable text column.
-func (v jsonValue) optString() (*string, bool) {
-	switch v.kind {
-	case 0:
-		return nil, true
-	case 's':
-		s := v.str
-		return &s, true
-	}
-	return nil, false
-}
-
-// optTime reads a nullable DATETIME column.
-func (v jsonValue) optTime() (*time.Time, error) {
-	switch v.kind {
-	case 0:
-		return nil, nil
-	case 's':
-		t, err := parseStoredTime(v.str)
-		return &t, err
-	}
-	return nil, errJSONPage
 }
