@@ -134,7 +134,8 @@ func chartDays(days []models.AuditDay, q models.AuditQuery, now time.Time) []vie
 	for _, d := range days {
 		byDay[d.Day] = d
 	}
-	out := make([]views.DayCount, 0, int(end.Sub(start)/(24*time.Hour))+1)
+	// A range that starts after today (from in the future, no to) has no days.
+	out := make([]views.DayCount, 0, max(0, int(end.Sub(start)/(24*time.Hour))+1))
 	var key [len("2006-01-02")]byte
 	for t := start; !t.After(end); t = t.Add(24 * time.Hour) {
 		d := byDay[string(t.AppendFormat(key[:0], "2006-01-02"))] // no string is made for the lookup

@@ -283,15 +283,11 @@ const writerLockKey int64 = 0x5741_5244_454e_0002
 // other processes (another replica, `warden backup`) still meet at the
 // database's lock.
 func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	s.writersWaiting.Add(1)
-	select {
-	case s.writeTurn <- struct{}{}:
-		s.writersWaiting.Add(-1)
-		defer func() { <-s.writeTurn }()
-	case <-ctx.Done():
-		s.writersWaiting.Add(-1)
-		return fmt.Errorf("models: waiting to write: %w", ctx.Err())
+	release, err := s.takeTurn(ctx)
+	if err != nil {
+		return err
 	}
+	defer release()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.dialect == Postgres {
 			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error; err != nil {
@@ -300,6 +296,34 @@ func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error
 		}
 		return fn(tx)
 	})
+}
+
+// takeTurn waits for this process's turn to write (see exclusive); release
+// passes it on. It gives up when ctx ends.
+func (s *Store) takeTurn(ctx context.Context) (release func(), err error) {
+	s.writersWaiting.Add(1)
+	defer s.writersWaiting.Add(-1)
+	select {
+	case s.writeTurn <- struct{}{}:
+		return func() { <-s.writeTurn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("models: waiting to write: %w", ctx.Err())
+	}
+}
+
+// writeRow runs a write of one statement that keeps no rule and records no
+// event: a console session's touch or end. On SQLite it takes its turn
+// with the other writers rather than polling SQLite's lock; PostgreSQL
+// locks only the rows.
+func (s *Store) writeRow(ctx context.Context, fn func(db *gorm.DB) error) error {
+	if s.dialect == SQLite {
+		release, err := s.takeTurn(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	return fn(s.db.WithContext(ctx))
 }
 
 // write runs fn in an exclusive transaction. When fn ends with a refusal,

@@ -81,7 +81,6 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 	if token == "" {
 		return nil, nil, ErrNotFound
 	}
-	db := s.db.WithContext(ctx)
 	// One query for the session and its user: every console page starts
 	// here. (Sessions go with their user: ON DELETE CASCADE.)
 	var (
@@ -96,16 +95,19 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 		return nil, nil, ErrNotFound
 	}
 	now := s.Now()
+	end := func(db *gorm.DB) error { return db.Delete(&Session{}, sess.ID).Error }
 	if now.Sub(sess.CreatedAt) >= s.lifetime.Absolute || now.Sub(sess.LastSeenAt) >= s.lifetime.Idle {
-		_ = db.Delete(&Session{}, sess.ID).Error
+		_ = s.writeRow(ctx, end)
 		return nil, nil, ErrSessionExpired
 	}
 	if !u.IsConsoleAdmin() {
-		_ = db.Delete(&Session{}, sess.ID).Error
+		_ = s.writeRow(ctx, end)
 		return nil, nil, ErrNotFound
 	}
 	if now.Sub(sess.LastSeenAt) >= sessionTouchInterval {
-		if err := db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
+		if err := s.writeRow(ctx, func(db *gorm.DB) error {
+			return db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error
+		}); err != nil {
 			return nil, nil, fmt.Errorf("models: touch session: %w", err)
 		}
 		sess.LastSeenAt = now
@@ -161,7 +163,9 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", HashToken(token)).Delete(&Session{}).Error; err != nil {
+	if err := s.writeRow(ctx, func(db *gorm.DB) error {
+		return db.Where("token_hash = ?", HashToken(token)).Delete(&Session{}).Error
+	}); err != nil {
 		return fmt.Errorf("models: delete session: %w", err)
 	}
 	return nil

@@ -26,7 +26,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestWritersTakeTurns: while one write transaction runs, the process's
 // other writers wait for their turn without holding a connection (so they
 // never meet at the database's lock, whose busy handler sleeps), a waiter
-// whose context ends gives up at once, and the rest then run.
+// whose context ends gives up at once, and the rest then run. On SQLite a
+// session's touch or end waits in the same line.
 func TestWritersTakeTurns(t *testing.T) {
 	s := openTestStore(t)
 	ctx := context.Background()
@@ -66,6 +67,18 @@ func TestWritersTakeTurns(t *testing.T) {
 	}
 	if n := s.WritersWaiting(); n != waiters {
 		t.Errorf("%d writers waiting after one gave up, want %d", n, waiters)
+	}
+
+	// On SQLite a session's touch or end takes its turn too.
+	if !onPostgres() {
+		gone, cancel := context.WithCancel(ctx)
+		ended := make(chan error, 1)
+		go func() { ended <- s.DeleteSessionByToken(gone, "some cookie") }()
+		waitFor(t, "the session's end waits", func() bool { return s.WritersWaiting() == waiters+1 })
+		cancel()
+		if err := <-ended; !errors.Is(err, context.Canceled) {
+			t.Errorf("a waiting session end whose context ended: %v, want context.Canceled", err)
+		}
 	}
 
 	close(release)
