@@ -24,18 +24,8 @@ func briefEventsJSON(order string) string {
 // args), ordered by order ("id DESC" or "id ASC"), at most limit.
 func (s *Store) findEventsJSON(ctx context.Context, where string, args []any, order string, limit int) ([]Event, error) {
 	page := "(SELECT " + briefEventColumns + " FROM audit_events WHERE " + where + " ORDER BY " + order + " LIMIT ?)"
-	rows, err := s.query(ctx, briefEventsJSON(order)+page, append(args, limit)...)
+	doc, err := s.jsonDoc(ctx, briefEventsJSON(order)+page, append(args, limit)...)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var doc string
-	if rows.Next() {
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return decodeEventsJSON(doc)
@@ -61,23 +51,9 @@ var briefFieldCount = strings.Count(briefEventColumns, ",") + 1
 
 // briefEvent builds an event from the fields of briefEventColumns.
 func briefEvent(f []jsonValue) (Event, error) {
-	e := Event{
-		ID: f[0].num, ActorKind: ActorKind(f[2].str), ActorLabel: f[4].str, Action: f[6].str, Outcome: f[7].str,
-		Reason: f[8].str, TargetKind: f[9].str, TargetLabel: f[11].str, IP: f[12].str,
-	}
-	for _, i := range [...]int{1, 2, 4, 6, 7, 8, 9, 11, 12} {
-		if f[i].kind != 's' {
-			return e, errJSONPage
-		}
-	}
-	var ok [3]bool
-	e.ActorID, ok[0] = f[3].id()
-	e.TokenID, ok[1] = f[5].id()
-	e.TargetID, ok[2] = f[10].id()
-	if f[0].kind != 'n' || ok != [3]bool{true, true, true} {
-		return e, errJSONPage
-	}
-	var err error
-	e.OccurredAt, err = parseStoredTime(f[1].str)
-	return e, err
+	r := fieldReader{f: f}
+	e := Event{ID: r.num(0), OccurredAt: r.time(1), ActorKind: ActorKind(r.str(2)), ActorID: r.optNum(3),
+		ActorLabel: r.str(4), TokenID: r.optNum(5), Action: r.str(6), Outcome: r.str(7), Reason: r.str(8),
+		TargetKind: r.str(9), TargetID: r.optNum(10), TargetLabel: r.str(11), IP: r.str(12)}
+	return e, r.err
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -23,6 +24,14 @@ import (
 // session with its user: one row, but 28 columns).
 
 var errJSONPage = errors.New("models: malformed page from the database")
+
+// jsonDoc runs a query whose one value is a JSON page or row; "" when it
+// returns no row (the decoders refuse that).
+func (s *Store) jsonDoc(ctx context.Context, query string, args ...any) (string, error) {
+	var doc string
+	_, err := s.scanOne(ctx, []any{&doc}, query, args...)
+	return doc, err
+}
 
 // decodeJSONPage calls row with the fields of each row of doc, a JSON
 // array of arrays of width fields, in order. It reads only what json_array
@@ -119,18 +128,6 @@ type jsonValue struct {
 	str  string
 	num  int64
 	kind byte // 's', 'n' or 0 for null
-}
-
-// id reads a nullable id column.
-func (v jsonValue) id() (*int64, bool) {
-	switch v.kind {
-	case 0:
-		return nil, true
-	case 'n':
-		n := v.num
-		return &n, true
-	}
-	return nil, false
 }
 
 // parseStoredTime reads a timestamp as mattn/go-sqlite3 does for a DATETIME

@@ -125,10 +125,9 @@ func (s *Store) sessionWithUser(ctx context.Context, sess *Session, u *User, tok
 	if s.dialect != SQLite {
 		return s.scanOne(ctx, append(sess.dest(), u.dest()...), `SELECT `+sessionColumns+`, `+userColumns+from, tokenHash)
 	}
-	var doc string
-	found, err := s.scanOne(ctx, []any{&doc}, `SELECT json_array(`+sessionColumns+`, `+userColumns+`)`+from, tokenHash)
-	if err != nil || !found {
-		return found, err
+	doc, err := s.jsonDoc(ctx, `SELECT json_array(`+sessionColumns+`, `+userColumns+`)`+from, tokenHash)
+	if err != nil || doc == "" {
+		return false, err
 	}
 	return true, decodeSessionJSON(doc, sess, u)
 }

@@ -47,18 +47,8 @@ func (s *Store) briefUsersByIDJSON(ctx context.Context, ids []int64) ([]User, []
 // usersJSON runs a query whose one value is a JSON page of brief users
 // with their team ids, and splits it.
 func (s *Store) usersJSON(ctx context.Context, query string, args ...any) ([]User, []membership, error) {
-	rows, err := s.query(ctx, query, args...)
+	doc, err := s.jsonDoc(ctx, query, args...)
 	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var doc string
-	if rows.Next() {
-		if err := rows.Scan(&doc); err != nil {
-			return nil, nil, err
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
 	return decodeUsersJSON(doc)
