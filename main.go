@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -171,7 +170,6 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg, stderr)
-	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := web.NewServer(ctx, cfg, log)
@@ -179,49 +177,12 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	spareProcessor() // after NewServer, which gave the page gate one slot per processor
 	if err := srv.ListenAndServe(ctx); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
 	}
 	log.Info("stopped")
 	return 0
-}
-
-// The server's garbage collection policy, unless GOGC or GOMEMLIMIT say
-// otherwise. Its live heap is a few MB, so Go's default (collect whenever
-// the heap doubles) runs some thirty collections a second under load, which
-// cost over a quarter of a busy page's throughput (the audit page, server
-// and load generator in one process: 1,280 pages/s, 1,770 with this). The
-// heap may instead grow to five times the live data, up to a soft limit
-// that keeps the whole process, SQLite's page caches included, under
-// 100 MB (make bench: 85 MB at its peak).
-const (
-	serveGCPercent   = 400
-	serveMemoryLimit = 40 << 20
-)
-
-// spareProcessor lets Go run one more goroutine at once than it chose by
-// the CPUs (unless GOMAXPROCS says otherwise). The page gate admits one
-// page per CPU, and pages keep those processors busy; with no processor to
-// spare, requests that arrived meanwhile were noticed only when the
-// runtime's monitor polled the network (every 10 ms) and queued behind
-// the pages' own goroutines. With the spare one a new request is read and
-// queued at the gate at once. make bench, 2 cores: p99/p50 of a page went
-// from about 2.8 to 2.1; the OS, not Go, shares the cores among them.
-func spareProcessor() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	}
-}
-
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(serveMemoryLimit)
-	}
 }
 
 func adminCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -284,31 +282,4 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Fatalf("sign-in on the restored copy: %d", resp.StatusCode)
 	}
 	t.Logf("%d teams written during the backup", written)
-}
-
-// TestTuneGC: serve's collection policy applies unless the environment
-// sets Go's own variables, which then win.
-func TestTuneGC(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
-
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	tuneGC()
-	if got := debug.SetGCPercent(100); got != serveGCPercent {
-		t.Errorf("GC percent %d, want %d", got, serveGCPercent)
-	}
-	if got := debug.SetMemoryLimit(math.MaxInt64); got != serveMemoryLimit {
-		t.Errorf("memory limit %d, want %d", got, serveMemoryLimit)
-	}
-
-	t.Setenv("GOGC", "100")
-	t.Setenv("GOMEMLIMIT", "1GiB")
-	tuneGC()
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("GOGC=100 set, GC percent is %d", got)
-	}
-	if got := debug.SetMemoryLimit(math.MaxInt64); got != math.MaxInt64 {
-		t.Errorf("GOMEMLIMIT set, memory limit changed to %d", got)
-	}
 }

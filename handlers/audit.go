@@ -56,7 +56,7 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 	base := q.Values()
 	d := views.AuditData{
 		Filters: base, Actor: q.Actor, Actions: models.AuditActions, Selected: map[string]bool{},
-		TargetKind: q.TargetKind, Outcome: q.Outcome, Range: q.Range, Verify: verify, Now: now, RowCache: h.Rows,
+		TargetKind: q.TargetKind, Outcome: q.Outcome, Range: q.Range, Verify: verify, Now: now,
 		Total: sum.Total, Admins: sum.ActiveAdmins, TopActor: sum.TopActor, TopActorN: sum.TopActorN,
 		TopAction: sum.TopAction, TopActionN: sum.TopActionN,
 		Chart: views.BuildChart(chartDays(sum.Days, q, now)),

@@ -38,9 +38,6 @@ type Handler struct {
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)
-	// Rows keeps the HTML of list rows shown recently; nil renders every
-	// row.
-	Rows *views.RowCache
 }
 
 func (h *Handler) authOutcome(o string) {

@@ -39,7 +39,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 	}
 	d := views.UsersData{
 		Now: h.Store.Now(), Q: q.Q, Role: string(q.Role), Kind: string(q.Kind), Status: q.Status, Health: q.Health,
-		Filters: q.ActiveFilters(), CSRFToken: p.CSRFToken, RowCache: h.Rows,
+		Filters: q.ActiveFilters(), CSRFToken: p.CSRFToken,
 		Summary: views.HomeData{ActiveAdmins: o.ActiveAdmins, ActiveHumans: o.ActiveHumans, ActiveServices: o.ActiveServices, Teams: o.Teams},
 		List: views.ListState{
 			Path: "/users", Values: q.Values(), Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,

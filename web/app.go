@@ -11,7 +11,6 @@ import (
 	"github.com/warden-console/warden/handlers"
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/static"
-	"github.com/warden-console/warden/views"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
@@ -25,9 +24,6 @@ const (
 	ipFailureLimit      = 20
 	failureWindow       = 15 * time.Minute
 	maxBodyBytes        = 1 << 20
-	// rowsKept is how many rendered rows of each list are kept: 40 audit
-	// pages (1.3 KB a row) and 80 Users pages (2.3 KB a row), 8 MB at most.
-	rowsKept = 2048
 )
 
 // failureCounters builds the sign-in throttles (per account, per address)
@@ -83,7 +79,6 @@ func NewApp(d Deps) (*fiber.App, error) {
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
-		Rows:            views.NewRowCache(rowsKept),
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -130,10 +125,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	api.Use(h.APIMethodNotAllowed(routes))
 	app.Use("/api", h.APINotFound)
 
-	gate := newPageGate(pageSlots(d.Config.PageConcurrency, d.Store))
-	d.Metrics.watchGate(gate)
 	d.Metrics.watchWrites(d.Store)
-	app.Use(gate.handler)
 	app.Use(loadSession(d.Sessions))
 	app.Use(csrf(d.Sessions, d.Store, d.Config.Origin(), d.Log))
 

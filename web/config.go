@@ -43,10 +43,6 @@ type Config struct {
 	APIAuthFailures int
 	// MetricsAddr is where /metrics is served; empty turns metrics off.
 	MetricsAddr string
-	// PageConcurrency is how many console pages are rendered at once, the
-	// others waiting in arrival order; 0 picks it from the database (see
-	// pageSlots).
-	PageConcurrency int
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -101,7 +97,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SessionBlockKey, "session-block-key", c.SessionBlockKey, "cookie encryption key, base64url, 32 bytes (default: generated once and kept in the database) [$WARDEN_SESSION_BLOCK_KEY]")
 	fs.Float64Var(&c.APIRateLimit, "api-rate-limit", c.APIRateLimit, "API requests per second per token, bursts up to twice that; 0 turns the limit off [$WARDEN_API_RATE_LIMIT]")
 	fs.IntVar(&c.APIAuthFailures, "api-auth-failures", c.APIAuthFailures, "failed API authentications allowed per client address per minute; 0 turns the limit off [$WARDEN_API_AUTH_FAILURES]")
-	fs.IntVar(&c.PageConcurrency, "page-concurrency", c.PageConcurrency, "console pages rendered at once, the rest waiting their turn; 0: one per CPU on SQLite, the connection pool's size on PostgreSQL [$WARDEN_PAGE_CONCURRENCY]")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of a separate listener serving Prometheus /metrics, e.g. 127.0.0.1:9090; off when empty [$WARDEN_METRICS_ADDR]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
@@ -172,9 +167,6 @@ func (c Config) Validate() error {
 	}
 	if c.APIAuthFailures < 0 {
 		errs = append(errs, errors.New("--api-auth-failures must not be negative"))
-	}
-	if c.PageConcurrency < 0 {
-		errs = append(errs, errors.New("--page-concurrency must not be negative"))
 	}
 	if c.APIRateLimit < 0 {
 		errs = append(errs, errors.New("--api-rate-limit must not be negative"))

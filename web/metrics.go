@@ -53,21 +53,6 @@ func (m *Metrics) TokenAuth(outcome string) {
 	}
 }
 
-// watchGate reports the page gate's size and queue.
-func (m *Metrics) watchGate(g *pageGate) {
-	if m == nil {
-		return
-	}
-	m.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "warden_page_slots", Help: "Console pages that may be rendered at once (--page-concurrency).",
-		}, func() float64 { return float64(cap(g.slots)) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "warden_page_queue", Help: "Console page requests waiting for a slot.",
-		}, func() float64 { return float64(g.waiting.Load()) }),
-	)
-}
-
 // watchWrites reports the store's queue of write transactions.
 func (m *Metrics) watchWrites(s *models.Store) {
 	if m == nil {
