@@ -44,7 +44,6 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 	ctx := c.UserContext()
 	now := h.Store.Now()
 	q, problems := models.ParseAuditQuery(queryValues(c), now)
-	q.Brief = true // auditRow reads no more
 	page, err := h.Store.ListAudit(ctx, q)
 	if err != nil {
 		return err

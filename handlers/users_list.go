@@ -13,7 +13,6 @@ import (
 func (h *Handler) UsersList(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	q, problems := models.ParseUserQuery(queryValues(c))
-	q.Brief = true // the rows below read no more
 	page, err := h.Store.ListUsers(ctx, q)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -244,110 +243,6 @@ func (e *Event) computeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// refusal carries a rule's refusal out of a transaction that must still
-// commit: the refusal's own audit event is the one change it makes.
-type refusal struct{ err error }
-
-func (r *refusal) Error() string { return r.err.Error() }
-
-// refuse records a denied event and returns the refusal for write to commit.
-func (s *Store) refuse(tx *gorm.DB, a Actor, action string, t target, err error) error {
-	reason := err.Error()
-	var re *RuleError
-	if errors.As(err, &re) {
-		reason = re.Code
-	}
-	if rerr := s.record(tx, a, action, OutcomeDenied, reason, t, nil); rerr != nil {
-		return rerr
-	}
-	return &refusal{err: err}
-}
-
-// writerLockKey is the PostgreSQL advisory lock that serialises writers.
-const writerLockKey int64 = 0x5741_5244_454e_0002
-
-// exclusive runs fn in a transaction that no other writer runs alongside,
-// on any replica. SQLite gives that by itself: every transaction is
-// immediate (_txlock=immediate) and SQLite has one writer. PostgreSQL gets
-// it from a transaction-scoped advisory lock taken first; statements after
-// it see everything committed before it (READ COMMITTED takes a snapshot
-// per statement), so a rule checked inside holds until the commit.
-//
-// The process's own writers take turns before they begin, in the order
-// they came (a channel's waiters are woken in order). Without the turn,
-// concurrent writers met at SQLite's lock, and busy_timeout's handler
-// polls it with sleeps of up to 100 ms, which a late writer can lose
-// several times in a row: 16 clients creating tokens saw p50 17 ms but p99
-// 243 ms. On PostgreSQL the turn also keeps waiting writers from holding
-// pool connections while they queue for the advisory lock. Writers in
-// other processes (another replica, `warden backup`) still meet at the
-// database's lock.
-func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	release, err := s.takeTurn(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == Postgres {
-			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error; err != nil {
-				return fmt.Errorf("models: writer lock: %w", err)
-			}
-		}
-		return fn(tx)
-	})
-}
-
-// takeTurn waits for this process's turn to write (see exclusive); release
-// passes it on. It gives up when ctx ends.
-func (s *Store) takeTurn(ctx context.Context) (release func(), err error) {
-	s.writersWaiting.Add(1)
-	defer s.writersWaiting.Add(-1)
-	select {
-	case s.writeTurn <- struct{}{}:
-		return func() { <-s.writeTurn }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("models: waiting to write: %w", ctx.Err())
-	}
-}
-
-// writeRow runs a write of one statement that keeps no rule and records no
-// event: a console session's touch or end. On SQLite it takes its turn
-// with the other writers rather than polling SQLite's lock; PostgreSQL
-// locks only the rows.
-func (s *Store) writeRow(ctx context.Context, fn func(db *gorm.DB) error) error {
-	if s.dialect == SQLite {
-		release, err := s.takeTurn(ctx)
-		if err != nil {
-			return err
-		}
-		defer release()
-	}
-	return fn(s.db.WithContext(ctx))
-}
-
-// write runs fn in an exclusive transaction. When fn ends with a refusal,
-// the transaction still commits (keeping the refusal's audit event) and the
-// refusal's error is returned; any other error rolls everything back.
-func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	var refused *refusal
-	err := s.exclusive(ctx, func(tx *gorm.DB) error {
-		err := fn(tx)
-		if errors.As(err, &refused) {
-			return nil
-		}
-		return err
-	})
-	s.gen.Add(1) // after the commit (or rollback): derived caches re-read
-	if err != nil {
-		return err
-	}
-	if refused != nil {
-		return refused.err
-	}
-	return nil
-}
-
 // RecordEvent appends a standalone event: one that accompanies no other
 // change, such as a rejected CSRF token or a refused API call.
 func (s *Store) RecordEvent(ctx context.Context, a Actor, action, outcome, reason, targetKind string, targetID int64, targetLabel string) error {
@@ -398,34 +293,4 @@ func (s *Store) VerifyAudit(ctx context.Context) (VerifyResult, error) {
 			prev, lastID = e.Hash, e.ID
 		}
 	}
-}
-
-// teamNamesOf lists a user's team names, sorted, for before/after changes.
-func (s *Store) teamNamesOf(tx *gorm.DB, userID int64) ([]string, error) {
-	var names []string
-	err := tx.Raw(`SELECT t.name FROM user_teams ut JOIN teams t ON t.id = ut.team_id
-		WHERE ut.user_id = ? ORDER BY `+s.dialect.nocase("t.name"), userID).Scan(&names).Error
-	if err != nil {
-		return nil, fmt.Errorf("models: team names: %w", err)
-	}
-	return names, nil
-}
-
-// ownerLabel names an owner for the audit log: "user:<handle>" or "team:<name>".
-func ownerLabel(tx *gorm.DB, o Owner) (string, error) {
-	var name string
-	switch {
-	case o.UserID != 0:
-		var u User
-		if err := tx.Select("id, kind, user_id, email").Take(&u, o.UserID).Error; err != nil {
-			return "", fmt.Errorf("models: owner: %w", err)
-		}
-		name = "user:" + u.Handle()
-	case o.TeamID != 0:
-		if err := tx.Model(&Team{}).Select("name").Where("id = ?", o.TeamID).Scan(&name).Error; err != nil {
-			return "", fmt.Errorf("models: owner: %w", err)
-		}
-		name = "team:" + name
-	}
-	return name, nil
 }

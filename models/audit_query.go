@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -50,9 +49,6 @@ type AuditQuery struct {
 	Before     int64     // next page: events older than this id
 	After      int64     // previous page: events newer than this id
 	Limit      int
-	// Brief leaves out of ListAudit's events what a list of them does not
-	// show: Changes, UserAgent, RequestID and the hashes.
-	Brief bool
 }
 
 // ParseAuditQuery reads the audit filters; invalid values are dropped and
@@ -211,8 +207,8 @@ func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bo
 	}
 	if q.Actor != "" {
 		var ids []int64
-		if err := db.Model(&User{}).Where(`search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(strings.ToLower(q.Actor))+"%").
-			Limit(200).Pluck("id", &ids).Error; err != nil {
+		match, matchArgs := s.dialect.wordSearch(q.Actor)
+		if err := db.Table("users AS u").Where(match, matchArgs...).Limit(200).Pluck("u.id", &ids).Error; err != nil {
 			return "", nil, false, fmt.Errorf("models: audit actor search: %w", err)
 		}
 		if len(ids) > 0 {
@@ -271,7 +267,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	}
 	var rows []Event
 	if q.After > 0 {
-		rows, err = s.pageEvents(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1, q.Brief)
+		rows, err = s.pageEvents(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1)
 		if err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
@@ -295,7 +291,7 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if q.Before > 0 {
 		w, a = w+" AND id < ?", append(a, q.Before)
 	}
-	if rows, err = s.pageEvents(ctx, w, a, "id DESC", limit+1, q.Brief); err != nil {
+	if rows, err = s.pageEvents(ctx, w, a, "id DESC", limit+1); err != nil {
 		return page, fmt.Errorf("models: audit page: %w", err)
 	}
 	if len(rows) > limit {
@@ -304,68 +300,24 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	}
 	page.Events = rows
 	if q.Before > 0 && len(rows) > 0 {
-		newer, err := s.query(ctx, "SELECT id FROM audit_events WHERE ("+where+") AND id > ? LIMIT 1", append(slices.Clip(args), rows[0].ID)...)
-		if err != nil {
+		var newer []int64
+		if err := s.db.WithContext(ctx).Model(&Event{}).Where("("+where+") AND id > ?", append(slices.Clip(args), rows[0].ID)...).
+			Limit(1).Pluck("id", &newer).Error; err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
-		if newer.Next() {
+		if len(newer) > 0 {
 			page.PrevAfter = rows[0].ID
-		}
-		if err := errors.Join(newer.Err(), newer.Close()); err != nil {
-			return page, fmt.Errorf("models: audit page: %w", err)
 		}
 	}
 	return page, nil
 }
 
-// Columns of audit_events in the order eventDest lists their fields: a list
-// of events reads the brief ones, and the rest only when it needs them.
-const (
-	briefEventColumns = "id, occurred_at, actor_kind, actor_id, actor_label, token_id, action, outcome, reason, target_kind, target_id, target_label, ip"
-	allEventColumns   = briefEventColumns + ", changes, user_agent, request_id, prev_hash, hash"
-)
-
-// eventDest lists e's fields as scan destinations, in column order.
-func eventDest(e *Event, brief bool) []any {
-	d := []any{&e.ID, &e.OccurredAt, &e.ActorKind, &e.ActorID, &e.ActorLabel, &e.TokenID, &e.Action, &e.Outcome,
-		&e.Reason, &e.TargetKind, &e.TargetID, &e.TargetLabel, &e.IP}
-	if !brief {
-		d = append(d, &e.Changes, &e.UserAgent, &e.RequestID, &e.PrevHash, &e.Hash)
-	}
-	return d
-}
-
 // pageEvents reads at most limit events matching where (with args) in the
-// given order: brief ones on SQLite as one JSON value (findEventsJSON), the
-// rest scanned row by row.
-func (s *Store) pageEvents(ctx context.Context, where string, args []any, order string, limit int, brief bool) ([]Event, error) {
-	if brief && s.dialect == SQLite {
-		return s.findEventsJSON(ctx, where, args, order, limit)
-	}
-	return findEvents(s.readDB(ctx).Where(where, args...).Order(order).Limit(limit), brief)
-}
-
-// findEvents runs tx, a query on audit_events, and scans its rows straight
-// into events: for a page of them, GORM's reflection-based scanning cost
-// about as much as the query.
-func findEvents(tx *gorm.DB, brief bool) ([]Event, error) {
-	cols := allEventColumns
-	if brief {
-		cols = briefEventColumns
-	}
-	rows, err := tx.Model(&Event{}).Select(cols).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// given order.
+func (s *Store) pageEvents(ctx context.Context, where string, args []any, order string, limit int) ([]Event, error) {
 	out := []Event{}
-	for rows.Next() {
-		out = append(out, Event{})
-		if err := rows.Scan(eventDest(&out[len(out)-1], brief)...); err != nil {
-			return nil, err
-		}
-	}
-	return out, rows.Err()
+	err := s.db.WithContext(ctx).Where(where, args...).Order(order).Limit(limit).Find(&out).Error
+	return out, err
 }
 
 // EventByID returns one event, or ErrNotFound.
@@ -407,19 +359,19 @@ func (s *Store) SummarizeAudit(ctx context.Context, q AuditQuery) (AuditSummary,
 	if q.From.IsZero() && q.To.IsZero() {
 		q.From = s.Now().Add(-30 * 24 * time.Hour)
 	}
-	if q.countable() {
-		return s.cachedSummary(ctx, q)
-	}
 	if err := s.countActiveAdmins(ctx, &sum); err != nil {
 		return sum, err
+	}
+	if q.countable() {
+		return s.summarizeFromCounts(ctx, q, sum)
 	}
 	return s.summarizeFromEvents(ctx, q, sum)
 }
 
 // countActiveAdmins fills in the summary's count of active human admins.
 func (s *Store) countActiveAdmins(ctx context.Context, sum *AuditSummary) error {
-	if err := s.db.WithContext(ctx).Model(&User{}).Where("kind = ? AND role = ? AND status = ?", KindHuman, RoleAdmin, StatusActive).
-		Count(&sum.ActiveAdmins).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = ? AND role = ? AND status = ?`,
+		KindHuman, RoleAdmin, StatusActive).Scan(&sum.ActiveAdmins).Error; err != nil {
 		return fmt.Errorf("models: audit summary: %w", err)
 	}
 	return nil
@@ -465,65 +417,6 @@ func (s *Store) summarizeFromEvents(ctx context.Context, q AuditQuery, sum Audit
 // else: the per-day counts answer such summaries without reading events.
 func (q AuditQuery) countable() bool {
 	return q.Actor == "" && q.ActorID == 0 && q.UserID == 0 && q.TargetKind == "" && q.Outcome == ""
-}
-
-// maxCachedSummaries bounds the summary cache; when it is full the cache
-// starts over. A year's chart is a few kilobytes, so this stays small.
-const maxCachedSummaries = 128
-
-// summaryKey names a countable filter in the summary cache: its period, by
-// day and hour, and its actions, sorted and without repeats.
-func summaryKey(q AuditQuery) string {
-	var b strings.Builder
-	b.WriteString(q.From.UTC().Format("2006-01-02T15"))
-	b.WriteByte('|')
-	b.WriteString(q.To.UTC().Format("2006-01-02T15"))
-	actions := append([]string(nil), q.Actions...)
-	sort.Strings(actions)
-	for i, a := range actions {
-		if i > 0 && a == actions[i-1] {
-			continue
-		}
-		b.WriteByte('|')
-		b.WriteString(a)
-	}
-	return b.String()
-}
-
-// cachedSummary serves countable summaries (see countable) from a small
-// cache that lives until the next write transaction commits (every change
-// writes an event, so any change invalidates it, the count of active admins
-// included). The period is keyed by day and hour, so "last 24 hours" is
-// re-read at least hourly even without writes.
-func (s *Store) cachedSummary(ctx context.Context, q AuditQuery) (AuditSummary, error) {
-	key := summaryKey(q)
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return AuditSummary{}, err
-	}
-	s.summaries.Lock()
-	if s.summaries.gen == gen && s.summaries.m != nil {
-		if v, ok := s.summaries.m[key]; ok {
-			s.summaries.Unlock()
-			return v, nil
-		}
-	}
-	s.summaries.Unlock()
-	var v AuditSummary
-	if err := s.countActiveAdmins(ctx, &v); err != nil {
-		return v, err
-	}
-	v, err = s.summarizeFromCounts(ctx, q, v)
-	if err != nil {
-		return v, err
-	}
-	s.summaries.Lock()
-	if s.summaries.gen != gen || s.summaries.m == nil || len(s.summaries.m) >= maxCachedSummaries {
-		s.summaries.gen, s.summaries.m = gen, map[string]AuditSummary{}
-	}
-	s.summaries.m[key] = v
-	s.summaries.Unlock()
-	return v, nil
 }
 
 // summarizeFromCounts answers the cards and chart from the per-day counts,

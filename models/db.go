@@ -101,13 +101,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	// Not gorm's PrepareStmt (see stmt_cache.go): the hot reads outside
-	// transactions use a cache of prepared statements of their own.
-	s := newStore(db, SQLite, opts...)
-	s.stmts = newStmtCache(sqlDB)
-	s.reads = withStmtCache(db, s.stmts)
-	s.genReader = newGenReader(sqlDB)
-	return s, nil
+	return newStore(db, SQLite, opts...), nil
 }
 
 // ParseDatabaseURL checks a PostgreSQL URL (postgres:// or postgresql://)
@@ -133,7 +127,7 @@ func ParseDatabaseURL(databaseURL string) (*pgx.ConnConfig, error) {
 //
 // Every connection reads times back in UTC (the store compares and hashes
 // them as such) and has its session time zone set to UTC. Write
-// transactions are serialised by an advisory lock (see Store.write), which
+// transactions are serialised by an advisory lock (see Store.exclusive), which
 // stands in for SQLite's single writer: the last-admin rule, the deactivation
 // guard and the audit hash chain read, decide and write as one step, on
 // every replica.

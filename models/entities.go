@@ -101,16 +101,17 @@ func (k Kind) KindLabel() string {
 // Active reports whether the account is active.
 func (u *User) Active() bool { return u.Status == StatusActive }
 
-// searchText is what the free-text search of the Users list matches.
-func searchText(name string, userID, email *string) string {
-	s := strings.ToLower(name)
+// SearchText is what the Users search matches: the words of the name,
+// user_id and email (see searchWords), space-separated.
+func SearchText(name string, userID, email *string) string {
+	s := name
 	if userID != nil {
 		s += " " + *userID
 	}
 	if email != nil {
-		s += " " + strings.ToLower(*email)
+		s += " " + *email
 	}
-	return s
+	return strings.Join(searchWords(s), " ")
 }
 
 // Team groups users.

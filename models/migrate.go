@@ -89,6 +89,32 @@ func Migrate(ctx context.Context, db *gorm.DB, d Dialect) error {
 	return migrate(db, d, migrations, func(fn func(*gorm.DB) error) error { return db.Transaction(fn) })
 }
 
+// beforeMigration holds the data changes SQL cannot make, run in the
+// migration's transaction before its SQL, by version.
+var beforeMigration = map[int]func(tx *gorm.DB) error{
+	9: splitSearchText, // 0009 indexes search_text's words
+}
+
+// splitSearchText rewrites every user's search_text as searchText now
+// writes it: words without accents.
+func splitSearchText(tx *gorm.DB) error {
+	for last := int64(0); ; {
+		var users []User
+		if err := tx.Select("id, name, user_id, email").Where("id > ?", last).Order("id").Limit(1000).Find(&users).Error; err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		for _, u := range users {
+			if err := tx.Exec(`UPDATE users SET search_text = ? WHERE id = ?`, SearchText(u.Name, u.UserID, u.Email), u.ID).Error; err != nil {
+				return err
+			}
+		}
+		last = users[len(users)-1].ID
+	}
+}
+
 // migrate applies the pending migrations, each through inTx.
 func migrate(db *gorm.DB, d Dialect, migrations []Migration, inTx func(func(*gorm.DB) error) error) error {
 	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -107,6 +133,11 @@ func migrate(db *gorm.DB, d Dialect, migrations []Migration, inTx func(func(*gor
 	}
 	for _, m := range migrations[current:] {
 		err := inTx(func(tx *gorm.DB) error {
+			if before := beforeMigration[m.Version]; before != nil {
+				if err := before(tx); err != nil {
+					return err
+				}
+			}
 			if err := tx.Exec(m.SQL).Error; err != nil {
 				return err
 			}

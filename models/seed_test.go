@@ -365,7 +365,7 @@ func seedUsers(tb testing.TB, s *Store, n, teams int) []int64 {
 		}
 		err := users.add(id, string(kind), name, userID, email, key, string(role), string(status), desc,
 			nullable(ownerUser), nullable(ownerTeam), nullableTime(lastActive), nullable(lastHuman), created, created,
-			nullableTime(deactivated), 1+len(picked), searchText(name, uid, mail))
+			nullableTime(deactivated), 1+len(picked), SearchText(name, uid, mail))
 		if err != nil {
 			fail(err)
 		}

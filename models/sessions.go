@@ -81,18 +81,17 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 	if token == "" {
 		return nil, nil, ErrNotFound
 	}
-	// One query for the session and its user: every console page starts
-	// here. (Sessions go with their user: ON DELETE CASCADE.)
-	var (
-		sess Session
-		u    = new(User)
-	)
-	found, err := s.sessionWithUser(ctx, &sess, u, HashToken(token))
+	var sess Session
+	err := s.db.WithContext(ctx).Where("token_hash = ?", HashToken(token)).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, ErrNotFound
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: session: %w", err)
 	}
-	if !found {
-		return nil, nil, ErrNotFound
+	u, err := s.UserByID(ctx, sess.UserID) // sessions go with their user: ON DELETE CASCADE
+	if err != nil {
+		return nil, nil, err
 	}
 	now := s.Now()
 	end := func(db *gorm.DB) error { return db.Delete(&Session{}, sess.ID).Error }
@@ -114,48 +113,6 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 	}
 	return &sess, u, nil
 }
-
-// sessionWithUser reads the session with this token hash, and its user.
-//
-// On SQLite the row comes as one JSON value (see json_page.go): its 28
-// columns, seven of them timestamps, cost mattn/go-sqlite3 about 50–75 µs
-// of every console page, and 20–35 µs as JSON.
-func (s *Store) sessionWithUser(ctx context.Context, sess *Session, u *User, tokenHash string) (bool, error) {
-	const from = ` FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
-	if s.dialect != SQLite {
-		return s.scanOne(ctx, append(sess.dest(), u.dest()...), `SELECT `+sessionColumns+`, `+userColumns+from, tokenHash)
-	}
-	doc, err := s.jsonDoc(ctx, `SELECT json_array(`+sessionColumns+`, `+userColumns+`)`+from, tokenHash)
-	if err != nil || doc == "" {
-		return false, err
-	}
-	return true, decodeSessionJSON(doc, sess, u)
-}
-
-// decodeSessionJSON reads a JSON array of sessionColumns and userColumns.
-func decodeSessionJSON(doc string, sess *Session, u *User) error {
-	var f [sessionFields + userFields]jsonValue
-	if err := decodeJSONRow(doc, f[:]); err != nil {
-		return err
-	}
-	r := fieldReader{f: f[:]}
-	*sess = Session{ID: r.num(0), TokenHash: r.str(1), UserID: r.num(2), CSRFToken: r.str(3), CreatedAt: r.time(4),
-		LastSeenAt: r.time(5), IP: r.str(6), UserAgent: r.str(7)}
-	r.f = f[sessionFields:]
-	*u = User{ID: r.num(0), Kind: Kind(r.str(1)), Name: r.str(2), UserID: r.optStr(3), Email: r.optStr(4),
-		EmailKey: r.optStr(5), Role: Role(r.str(6)), Status: Status(r.str(7)), Description: r.str(8),
-		OwnerUserID: r.optNum(9), OwnerTeamID: r.optNum(10), PasswordHash: r.optStr(11),
-		PasswordChangedAt: r.optTime(12), LastActiveAt: r.optTime(13), CreatedBy: r.optNum(14),
-		CreatedAt: r.time(15), UpdatedAt: r.time(16), DeactivatedAt: r.optTime(17), TeamCount: int(r.num(18)),
-		SearchText: r.str(19)}
-	return r.err
-}
-
-// sessionFields and userFields count sessionColumns and userColumns.
-const (
-	sessionFields = 8
-	userFields    = 20
-)
 
 // DeleteSessionByToken ends the session a cookie token belongs to (sign-out).
 func (s *Store) DeleteSessionByToken(ctx context.Context, token string) error {

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -188,122 +189,124 @@ type TeamRef struct {
 }
 
 // AllTeams lists every team for pickers and filters: Public first, then by
-// name. The list is kept until the generation moves (teams only change
-// through audited writes), so the Users page does not read it every time.
+// name.
 func (s *Store) AllTeams(ctx context.Context) ([]TeamRef, error) {
-	dir, err := s.teams.get(ctx, s, s.loadTeamDirectory)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Clone(dir.list), nil
-}
-
-// teamDirectory is every team, as AllTeams lists them and by id with the
-// rank of each in a user's chips.
-type teamDirectory struct {
-	list []TeamRef
-	byID map[int64]rankedTeam
-}
-
-type rankedTeam struct {
-	TeamRef
-	// rank orders a user's teams: named teams by name, Public last (it
-	// is on every row and says the least).
-	rank int
-}
-
-func (s *Store) loadTeamDirectory(ctx context.Context) (*teamDirectory, error) {
 	var list []TeamRef
-	err := s.readDB(ctx).Model(&Team{}).Select("id, name, builtin").
+	err := s.db.WithContext(ctx).Model(&Team{}).Select("id, name, builtin").
 		Order("builtin DESC, " + s.dialect.nocase("name") + ", id").Scan(&list).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: teams: %w", err)
 	}
-	dir := &teamDirectory{list: list, byID: make(map[int64]rankedTeam, len(list))}
-	for i, t := range list {
-		rank := i
-		if t.Builtin {
-			rank += len(list)
-		}
-		dir.byID[t.ID] = rankedTeam{TeamRef: t, rank: rank}
-	}
-	return dir, nil
+	return list, nil
 }
 
-// teamsOf returns the teams of each user in ids. One query reads the
-// memberships from the (user_id, team_id) key alone; names come from the
-// team directory kept at gen, the generation the caller has read.
-func (s *Store) teamsOf(ctx context.Context, gen generation, ids []int64) (map[int64][]TeamRef, error) {
+// TeamByName finds a team by name, ignoring case.
+func (s *Store) TeamByName(ctx context.Context, name string) (*Team, error) {
+	var t Team
+	err := s.db.WithContext(ctx).Where("name_key = ?", teamKey(strings.TrimSpace(name))).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: team %q: %w", name, err)
+	}
+	return &t, nil
+}
+
+// teamsOf returns the teams of each user in ids, each user's in chip order
+// (see sortTeamRefs).
+func (s *Store) teamsOf(ctx context.Context, ids []int64) (map[int64][]TeamRef, error) {
 	out := make(map[int64][]TeamRef, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.readDB(ctx).Raw(`SELECT user_id, team_id FROM user_teams WHERE user_id IN ?`, ids).Rows()
-	if err != nil {
+	var rows []struct {
+		UserID int64
+		TeamRef
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT ut.user_id, t.id, t.name, t.builtin FROM user_teams ut
+		JOIN teams t ON t.id = ut.team_id WHERE ut.user_id IN ?`, ids).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("models: teams of users: %w", err)
 	}
-	defer rows.Close()
-	members := make([]membership, 0, 2*len(ids))
-	for rows.Next() {
-		var m membership
-		if err := rows.Scan(&m.user, &m.team); err != nil {
-			return nil, fmt.Errorf("models: teams of users: %w", err)
-		}
-		members = append(members, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("models: teams of users: %w", err)
-	}
-	return s.teamRefs(ctx, gen, members)
-}
-
-// membership is one row of user_teams.
-type membership struct{ user, team int64 }
-
-// teamRefs names the teams of these memberships from the team directory,
-// each user's in chip order.
-func (s *Store) teamRefs(ctx context.Context, gen generation, members []membership) (map[int64][]TeamRef, error) {
-	out := make(map[int64][]TeamRef)
-	dir, err := s.teams.getAt(ctx, gen, s.loadTeamDirectory)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range members {
-		if _, ok := dir.byID[m.team]; !ok {
-			// A team made (by another process) after the generation was
-			// read: read the directory afresh, once.
-			if dir, err = s.loadTeamDirectory(ctx); err != nil {
-				return nil, err
-			}
-			break
-		}
-	}
-	for _, m := range members {
-		if t, ok := dir.byID[m.team]; ok { // else deleted meanwhile
-			out[m.user] = append(out[m.user], t.TeamRef)
-		}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.TeamRef)
 	}
 	for _, teams := range out {
-		slices.SortFunc(teams, func(a, b TeamRef) int { return dir.byID[a.ID].rank - dir.byID[b.ID].rank })
+		sortTeamRefs(teams)
 	}
 	return out, nil
 }
 
-// OwnerChoice is a person who may own a service user.
-type OwnerChoice struct {
-	ID    int64
-	Name  string
-	Email string
-}
-
-// OwnerChoices lists active people for the owner picker, by name.
-func (s *Store) OwnerChoices(ctx context.Context) ([]OwnerChoice, error) {
-	var out []OwnerChoice
-	err := s.db.WithContext(ctx).Model(&User{}).Select("id, name, email").
-		Where("kind = ? AND status = ?", KindHuman, StatusActive).
-		Order(s.dialect.nocase("name") + ", id").Limit(1000).Scan(&out).Error
+// teamNamesOf lists a user's team names, sorted, for before/after changes.
+func (s *Store) teamNamesOf(tx *gorm.DB, userID int64) ([]string, error) {
+	var names []string
+	err := tx.Raw(`SELECT t.name FROM user_teams ut JOIN teams t ON t.id = ut.team_id
+		WHERE ut.user_id = ? ORDER BY `+s.dialect.nocase("t.name"), userID).Scan(&names).Error
 	if err != nil {
-		return nil, fmt.Errorf("models: owner choices: %w", err)
+		return nil, fmt.Errorf("models: team names: %w", err)
+	}
+	return names, nil
+}
+
+// TeamNames maps team ids to names with one query.
+func (s *Store) TeamNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   int64
+		Name string
+	}
+	if err := s.db.WithContext(ctx).Model(&Team{}).Select("id, name").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("models: team names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
 	}
 	return out, nil
+}
+
+// UserTeams returns the teams of one user, named teams by name (ignoring
+// ASCII case), the built-in Public team last.
+func (s *Store) UserTeams(ctx context.Context, userID int64) ([]TeamRef, error) {
+	teams, err := s.teamsOf(ctx, []int64{userID})
+	return teams[userID], err
+}
+
+// sortTeamRefs orders one user's teams for its chips: named teams by name
+// (as COLLATE NOCASE would, in Go so that both databases agree), Public
+// last, since it is on every row and says the least.
+func sortTeamRefs(ts []TeamRef) {
+	slices.SortFunc(ts, func(a, b TeamRef) int {
+		if a.Builtin != b.Builtin {
+			if a.Builtin {
+				return 1
+			}
+			return -1
+		}
+		if c := compareNoCase(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// compareNoCase compares like SQLite's NOCASE collation: byte by byte, with
+// only the ASCII letters folded.
+func compareNoCase(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := lowerASCII(a[i]), lowerASCII(b[i])
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

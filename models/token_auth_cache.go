@@ -4,30 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 )
 
-// maxKeptAuths bounds the caches of authentications and of their users'
-// details: a deployment has far fewer tokens in use at once, and a flood of
-// distinct valid tokens only costs the queries the caches would have saved.
+// maxKeptAuths bounds the cache: a flood of distinct valid tokens only
+// costs the reads the cache would have saved.
 const maxKeptAuths = 4096
 
-// Token authentications are kept (Store.auths, by token hash) for as long as
-// the generation they were read at holds.
-//
-// This is what lets an API request skip reading its token: every change that
-// can refuse a token (revocation, rotation, deletion, the user's
-// deactivation or change of type) writes an audit event, by this process or
-// any other on the same database, and so moves the generation. Each request
-// reads the generation (one lookup at the end of the audit log's primary
-// key), and when it moved, reads the token again: revocation stays
-// immediate on every replica (TestTwoReplicasOnePostgres,
-// TestAuthCacheFollowsEveryChange). Expiry needs no write, so it is checked
-// against the clock on every use of a kept entry.
-//
-// Only successes are kept: an unknown token costs its query every time, so
-// guessing cannot fill the cache. Entries are values, and each request gets
-// its own copies to modify.
+// authCache keeps successful token authentications and their callers'
+// details while data_revision holds; triggers move it on any change to
+// users, tokens, teams or memberships, by any process or by hand (0009).
+// make bench: GET /api/v1/me and POST /api/v1/introspect, see docs/performance.md.
+type authCache struct {
+	mu      sync.Mutex
+	rev     int64
+	auths   map[string]keptAuth // by token hash
+	details map[int64]keptDetail
+}
+
+// keptAuth is a token and its user as read at the cache's revision.
 type keptAuth struct {
 	t Token
 	u User
@@ -43,38 +39,89 @@ type keptDetail struct {
 	until time.Time
 }
 
-// cachedAuth reports whether an authentication is kept under hash at gen,
+// revision reads data_revision.
+func (s *Store) revision(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Raw(`SELECT n FROM data_revision WHERE id = 1`).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: data revision: %w", err)
+	}
+	return n, nil
+}
+
+// at moves the cache to rev when rev is newer, emptying it, and reports
+// whether entries read at rev may be used or kept. The caller holds mu.
+func (c *authCache) at(rev int64) bool {
+	if rev > c.rev || c.auths == nil {
+		c.rev, c.auths, c.details = rev, map[string]keptAuth{}, map[int64]keptDetail{}
+	}
+	if len(c.auths) >= maxKeptAuths || len(c.details) >= maxKeptAuths {
+		clear(c.auths)
+		clear(c.details)
+	}
+	return rev == c.rev
+}
+
+// cachedAuth reports whether an authentication is kept under hash at rev,
 // and if so returns copies of it, or the clock's refusal once it expired.
-func (s *Store) cachedAuth(gen generation, hash string) (bool, *TokenAuth, error) {
-	k, ok := s.auths.get(gen, hash)
+func (s *Store) cachedAuth(rev int64, hash string) (bool, *TokenAuth, error) {
+	c := &s.auths
+	c.mu.Lock()
+	var k keptAuth
+	ok := c.at(rev)
+	if ok {
+		k, ok = c.auths[hash]
+	}
+	c.mu.Unlock()
 	if !ok {
 		return false, nil, nil
 	}
 	if k.t.State(s.Now()) == TokenExpired {
 		return true, nil, &TokenAuthError{Reason: "expired"}
 	}
-	return true, &TokenAuth{Token: &k.t, User: &k.u, gen: gen}, nil
+	return true, &TokenAuth{Token: &k.t, User: &k.u, rev: rev}, nil
+}
+
+// keepAuth keeps a successful authentication read at rev.
+func (s *Store) keepAuth(rev int64, hash string, t *Token, u *User) {
+	c := &s.auths
+	c.mu.Lock()
+	if c.at(rev) {
+		c.auths[hash] = keptAuth{t: *t, u: *u}
+	}
+	c.mu.Unlock()
 }
 
 // CallerDetail is APIDetailOf for the user of an authenticated token, kept
-// for as long as the generation the authentication read holds, so that
-// GET /api/v1/me reads nothing more while nothing changes.
+// with the authentication, so GET /api/v1/me reads nothing more while
+// nothing changes.
 func (s *Store) CallerDetail(ctx context.Context, auth *TokenAuth) (*UserDetail, int64, error) {
-	u, now := auth.User, s.Now()
-	if k, ok := s.details.get(auth.gen, u.ID); ok && auth.gen != (generation{}) && (k.until.IsZero() || now.Before(k.until)) {
+	u, now, c := auth.User, s.Now(), &s.auths
+	c.mu.Lock()
+	var k keptDetail
+	ok := c.at(auth.rev)
+	if ok {
+		k, ok = c.details[u.ID]
+	}
+	c.mu.Unlock()
+	ok = ok && (k.until.IsZero() || now.Before(k.until))
+	if ok {
 		s.usage.mergeUser(u)
 		return &UserDetail{User: u, Teams: k.teams, OwnerName: k.ownerName, CreatedBy: k.author}, k.active, nil
 	}
-	d, n, err := s.apiDetailAt(ctx, u, now)
-	if err != nil || auth.gen == (generation{}) {
-		return d, n, err
+	d, n, err := s.APIDetailOf(ctx, u)
+	if err != nil {
+		return nil, 0, err
 	}
-	// The soonest expiry among the tokens counted, at the same instant.
 	var next sql.NullTime
-	if _, err := s.scanOne(ctx, []any{&next}, `SELECT expires_at FROM tokens WHERE user_id = ? AND `+activeTokenCond+`
-		AND expires_at IS NOT NULL ORDER BY expires_at LIMIT 1`, u.ID, now); err != nil {
+	if err := s.db.WithContext(ctx).Model(&Token{}).Select("expires_at").
+		Where("user_id = ? AND "+activeTokenCond+" AND expires_at IS NOT NULL", u.ID, now).
+		Order("expires_at").Limit(1).Scan(&next).Error; err != nil {
 		return nil, 0, fmt.Errorf("models: user detail: %w", err)
 	}
-	s.details.keep(auth.gen, u.ID, keptDetail{teams: d.Teams, ownerName: d.OwnerName, author: d.CreatedBy, active: n, until: next.Time}, maxKeptAuths)
+	c.mu.Lock()
+	if c.at(auth.rev) {
+		c.details[u.ID] = keptDetail{teams: d.Teams, ownerName: d.OwnerName, author: d.CreatedBy, active: n, until: next.Time}
+	}
+	c.mu.Unlock()
 	return d, n, nil
 }

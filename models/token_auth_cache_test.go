@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// TestAuthCacheFollowsEveryChange: authentications are kept per generation
-// (token_auth_cache.go). Every change that decides whether a token works,
+// TestAuthCacheFollowsEveryChange: authentications are kept per data
+// revision (token_auth_cache.go). Every change that decides whether a token works,
 // made through a second store on the same database (another replica, or the
 // command line beside a running server), applies to the first store's very
 // next authentication; expiry applies with no write at all.
@@ -29,7 +29,7 @@ func TestAuthCacheFollowsEveryChange(t *testing.T) {
 				t.Fatalf("before the change: %v", err)
 			}
 		}
-		if _, ok := server.auths.get(mustGeneration(t, server), HashToken(secret)); !ok {
+		if !isKept(server, secret) {
 			t.Fatal("the authentication was not kept")
 		}
 		a, _ := server.AuthenticateToken(ctx, secret)
@@ -126,11 +126,11 @@ func TestAuthCacheFollowsEveryChange(t *testing.T) {
 	t.Run("expired, with no write", func(t *testing.T) {
 		_, _, secret := fresh(Expiry{Days: 1})
 		kept(secret)
-		before := mustGeneration(t, server)
+		before := mustRevision(t, server)
 		clock.Advance(24 * time.Hour)
 		refused(secret, "expired")
-		if mustGeneration(t, server) != before {
-			t.Fatal("the generation moved: the kept entry was not what refused")
+		if mustRevision(t, server) != before {
+			t.Fatal("the revision moved: the kept entry was not what refused")
 		}
 		clock.Advance(-24 * time.Hour)
 	})
@@ -145,13 +145,73 @@ func TestAuthCacheFollowsEveryChange(t *testing.T) {
 	})
 }
 
-func mustGeneration(t *testing.T, s *Store) generation {
+func mustRevision(t *testing.T, s *Store) int64 {
 	t.Helper()
-	g, err := s.generation(context.Background())
+	n, err := s.revision(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g
+	return n
+}
+
+// isKept reports whether the store keeps an authentication of secret at
+// the current revision.
+func isKept(s *Store, secret string) bool {
+	rev, err := s.revision(context.Background())
+	if err != nil {
+		return false
+	}
+	s.auths.mu.Lock()
+	defer s.auths.mu.Unlock()
+	_, ok := s.auths.auths[HashToken(secret)]
+	return ok && s.auths.rev == rev
+}
+
+// TestAuthCacheSeesChangesMadeBehindItsBack: a token that authenticated
+// once (and so is kept) is refused on the very next request after a direct
+// SQL UPDATE of its user's status, or of its own revoked_at, that writes no
+// audit event: triggers move the revision, not the store (issue 15).
+func TestAuthCacheSeesChangesMadeBehindItsBack(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	for _, tc := range []struct{ name, sql, want string }{
+		{"user deactivated", `UPDATE users SET status = 'deactivated' WHERE id = ?`, "user_deactivated"},
+		{"token revoked", `UPDATE tokens SET revoked_at = CURRENT_TIMESTAMP WHERE user_id = ?`, "revoked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := mustService(t, s, "Behind "+tc.name)
+			_, secret := mustToken(t, s, svc.ID, "ci", Expiry{Days: 30})
+			for range 2 {
+				if _, err := s.AuthenticateToken(ctx, secret); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !isKept(s, secret) {
+				t.Fatal("the authentication was not kept")
+			}
+			events := countEvents(t, s)
+			if err := s.db.Exec(tc.sql, svc.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n := countEvents(t, s); n != events {
+				t.Fatalf("the direct UPDATE wrote %d audit events", n-events)
+			}
+			_, err := s.AuthenticateToken(ctx, secret)
+			var ae *TokenAuthError
+			if !errors.As(err, &ae) || ae.Reason != tc.want {
+				t.Errorf("after a direct UPDATE: %v; want %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func countEvents(t *testing.T, s *Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.db.Model(&Event{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestCallerDetailFollowsChanges: GET /me's detail is kept with the
@@ -199,7 +259,7 @@ func TestCallerDetailFollowsChanges(t *testing.T) {
 		t.Fatalf("kept: %d tokens", active)
 	}
 	if reads := *n - before; reads != 1 {
-		t.Errorf("unchanged: %d statements for authentication and detail; want 1 (the generation)", reads)
+		t.Errorf("unchanged: %d statements for authentication and detail; want 1 (the revision)", reads)
 	}
 
 	// The short token expires: the count drops with no write.

@@ -148,3 +148,9 @@ func (s *Store) FlushTokenUseEvery(ctx context.Context, interval time.Duration, 
 		}
 	}
 }
+
+// RecordIntrospection notes a successful introspection as a use of the
+// introspected token (in memory, like every use).
+func (s *Store) RecordIntrospection(auth *TokenAuth, ip, userAgent string) {
+	s.RecordTokenUse(auth, ip, userAgent)
+}

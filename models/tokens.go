@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"crypto/subtle"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -388,83 +387,39 @@ func (e *TokenAuthError) Error() string { return "models: invalid token: " + e.R
 func (e *TokenAuthError) Unwrap() error { return ErrTokenInvalid }
 
 // TokenAuth is an authenticated API caller: the token and its user as they
-// are in the database now. Only the columns the API needs are read (see
-// tokenAuthQuery); the other fields are zero. In particular the token's
-// name, hint and last use, and the user's password hash, are not read:
-// load the token or user by id for those.
+// are in the database now.
 type TokenAuth struct {
 	Token *Token
 	User  *User
-	// gen is the generation they were read at (see CallerDetail).
-	gen generation
-}
-
-// tokenAuthQuery reads a token and its user in one statement: the columns
-// the checks, the actor of audit events, GET /me and introspection use,
-// and no more (each column read costs time on every API request). The LEFT
-// JOIN keeps the order of the checks: a token is refused as revoked or
-// expired before its user is looked at, even if that user were gone.
-const tokenAuthQuery = `SELECT t.id, t.user_id, t.token_hash, t.expires_at, t.revoked_at,
-	u.id, u.kind, u.name, u.user_id, u.email, u.role, u.status, u.description,
-	u.owner_user_id, u.owner_team_id, u.last_active_at, u.created_by, u.created_at
-	FROM tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`
-
-// tokenAuthRow is one row of tokenAuthQuery: the user's columns that are NOT
-// NULL in the table may still be NULL here (no such user).
-type tokenAuthRow struct {
-	t                              Token
-	u                              User
-	userID                         sql.NullInt64
-	kind, name, role, status, desc sql.NullString
-	createdAt                      sql.NullTime
-}
-
-func (r *tokenAuthRow) dest() []any {
-	t, u := &r.t, &r.u
-	return []any{&t.ID, &t.UserID, &t.TokenHash, &t.ExpiresAt, &t.RevokedAt,
-		&r.userID, &r.kind, &r.name, &u.UserID, &u.Email, &r.role, &r.status, &r.desc,
-		&u.OwnerUserID, &u.OwnerTeamID, &u.LastActiveAt, &u.CreatedBy, &r.createdAt}
-}
-
-// user completes r.u from the nullable columns; false when there is no user.
-func (r *tokenAuthRow) user() bool {
-	if !r.userID.Valid {
-		return false
-	}
-	u := &r.u
-	u.ID, u.Kind, u.Name, u.Role, u.Status = r.userID.Int64, Kind(r.kind.String), r.name.String, Role(r.role.String), Status(r.status.String)
-	u.Description, u.CreatedAt = r.desc.String, r.createdAt.Time
-	return true
+	rev   int64 // the data revision they were read at (see CallerDetail)
 }
 
 // AuthenticateToken checks a bearer token, in order: shape, checksum (no
 // database read for either), lookup by hash, constant-time comparison, not
-// revoked, not expired, user active and a service user. The token and its
-// user are read together, in one statement, and kept for as long as the
-// generation holds (see token_auth_cache.go): a revocation, a role change or a
-// deactivation moves it, so it applies to the next request, whichever
-// replica made it.
+// revoked, not expired, user active and a service user. Successes are kept
+// while the data revision holds (see token_auth_cache.go), so a revocation,
+// a role change or a deactivation applies to the next request, whichever
+// process or person made it.
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAuth, error) {
 	if err := CheckTokenFormat(secret); err != nil {
 		return nil, &TokenAuthError{Reason: "malformed"}
 	}
 	hash := HashToken(secret)
-	gen, err := s.generation(ctx)
+	rev, err := s.revision(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if kept, auth, err := s.cachedAuth(gen, hash); kept {
+	if kept, auth, err := s.cachedAuth(rev, hash); kept {
 		return auth, err
 	}
-	row := new(tokenAuthRow)
-	found, err := s.scanOne(ctx, row.dest(), tokenAuthQuery, hash)
+	var t Token
+	err = s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, &TokenAuthError{Reason: "unknown"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("models: token lookup: %w", err)
 	}
-	if !found {
-		return nil, &TokenAuthError{Reason: "unknown"}
-	}
-	t := &row.t
 	if subtle.ConstantTimeCompare([]byte(t.TokenHash), []byte(hash)) != 1 {
 		return nil, &TokenAuthError{Reason: "unknown"}
 	}
@@ -474,34 +429,41 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	case TokenExpired:
 		return nil, &TokenAuthError{Reason: "expired"}
 	}
-	if !row.user() {
+	u, err := s.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) {
 		return nil, &TokenAuthError{Reason: "unknown"}
 	}
-	u := &row.u
+	if err != nil {
+		return nil, err
+	}
 	if u.Status != StatusActive {
 		return nil, &TokenAuthError{Reason: "user_deactivated"}
 	}
 	if u.Kind != KindService {
 		return nil, &TokenAuthError{Reason: "not_service"}
 	}
-	s.auths.keep(gen, hash, keptAuth{t: *t, u: *u}, maxKeptAuths)
-	return &TokenAuth{Token: t, User: u, gen: gen}, nil
+	s.keepAuth(rev, hash, &t, u)
+	return &TokenAuth{Token: &t, User: u, rev: rev}, nil
 }
 
-// scanOne runs a read outside transactions (see Store.query) and scans its
-// first row into dest with database/sql, without gorm's reflection. It
-// reports whether there was a row.
-func (s *Store) scanOne(ctx context.Context, dest []any, query string, args ...any) (bool, error) {
-	rows, err := s.query(ctx, query, args...)
+// ActiveTokenCounts counts the working tokens of each user in ids with one
+// query, for list answers.
+func (s *Store) ActiveTokenCounts(ctx context.Context, ids []int64) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		UserID int64
+		N      int64
+	}
+	err := s.db.WithContext(ctx).Model(&Token{}).Select("user_id, COUNT(*) AS n").
+		Where("user_id IN ? AND "+activeTokenCond, ids, s.Now()).Group("user_id").Scan(&rows).Error
 	if err != nil {
-		return false, err
+		return nil, fmt.Errorf("models: active token counts: %w", err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return false, rows.Err()
+	for _, r := range rows {
+		out[r.UserID] = r.N
 	}
-	if err := rows.Scan(dest...); err != nil {
-		return false, err
-	}
-	return true, rows.Close()
+	return out, nil
 }

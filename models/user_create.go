@@ -132,7 +132,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUse
 		u = &User{
 			Kind: KindService, Name: name, UserID: &userID, Role: in.Role, Status: StatusActive,
 			Description: desc, CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now,
-			SearchText: searchText(name, &userID, nil),
+			SearchText: SearchText(name, &userID, nil),
 		}
 		setOwner(u, in.Owner)
 		if err := tx.Create(u).Error; err != nil {
@@ -197,7 +197,7 @@ func (s *Store) CreateHumanUser(ctx context.Context, a Actor, in NewHumanUser) (
 		now := s.Now()
 		u = &User{
 			Kind: KindHuman, Name: name, Email: &email, EmailKey: &key, Role: in.Role, Status: StatusActive,
-			CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now, SearchText: searchText(name, nil, &email),
+			CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now, SearchText: SearchText(name, nil, &email),
 		}
 		if err := tx.Create(u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -246,13 +246,6 @@ func (s *Store) recordCreate(tx *gorm.DB, a Actor, u *User) error {
 		ch.set("email", nil, u.Handle())
 	}
 	return s.record(tx, a, userAction(u, "create"), OutcomeSuccess, "", userTarget(u), ch)
-}
-
-func nonZero(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
 }
 
 func setOwner(u *User, o Owner) {
@@ -333,4 +326,23 @@ func setTeams(tx *gorm.DB, u *User, ids []int64) error {
 		return fmt.Errorf("models: team count: %w", err)
 	}
 	return nil
+}
+
+// ownerLabel names an owner for the audit log: "user:<handle>" or "team:<name>".
+func ownerLabel(tx *gorm.DB, o Owner) (string, error) {
+	var name string
+	switch {
+	case o.UserID != 0:
+		var u User
+		if err := tx.Select("id, kind, user_id, email").Take(&u, o.UserID).Error; err != nil {
+			return "", fmt.Errorf("models: owner: %w", err)
+		}
+		name = "user:" + u.Handle()
+	case o.TeamID != 0:
+		if err := tx.Model(&Team{}).Select("name").Where("id = ?", o.TeamID).Scan(&name).Error; err != nil {
+			return "", fmt.Errorf("models: owner: %w", err)
+		}
+		name = "team:" + name
+	}
+	return name, nil
 }

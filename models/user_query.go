@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,9 +69,6 @@ type UserQuery struct {
 	Health  string // expiring, never_used, idle or no_expiry
 	Page    int
 	PerPage int
-	// Brief rows carry only the columns the console's list shows
-	// (userBriefColumns); the rest of each User is zero.
-	Brief bool
 }
 
 // DefaultUserQuery is the list with no parameters.
@@ -247,68 +243,13 @@ func (p UserPage) Pages() int {
 	return int((p.Total + int64(p.Query.PerPage) - 1) / int64(p.Query.PerPage))
 }
 
-// escapeLike escapes LIKE's wildcards so a search for "50%_off" finds that text.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// ListUsers returns one page of the Users list: filtered and sorted in SQL,
-// counted with the same filter, and the page's teams fetched in one query.
+// ListUsers returns one page of the Users list: filtered, sorted and paged
+// in SQL, counted with the same filter, and the page's teams read in one
+// query.
 func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	page := UserPage{Query: q}
-	where := []string{}
-	args := []any{}
-	switch q.Status {
-	case "deactivated":
-		where = append(where, "u.status = 'deactivated'")
-	case "all":
-	default:
-		where = append(where, "u.status = 'active'")
-	}
-	if q.Role != "" {
-		where, args = append(where, "u.role = ?"), append(args, string(q.Role))
-	}
-	if q.Kind != "" {
-		where, args = append(where, "u.kind = ?"), append(args, string(q.Kind))
-	}
-	if len(q.TeamIDs) > 0 {
-		// Several teams: users in any of them.
-		// IN over the (team_id, user_id) index reads the teams' members
-		// only, instead of probing every user with EXISTS.
-		where = append(where, "u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?)")
-		args = append(args, q.TeamIDs)
-	}
-	now := s.Now()
-	switch q.Health {
-	case "expiring": // an active token expires within 30 days
-		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ?)")
-		args = append(args, now, now.Add(30*24*time.Hour))
-	case "never_used": // a service user none of whose tokens was ever used
-		where = append(where, "u.kind = 'service' AND u.last_active_at IS NULL")
-	case "idle": // not active for 90 days or more (but active once)
-		where = append(where, "u.last_active_at < ?")
-		args = append(args, now.Add(-90*24*time.Hour))
-	case "no_expiry": // an active token that never expires
-		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at IS NULL)")
-	}
-	if q.Q != "" {
-		where = append(where, `u.search_text LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(strings.ToLower(q.Q))+"%")
-	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
-	// Only filters whose answer changes with audited writes alone may be
-	// cached: "expiring" and "idle" move with the clock, and "never used"
-	// with the last-use flush, which writes no event.
-	cacheable := q.Health == "" || q.Health == "no_expiry"
-	// One generation for every cached value the page uses.
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return page, err
-	}
-	total, err := s.countUsers(ctx, gen, cond, args, cacheable)
+	cond, args := s.userFilter(q)
+	total, err := s.countUsers(ctx, q, cond, args)
 	if err != nil {
 		return page, err
 	}
@@ -325,50 +266,19 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if perPage <= 0 {
 		perPage = DefaultPerPage
 	}
-	offset := (max(q.Page, 1) - 1) * perPage
-	orderSQL := order(s.dialect, dir)
-	cols := s.userListColumns(q.Brief)
-	var (
-		users   []User
-		members []membership // of the rows, when brief
-	)
-	// A search or a team filter matches a few thousand users at most in
-	// practice, which no index returns in name order: each page would read
-	// and sort every match. Their ordered ids are kept instead (not for the
-	// last-active order, which the last-use flush moves without an event),
-	// and a page reads its rows by id.
-	narrow := cacheable && (q.Q != "" || len(q.TeamIDs) > 0) && q.Sort != SortLastActive && total <= maxCachedMatches
-	if narrow {
-		all, err := s.matchingUserIDs(ctx, gen, cond, args, orderSQL)
-		if err != nil {
-			return page, err
-		}
-		page.Total = int64(len(all))
-		lo, hi := min(offset, len(all)), min(offset+perPage, len(all))
-		if users, members, err = s.usersInOrder(ctx, all[lo:hi], q.Brief); err != nil {
-			return page, err
-		}
-	} else {
-		if q.Brief && s.dialect == SQLite {
-			users, members, err = s.briefUsersJSON(ctx, cond, args, orderSQL, perPage, offset)
-		} else {
-			users, members, err = s.queryUsers(ctx, q.Brief, "SELECT "+cols+" FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ? OFFSET ?",
-				append(args, perPage, offset)...)
-		}
-		if err != nil {
-			return page, fmt.Errorf("models: list users: %w", err)
-		}
+	var users []User
+	db := s.db.WithContext(ctx).Table("users AS u").Omit("password_hash", "search_text")
+	if cond != "" {
+		db = db.Where(cond, args...)
 	}
-	var teams map[int64][]TeamRef
-	if q.Brief {
-		teams, err = s.teamRefs(ctx, gen, members)
-	} else {
-		ids := make([]int64, len(users))
-		for i, u := range users {
-			ids[i] = u.ID
-		}
-		teams, err = s.teamsOf(ctx, gen, ids)
+	if err := db.Order(order(s.dialect, dir)).Limit(perPage).Offset((max(q.Page, 1) - 1) * perPage).Find(&users).Error; err != nil {
+		return page, fmt.Errorf("models: list users: %w", err)
 	}
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	teams, err := s.teamsOf(ctx, ids)
 	if err != nil {
 		return page, err
 	}
@@ -380,152 +290,63 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	return page, nil
 }
 
-// maxCachedMatches bounds each id list matchingUserIDs keeps, and
-// maxCachedIDs all of them together (4 MB).
-const (
-	maxCachedMatches = 10_000
-	maxCachedIDs     = 500_000
-)
-
-// matchingUserIDs returns the ids of every user matching cond, in order,
-// from the cache while the generation holds.
-func (s *Store) matchingUserIDs(ctx context.Context, gen generation, cond string, args []any, orderSQL string) ([]int64, error) {
-	key := cond + "\x00" + fmt.Sprintf("%#v", args) + "\x00" + orderSQL
-	s.userCounts.Lock()
-	ids, ok := s.userCounts.lists[key]
-	ok = ok && s.userCounts.gen == gen
-	s.userCounts.Unlock()
-	if ok {
-		return ids, nil
-	}
-	if err := s.readDB(ctx).Raw("SELECT u.id FROM users u"+cond+" ORDER BY "+orderSQL+" LIMIT ?",
-		append(slices.Clip(args), maxCachedMatches)...).Scan(&ids).Error; err != nil {
-		return nil, fmt.Errorf("models: list users: %w", err)
-	}
-	s.userCounts.Lock()
-	if s.userCounts.gen != gen {
-		s.userCounts.gen, s.userCounts.m, s.userCounts.lists, s.userCounts.listIDs = gen, map[string]int64{}, nil, 0
-	}
-	if s.userCounts.lists == nil || s.userCounts.listIDs+len(ids) > maxCachedIDs {
-		s.userCounts.lists, s.userCounts.listIDs = map[string][]int64{}, 0
-	}
-	s.userCounts.lists[key] = ids
-	s.userCounts.listIDs += len(ids)
-	s.userCounts.Unlock()
-	return ids, nil
-}
-
-// usersInOrder reads the users with these ids, in the ids' order, and
-// when brief only the list's columns and their teams (as queryUsers).
-func (s *Store) usersInOrder(ctx context.Context, ids []int64, brief bool) ([]User, []membership, error) {
-	if len(ids) == 0 {
-		return nil, nil, nil
-	}
+// userFilter is the WHERE condition (on users AS u) of q's filters, and
+// its arguments; "" when nothing is filtered.
+func (s *Store) userFilter(q UserQuery) (string, []any) {
 	var (
-		rows    []User
-		members []membership
-		err     error
+		where []string
+		args  []any
 	)
-	if brief && s.dialect == SQLite {
-		rows, members, err = s.briefUsersByIDJSON(ctx, ids)
-	} else {
-		rows, members, err = s.queryUsers(ctx, brief, "SELECT "+s.userListColumns(brief)+" FROM users u WHERE u.id IN ?", ids)
+	switch q.Status {
+	case "deactivated":
+		where = append(where, "u.status = 'deactivated'")
+	case "all":
+	default:
+		where = append(where, "u.status = 'active'")
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("models: list users: %w", err)
+	if q.Role != "" {
+		where, args = append(where, "u.role = ?"), append(args, string(q.Role))
 	}
-	at := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		at[id] = i
+	if q.Kind != "" {
+		where, args = append(where, "u.kind = ?"), append(args, string(q.Kind))
 	}
-	out := make([]User, len(ids))
-	n := 0
-	for _, u := range rows {
-		if i, ok := at[u.ID]; ok {
-			out[i] = u
-			n++
-		}
+	if len(q.TeamIDs) > 0 { // users in any of the teams
+		where, args = append(where, "u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?)"), append(args, q.TeamIDs)
 	}
-	if n != len(ids) { // a user deleted between the two reads
-		out = slices.DeleteFunc(out, func(u User) bool { return u.ID == 0 })
+	now := s.Now()
+	switch q.Health {
+	case "expiring": // an active token expires within 30 days
+		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ?)")
+		args = append(args, now, now.Add(30*24*time.Hour))
+	case "never_used": // a service user none of whose tokens was ever used
+		where = append(where, "u.kind = 'service' AND u.last_active_at IS NULL")
+	case "idle": // not active for 90 days or more (but active once)
+		where, args = append(where, "u.last_active_at < ?"), append(args, now.Add(-90*24*time.Hour))
+	case "no_expiry": // an active token that never expires
+		where = append(where, "EXISTS (SELECT 1 FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at IS NULL)")
 	}
-	return out, members, nil
+	if q.Q != "" {
+		c, a := s.dialect.wordSearch(q.Q)
+		where, args = append(where, c), append(args, a...)
+	}
+	return strings.Join(where, " AND "), args
 }
 
-// countUsers counts the users matching cond. Counting is most of a Users
-// page's cost at a hundred thousand users (every matching index entry is
-// read), and the answer only changes when data does, so a cacheable
-// filter's count is kept until the generation moves.
-func (s *Store) countUsers(ctx context.Context, gen generation, cond string, args []any, cacheable bool) (int64, error) {
-	key := ""
-	if cacheable {
-		key = cond + "\x00" + fmt.Sprintf("%#v", args)
-		s.userCounts.Lock()
-		n, ok := s.userCounts.m[key]
-		ok = ok && s.userCounts.gen == gen
-		s.userCounts.Unlock()
-		if ok {
-			return n, nil
-		}
-	}
+// countUsers counts the users matching cond, the filter of q. Filters on
+// status, role and type alone are answered by user_counts.
+func (s *Store) countUsers(ctx context.Context, q UserQuery, cond string, args []any) (int64, error) {
 	var n int64
-	if err := s.readDB(ctx).Raw("SELECT COUNT(*) FROM users u"+cond, args...).Scan(&n).Error; err != nil {
+	db := s.db.WithContext(ctx)
+	if q.Q == "" && len(q.TeamIDs) == 0 && q.Health == "" {
+		db = db.Table("user_counts AS u").Select("COALESCE(SUM(n), 0)")
+	} else {
+		db = db.Table("users AS u").Select("COUNT(*)")
+	}
+	if cond != "" {
+		db = db.Where(cond, args...)
+	}
+	if err := db.Scan(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count users: %w", err)
 	}
-	if cacheable {
-		s.userCounts.Lock()
-		if s.userCounts.gen != gen {
-			s.userCounts.gen, s.userCounts.m, s.userCounts.lists, s.userCounts.listIDs = gen, nil, nil, 0
-		}
-		if s.userCounts.m == nil || len(s.userCounts.m) >= 256 {
-			s.userCounts.m = map[string]int64{}
-		}
-		s.userCounts.m[key] = n
-		s.userCounts.Unlock()
-	}
 	return n, nil
-}
-
-// UserDetail is what the user page shows beyond the user itself.
-type UserDetail struct {
-	User      *User
-	Teams     []TeamRef
-	OwnerName string // the owning person's or team's name, "" when none
-	CreatedBy string // the creating admin's name, "" when unknown
-}
-
-// UserDetail loads a user with its teams, owner and creator names.
-func (s *Store) UserDetail(ctx context.Context, id int64) (*UserDetail, error) {
-	u, err := s.UserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.DetailOf(ctx, u)
-}
-
-// DetailOf completes a user already loaded (by bearer authentication, say)
-// with its teams, owner and creator names, without reading it again.
-func (s *Store) DetailOf(ctx context.Context, u *User) (*UserDetail, error) {
-	id := u.ID
-	gen, err := s.generation(ctx)
-	if err != nil {
-		return nil, err
-	}
-	teams, err := s.teamsOf(ctx, gen, []int64{id})
-	if err != nil {
-		return nil, err
-	}
-	s.usage.mergeUser(u)
-	d := &UserDetail{User: u, Teams: teams[id]}
-	db := s.db.WithContext(ctx)
-	if u.OwnerUserID != nil {
-		db.Model(&User{}).Select("name").Where("id = ?", *u.OwnerUserID).Scan(&d.OwnerName)
-	}
-	if u.OwnerTeamID != nil {
-		db.Model(&Team{}).Select("name").Where("id = ?", *u.OwnerTeamID).Scan(&d.OwnerName)
-	}
-	if u.CreatedBy != nil {
-		db.Model(&User{}).Select("name").Where("id = ?", *u.CreatedBy).Scan(&d.CreatedBy)
-	}
-	return d, nil
 }

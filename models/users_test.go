@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +202,43 @@ func TestSetupRaceHasOneWinner(t *testing.T) {
 	s.db.Model(&User{}).Where("role = 'admin'").Count(&admins)
 	if wins != 1 || admins != 1 {
 		t.Fatalf("%d setups succeeded and %d admins exist; want exactly one", wins, admins)
+	}
+}
+
+// TestUserCountsFollowTheTable: user_counts, which the overview and the
+// Users list's totals read, agrees with the users table after the store's
+// changes and after changes made by hand.
+func TestUserCountsFollowTheTable(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	admin := AsUser(mustAdmin(t, s, "ada@example.com"))
+	a := mustService(t, s, "Counted A")
+	b := mustService(t, s, "Counted B")
+	if _, err := s.UpdateUser(ctx, admin, a.ID, UserUpdate{Role: RoleManager}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeactivateUser(ctx, admin, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE users SET role = 'admin', status = 'deactivated' WHERE id = ?`,
+		`DELETE FROM users WHERE id = ?`,
+	} {
+		if err := s.db.Exec(q, a.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		var want, got []struct {
+			Kind, Role, Status string
+			N                  int64
+		}
+		s.db.Raw(`SELECT kind, role, status, COUNT(*) AS n FROM users GROUP BY kind, role, status ORDER BY 1, 2, 3`).Scan(&want)
+		s.db.Raw(`SELECT kind, role, status, n FROM user_counts WHERE n > 0 ORDER BY 1, 2, 3`).Scan(&got)
+		if !reflect.DeepEqual(got, want) || len(want) == 0 {
+			t.Errorf("after %q: user_counts %+v; the table has %+v", q, got, want)
+		}
+	}
+	o, err := s.Overview(ctx)
+	if err != nil || o.ActiveAdmins != 1 || o.ActiveServices != 0 || o.Deactivated != 1 {
+		t.Errorf("overview %+v, %v; want 1 admin, no active service user, 1 deactivated", o, err)
 	}
 }

@@ -1,0 +1,59 @@
+-- 0009_revision_counts_search: twin of sqlite/0009. Kept in step by
+-- triggers, so a change made outside Warden counts too:
+--   data_revision moves on every change to users, tokens, teams and team
+--   memberships; the token-authentication cache is valid while it holds.
+--   user_counts counts users by kind, role and status.
+--   users_search indexes the words of search_text (split and folded by the
+--   store) for the Users search, as SQLite's users_fts does.
+
+CREATE TABLE data_revision (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  BIGINT  NOT NULL
+);
+INSERT INTO data_revision (id, n) VALUES (1, 0);
+
+CREATE FUNCTION warden_bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE data_revision SET n = n + 1 WHERE id = 1;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER users_rev AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_bump_revision();
+CREATE TRIGGER tokens_rev AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_bump_revision();
+CREATE TRIGGER teams_rev AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teams
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_bump_revision();
+CREATE TRIGGER user_teams_rev AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_teams
+    FOR EACH STATEMENT EXECUTE FUNCTION warden_bump_revision();
+
+CREATE TABLE user_counts (
+    kind   TEXT   NOT NULL,
+    role   TEXT   NOT NULL,
+    status TEXT   NOT NULL,
+    n      BIGINT NOT NULL,
+    PRIMARY KEY (kind, role, status)
+);
+INSERT INTO user_counts (kind, role, status, n)
+SELECT kind, role, status, COUNT(*) FROM users GROUP BY kind, role, status;
+
+CREATE FUNCTION warden_count_users() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE user_counts SET n = n - 1 WHERE kind = OLD.kind AND role = OLD.role AND status = OLD.status;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO user_counts (kind, role, status, n) VALUES (NEW.kind, NEW.role, NEW.status, 1)
+        ON CONFLICT (kind, role, status) DO UPDATE SET n = user_counts.n + 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER users_count_ins AFTER INSERT OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION warden_count_users();
+CREATE TRIGGER users_count_upd AFTER UPDATE OF kind, role, status ON users
+    FOR EACH ROW WHEN (OLD.kind <> NEW.kind OR OLD.role <> NEW.role OR OLD.status <> NEW.status)
+    EXECUTE FUNCTION warden_count_users();
+
+CREATE INDEX users_search ON users USING gin (to_tsvector('simple', search_text));
+DROP INDEX users_search_trgm;

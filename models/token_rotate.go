@@ -1,0 +1,108 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Overlaps are the rotation overlaps offered: how long the old token keeps
+// working next to its replacement.
+var Overlaps = map[string]time.Duration{"none": 0, "1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour}
+
+// rotatedName gives a replacement its name: "name-r2", then "-r3", and so on.
+func rotatedName(name string) string {
+	if i := strings.LastIndex(name, "-r"); i > 0 {
+		if n, err := strconv.Atoi(name[i+2:]); err == nil && n >= 2 {
+			return name[:i] + "-r" + strconv.Itoa(n+1)
+		}
+	}
+	return name + "-r2"
+}
+
+// RotateToken replaces an active token: the new one gets the next rotation
+// name and the same lifetime (within the policy), and the old one keeps
+// working for the overlap, then expires by itself. Both changes and their
+// events share one transaction.
+func (s *Store) RotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration) (*Token, string, error) {
+	if overlap < 0 || overlap > 7*24*time.Hour {
+		return nil, "", NewValidationError("overlap", "Choose an overlap of none, 1 hour, 24 hours or 7 days.")
+	}
+	secret, err := NewTokenSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	var fresh *Token
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		old, err := tokenByID(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if old.State(now) != TokenActive {
+			return s.refuse(tx, a, "token.rotate", tokenTarget(old), &RuleError{Code: "not_active", Message: "Only an active token can be rotated."})
+		}
+		u, err := userForUpdate(tx, old.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Status != StatusActive {
+			return s.refuse(tx, a, "token.rotate", tokenTarget(old), errDeactivatedOwner)
+		}
+		policy, err := tokenPolicy(tx)
+		if err != nil {
+			return err
+		}
+		var expires *time.Time
+		switch {
+		case old.ExpiresAt != nil:
+			t := now.Add(old.ExpiresAt.Sub(old.CreatedAt))
+			expires = &t
+		case !policy.AllowNever:
+			t := now.Add(time.Duration(max(policy.DefaultDays, 1)) * 24 * time.Hour)
+			expires = &t
+		}
+		if expires != nil && policy.MaxDays > 0 {
+			if limit := now.Add(time.Duration(policy.MaxDays) * 24 * time.Hour); expires.After(limit) {
+				expires = &limit
+			}
+		}
+		name := rotatedName(old.Name)
+		for {
+			var taken int64
+			if err := tx.Model(&Token{}).Where("user_id = ? AND name_key = ?", u.ID, strings.ToLower(name)).Count(&taken).Error; err != nil {
+				return fmt.Errorf("models: rotate: %w", err)
+			}
+			if taken == 0 {
+				break
+			}
+			name = rotatedName(name)
+		}
+		fresh = &Token{
+			UserID: u.ID, Name: name, NameKey: strings.ToLower(name), Description: old.Description,
+			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires, CreatedBy: nonZero(a.ID), CreatedAt: now,
+		}
+		if err := tx.Create(fresh).Error; err != nil {
+			return fmt.Errorf("models: rotate: %w", err)
+		}
+		oldEnd := now.Add(overlap)
+		if old.ExpiresAt != nil && old.ExpiresAt.Before(oldEnd) {
+			oldEnd = *old.ExpiresAt
+		}
+		if err := tx.Model(&Token{}).Where("id = ?", old.ID).Update("expires_at", oldEnd).Error; err != nil {
+			return fmt.Errorf("models: rotate: %w", err)
+		}
+		ch := tokenFields(fresh, u)
+		ch.set("replaces", nil, old.Name)
+		ch.set("old_expires_at", nil, oldEnd.UTC().Format(time.RFC3339))
+		return s.record(tx, a, "token.rotate", OutcomeSuccess, "", tokenTarget(old), ch)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return fresh, secret, nil
+}
