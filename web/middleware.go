@@ -155,8 +155,9 @@ func isSafeMethod(m string) bool {
 
 // csrf protects every unsafe request twice: the browser's own Sec-Fetch-Site
 // and Origin headers must say the request comes from this origin, and the
-// form field _csrf (or the X-CSRF-Token header of htmx requests) must match
-// the session's token, or before sign-in the token of the signed CSRF cookie.
+// body's form field _csrf (or the X-CSRF-Token header of htmx requests) must
+// match the session's token, or before sign-in the token of the signed CSRF
+// cookie.
 func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Logger) fiber.Handler {
 	// Anonymous rejections (a forged sign-in form, say) are audited at most
 	// 10 a minute per client address: anyone on the internet can send them,
@@ -197,7 +198,7 @@ func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Log
 		}
 		got := c.Get("X-CSRF-Token")
 		if got == "" {
-			got = c.FormValue("_csrf")
+			got = handlers.BodyValue(c, "_csrf")
 		}
 		if got == "" {
 			return reject(c, "missing_token")
