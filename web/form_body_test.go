@@ -42,6 +42,48 @@ func teamNamed(t *testing.T, h *harness, name string) bool {
 	return false
 }
 
+// csrfRejections lists the reasons of the audited CSRF rejections.
+func csrfRejections(t *testing.T, h *harness) []string {
+	t.Helper()
+	page, err := h.srv.Store().ListAudit(context.Background(), models.AuditQuery{Actions: []string{"security.csrf_rejected"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range page.Events {
+		reasons = append(reasons, e.Reason)
+	}
+	return reasons
+}
+
+func TestCSRFTokenInQueryOnlyIsRefused(t *testing.T) {
+	h, c, _ := signedIn(t)
+	token := c.csrf
+	resp := c.postRaw("/teams?_csrf="+url.QueryEscape(token), url.Values{"name": {"Query token"}}, nil)
+	expectStatus(t, resp, http.StatusForbidden)
+	if teamNamed(t, h, "Query token") {
+		t.Fatal("a CSRF token in the query string created a team")
+	}
+	if got := csrfRejections(t, h); len(got) != 1 || got[0] != "token_in_query" {
+		t.Fatalf("audited CSRF rejections %q, want one token_in_query", got)
+	}
+}
+
+func TestCSRFTokenInQueryIsRefusedEvenWithOneInTheBody(t *testing.T) {
+	h, c, _ := signedIn(t)
+	token := c.csrf
+	resp := c.postRaw("/teams?_csrf="+url.QueryEscape(token), url.Values{"_csrf": {token}, "name": {"Both tokens"}}, nil)
+	expectStatus(t, resp, http.StatusForbidden)
+	if teamNamed(t, h, "Both tokens") {
+		t.Fatal("a form with a CSRF token in the query string created a team")
+	}
+	if got := csrfRejections(t, h); len(got) != 1 || got[0] != "token_in_query" {
+		t.Fatalf("audited CSRF rejections %q, want one token_in_query", got)
+	}
+	// The same form without the query string still works.
+	expectRedirect(t, c.postRaw("/teams", url.Values{"_csrf": {token}, "name": {"Both tokens"}}, nil), "/teams")
+}
+
 func TestUserEditRoleComesFromTheBody(t *testing.T) {
 	h, c, _ := signedIn(t)
 	id := createService(t, c, url.Values{"name": {"Query bot"}, "role": {"member"}})

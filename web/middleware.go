@@ -157,7 +157,7 @@ func isSafeMethod(m string) bool {
 // and Origin headers must say the request comes from this origin, and the
 // body's form field _csrf (or the X-CSRF-Token header of htmx requests) must
 // match the session's token, or before sign-in the token of the signed CSRF
-// cookie.
+// cookie. A _csrf in the query string is refused.
 func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Logger) fiber.Handler {
 	// Anonymous rejections (a forged sign-in form, say) are audited at most
 	// 10 a minute per client address: anyone on the internet can send them,
@@ -195,6 +195,11 @@ func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Log
 		// protect; let it through so the button still leads to the login page.
 		if c.Path() == "/logout" && request.Session(c) == nil {
 			return c.Next()
+		}
+		// A token in the URL leaks into logs, history and Referer headers,
+		// and a form never puts it there: refuse it even beside a good one.
+		if c.Request().URI().QueryArgs().Has("_csrf") {
+			return reject(c, "token_in_query")
 		}
 		got := c.Get("X-CSRF-Token")
 		if got == "" {
