@@ -45,7 +45,7 @@ func (h *Handler) renderAccount(c *fiber.Ctx, status int, errs map[string]string
 func (h *Handler) AccountPassword(c *fiber.Ctx) error {
 	u, cur := request.User(c), request.Session(c)
 	err := h.Store.ChangePassword(c.UserContext(), h.actor(c),
-		c.FormValue("current_password"), c.FormValue("new_password"), c.FormValue("confirm"), cur.ID)
+		BodyValue(c, "current_password"), BodyValue(c, "new_password"), BodyValue(c, "confirm"), cur.ID)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderAccount(c, fiber.StatusUnprocessableEntity, fields)
 	}

@@ -23,15 +23,15 @@ type APIIntrospection struct {
 }
 
 // APIIntrospect validates a token presented to another service (RFC 7662):
-// the token comes in the form field or JSON field "token"; anything not
-// valid now is simply {"active": false}. A successful check counts as a use
-// of the introspected token.
+// the token comes in the body's form field or JSON field "token", never in
+// the query string; anything not valid now is simply {"active": false}. A
+// successful check counts as a use of the introspected token.
 func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 	var token string
 	mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	switch mt {
 	case fiber.MIMEApplicationForm:
-		token = c.FormValue("token")
+		token = BodyValue(c, "token")
 	case fiber.MIMEApplicationJSON:
 		var in struct {
 			Token         string `json:"token"`

@@ -37,12 +37,12 @@ func (h *Handler) renderLogin(c *fiber.Ctx, status int, f views.LoginForm) error
 
 // LoginSubmit checks the credentials and starts a new session.
 func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
-	email := strings.TrimSpace(c.FormValue("email"))
+	email := strings.TrimSpace(BodyValue(c, "email"))
 	if len(email) > models.MaxEmailBytes {
 		email = email[:models.MaxEmailBytes]
 	}
-	password := c.FormValue("password")
-	form := views.LoginForm{Email: email, Next: SafeNext(c.FormValue("next"))}
+	password := BodyValue(c, "password")
+	form := views.LoginForm{Email: email, Next: SafeNext(BodyValue(c, "next"))}
 
 	ip := request.ClientIP(c)
 	accountKey := "account:" + strings.ToLower(email)

@@ -41,7 +41,7 @@ func formTeamIDs(c *fiber.Ctx) []int64 {
 
 // formRole reads the role radio group; an empty or unknown value stays
 // invalid so the store reports it.
-func formRole(c *fiber.Ctx) models.Role { return models.Role(c.FormValue("role")) }
+func formRole(c *fiber.Ctx) models.Role { return models.Role(BodyValue(c, "role")) }
 
 // actorID is the signed-in administrator's id.
 func actorID(c *fiber.Ctx) int64 {

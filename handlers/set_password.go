@@ -46,7 +46,7 @@ func (h *Handler) renderSetPassword(c *fiber.Ctx, status int, u *models.User, er
 func (h *Handler) SetPasswordSubmit(c *fiber.Ctx) error {
 	token := c.Params("token")
 	ctx := c.UserContext()
-	u, err := h.Store.SetPasswordWithLink(ctx, h.actor(c), token, c.FormValue("password"), c.FormValue("confirm"))
+	u, err := h.Store.SetPasswordWithLink(ctx, h.actor(c), token, BodyValue(c, "password"), BodyValue(c, "confirm"))
 	if fields := models.FieldErrors(err); fields != nil {
 		owner, lerr := h.Store.PasswordLinkUser(ctx, token)
 		if lerr != nil {

@@ -34,8 +34,8 @@ func (h *Handler) SettingsShow(c *fiber.Ctx) error {
 // SettingsSave stores the token expiry policy.
 func (h *Handler) SettingsSave(c *fiber.Ctx) error {
 	d := views.SettingsData{
-		DefaultDays: strings.TrimSpace(c.FormValue("default_days")), MaxDays: strings.TrimSpace(c.FormValue("max_days")),
-		AllowNever: c.FormValue("allow_never") == "true",
+		DefaultDays: strings.TrimSpace(BodyValue(c, "default_days")), MaxDays: strings.TrimSpace(BodyValue(c, "max_days")),
+		AllowNever: BodyValue(c, "allow_never") == "true",
 	}
 	errs := map[string]string{}
 	def, err := strconv.Atoi(d.DefaultDays)

@@ -24,9 +24,9 @@ func (h *Handler) SetupShow(c *fiber.Ctx) error {
 
 // SetupSubmit creates the first administrator.
 func (h *Handler) SetupSubmit(c *fiber.Ctx) error {
-	form := views.SetupForm{Token: c.FormValue("token"), Name: c.FormValue("name"), Email: c.FormValue("email")}
+	form := views.SetupForm{Token: BodyValue(c, "token"), Name: BodyValue(c, "name"), Email: BodyValue(c, "email")}
 	_, err := h.Store.CompleteSetup(c.UserContext(), h.actor(c), form.Token, models.NewHuman{
-		Name: form.Name, Email: form.Email, Password: c.FormValue("password"), Confirm: c.FormValue("confirm"),
+		Name: form.Name, Email: form.Email, Password: BodyValue(c, "password"), Confirm: BodyValue(c, "confirm"),
 	})
 	if fields := models.FieldErrors(err); fields != nil {
 		form.Errors = fields

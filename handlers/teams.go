@@ -36,7 +36,7 @@ func (h *Handler) TeamsList(c *fiber.Ctx) error {
 
 // TeamCreate creates a team from the form on the Teams page.
 func (h *Handler) TeamCreate(c *fiber.Ctx) error {
-	in := models.TeamInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
+	in := models.TeamInput{Name: BodyValue(c, "name"), Description: BodyValue(c, "description")}
 	t, err := h.Store.CreateTeam(c.UserContext(), h.actor(c), in)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderTeams(c, fiber.StatusUnprocessableEntity, views.TeamsData{Name: in.Name, Description: in.Description, Errors: fields})
@@ -85,7 +85,7 @@ func (h *Handler) TeamUpdate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := models.TeamInput{Name: c.FormValue("name"), Description: c.FormValue("description")}
+	in := models.TeamInput{Name: BodyValue(c, "name"), Description: BodyValue(c, "description")}
 	updated, err := h.Store.UpdateTeam(c.UserContext(), h.actor(c), t.ID, in)
 	if fields := models.FieldErrors(err); fields != nil {
 		return h.renderTeam(c, fiber.StatusUnprocessableEntity, t, in.Name, in.Description, fields)
@@ -103,7 +103,7 @@ func (h *Handler) TeamDelete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if c.FormValue("confirm") != "yes" {
+	if BodyValue(c, "confirm") != "yes" {
 		return h.renderTeam(c, fiber.StatusUnprocessableEntity, t, t.Name, t.Description,
 			map[string]string{"description": "Tick the box to confirm that the team should be deleted."})
 	}

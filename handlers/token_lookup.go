@@ -22,7 +22,7 @@ func (h *Handler) TokenLookupShow(c *fiber.Ctx) error {
 // TokenLookupSubmit identifies a pasted token. It is a POST so the token
 // never travels in a URL, and the page is not cached.
 func (h *Handler) TokenLookupSubmit(c *fiber.Ctx) error {
-	secret := strings.TrimSpace(c.FormValue("token"))
+	secret := strings.TrimSpace(BodyValue(c, "token"))
 	d := views.TokenLookupData{Searched: true, Now: h.Store.Now()}
 	tok, u, err := h.Store.LookupToken(c.UserContext(), h.actor(c), secret)
 	switch {

@@ -104,8 +104,8 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 		return err
 	}
 	d := views.TokenFormData{
-		Name: c.FormValue("name"), Description: c.FormValue("description"),
-		Expiry: c.FormValue("expiry"), CustomDate: c.FormValue("custom_date"),
+		Name: BodyValue(c, "name"), Description: BodyValue(c, "description"),
+		Expiry: BodyValue(c, "expiry"), CustomDate: BodyValue(c, "custom_date"),
 	}
 	expiry, msg := parseExpiry(d.Expiry, d.CustomDate)
 	if msg != "" {
@@ -301,7 +301,7 @@ func (h *Handler) TokenRotate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	overlap, ok := models.Overlaps[c.FormValue("overlap")]
+	overlap, ok := models.Overlaps[BodyValue(c, "overlap")]
 	if !ok {
 		overlap = models.Overlaps["24h"]
 	}

@@ -59,7 +59,7 @@ func (h *Handler) UserDeactivate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if strings.ToLower(strings.TrimSpace(c.FormValue("confirm"))) != "deactivate" {
+	if strings.ToLower(strings.TrimSpace(BodyValue(c, "confirm"))) != "deactivate" {
 		return h.renderDeactivate(c, fiber.StatusUnprocessableEntity, u, "Type deactivate in the box to confirm.")
 	}
 	_, err = h.Store.DeactivateUser(c.UserContext(), h.actor(c), u.ID)

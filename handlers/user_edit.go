@@ -51,8 +51,8 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 	}
 	teamIDs := formTeamIDs(c)
 	d := views.UserFormData{
-		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: c.FormValue("role"),
-		Description: c.FormValue("description"), Owner: c.FormValue("owner"),
+		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: BodyValue(c, "role"),
+		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"),
 	}
 	owner, ok := models.ParseOwner(d.Owner)
 	if !ok {

@@ -78,11 +78,11 @@ func (h *Handler) UserIDPreview(c *fiber.Ctx) error {
 // flash or URL.
 func (h *Handler) UserCreate(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	kind := c.FormValue("kind")
+	kind := BodyValue(c, "kind")
 	teamIDs := formTeamIDs(c)
 	d := views.UserFormData{
-		Kind: kind, Name: c.FormValue("name"), Email: c.FormValue("email"), Role: c.FormValue("role"),
-		Description: c.FormValue("description"), Owner: c.FormValue("owner"),
+		Kind: kind, Name: BodyValue(c, "name"), Email: BodyValue(c, "email"), Role: BodyValue(c, "role"),
+		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"),
 	}
 	switch kind {
 	case string(models.KindService):
@@ -104,7 +104,7 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 			return err
 		}
 		h.Sessions.AddFlash(c, "success", "Service user "+u.Name+" created as "+u.Handle()+".")
-		if c.FormValue("then") == "token" {
+		if BodyValue(c, "then") == "token" {
 			// "Create and generate token": the second step is the token form.
 			return c.Redirect(userPath(u.ID)+"/tokens/new", fiber.StatusSeeOther)
 		}

@@ -155,8 +155,9 @@ func isSafeMethod(m string) bool {
 
 // csrf protects every unsafe request twice: the browser's own Sec-Fetch-Site
 // and Origin headers must say the request comes from this origin, and the
-// form field _csrf (or the X-CSRF-Token header of htmx requests) must match
-// the session's token, or before sign-in the token of the signed CSRF cookie.
+// body's form field _csrf (or the X-CSRF-Token header of htmx requests) must
+// match the session's token, or before sign-in the token of the signed CSRF
+// cookie. A _csrf in the query string is refused.
 func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Logger) fiber.Handler {
 	// Anonymous rejections (a forged sign-in form, say) are audited at most
 	// 10 a minute per client address: anyone on the internet can send them,
@@ -195,9 +196,14 @@ func csrf(sm *session.Manager, store *models.Store, origin string, log *slog.Log
 		if c.Path() == "/logout" && request.Session(c) == nil {
 			return c.Next()
 		}
+		// A token in the URL leaks into logs, history and Referer headers,
+		// and a form never puts it there: refuse it even beside a good one.
+		if c.Request().URI().QueryArgs().Has("_csrf") {
+			return reject(c, "token_in_query")
+		}
 		got := c.Get("X-CSRF-Token")
 		if got == "" {
-			got = c.FormValue("_csrf")
+			got = handlers.BodyValue(c, "_csrf")
 		}
 		if got == "" {
 			return reject(c, "missing_token")
