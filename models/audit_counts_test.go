@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -183,4 +185,81 @@ func TestAuditActionSummaryFromCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	compare("after a rebuild")
+}
+
+// TestTopActorMatchesFullCount checks topActor against summing every
+// actor's counts, over random per-day counts (skewed and flat), periods and
+// action sets: the pruning must never change the answer, ties included.
+func TestTopActorMatchesFullCount(t *testing.T) {
+	s := openTestStore(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(15, 9))
+	actions := []string{"token.create", "token.revoke", "team.create"}
+	for round := range 6 {
+		for _, q := range []string{`DELETE FROM audit_daily_actions`, `DELETE FROM audit_daily_actors`, `DELETE FROM audit_daily_actor_actions`} {
+			if err := s.db.Exec(q).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		actors := 3 + rng.IntN(40)
+		skew := round%2 == 0
+		for d := range 20 {
+			day := fmt.Sprintf("2026-01-%02d", d+1)
+			for a := range actors {
+				for _, act := range actions {
+					if rng.IntN(3) == 0 {
+						continue
+					}
+					n := 1 + rng.IntN(3)
+					if skew && a < 2 {
+						n += rng.IntN(40)
+					}
+					label := fmt.Sprintf("actor-%02d", a)
+					for _, q := range []struct {
+						sql  string
+						args []any
+					}{
+						{`INSERT INTO audit_daily_actions (day, action, automated, n) VALUES (?, ?, 0, ?)
+							ON CONFLICT (day, action, automated) DO UPDATE SET n = audit_daily_actions.n + excluded.n`, []any{day, act, n}},
+						{`INSERT INTO audit_daily_actors (day, actor_kind, actor_id, actor_label, n) VALUES (?, 'human', ?, ?, ?)
+							ON CONFLICT (day, actor_kind, actor_id, actor_label) DO UPDATE SET n = audit_daily_actors.n + excluded.n`, []any{day, a, label, n}},
+						{`INSERT INTO audit_daily_actor_actions (action, day, actor_kind, actor_id, actor_label, n) VALUES (?, ?, 'human', ?, ?, ?)`,
+							[]any{act, day, a, label, n}},
+					} {
+						if err := s.db.Exec(q.sql, q.args...).Error; err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+		}
+		for range 10 {
+			from, to := 1+rng.IntN(20), 1+rng.IntN(20)
+			from, to = min(from, to), max(from, to)
+			q := AuditQuery{From: time.Date(2026, 1, from, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 1, to+1, 0, 0, 0, 0, time.UTC)}
+			if rng.IntN(2) == 0 {
+				q.Actions = actions[:1+rng.IntN(len(actions))]
+			}
+			got, err := s.summarizeFromCounts(ctx, q, AuditSummary{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			table, where, args := "audit_daily_actors", "day BETWEEN ? AND ?", []any{q.From.Format("2006-01-02"), q.To.Add(-time.Hour).Format("2006-01-02")}
+			if len(q.Actions) > 0 {
+				table, where, args = "audit_daily_actor_actions", "action IN ? AND "+where, append([]any{q.Actions}, args...)
+			}
+			var want struct {
+				Label string
+				N     int64
+			}
+			if err := s.db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM `+table+` WHERE `+where+`
+				GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC, label LIMIT 1`, args...).Scan(&want).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got.TopActor != want.Label || got.TopActorN != want.N {
+				t.Fatalf("round %d, days %d-%d, actions %v: topActor %s (%d); counting every actor gives %s (%d)",
+					round, from, to, q.Actions, got.TopActor, got.TopActorN, want.Label, want.N)
+			}
+		}
+	}
 }

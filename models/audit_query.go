@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -443,26 +444,67 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE `+where, args...).Scan(&sum.Total).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
+	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
+		FROM audit_daily_actions WHERE `+where+` GROUP BY day ORDER BY day`, args...).Scan(&sum.Days).Error; err != nil {
+		return sum, fmt.Errorf("models: audit chart: %w", err)
+	}
 	var top struct {
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT actor_label AS label, SUM(n) AS n FROM `+actors+` WHERE `+where+`
-		GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
-		return sum, fmt.Errorf("models: audit summary: %w", err)
-	}
-	sum.TopActor, sum.TopActorN = top.Label, top.N
-	top.Label, top.N = "", 0
 	if err := db.Raw(`SELECT action AS label, SUM(n) AS n FROM audit_daily_actions WHERE `+where+`
 		GROUP BY action ORDER BY n DESC, label LIMIT 1`, args...).Scan(&top).Error; err != nil {
 		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	sum.TopAction, sum.TopActionN = top.Label, top.N
-	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
-		FROM audit_daily_actions WHERE `+where+` GROUP BY day ORDER BY day`, args...).Scan(&sum.Days).Error; err != nil {
-		return sum, fmt.Errorf("models: audit chart: %w", err)
+	if len(sum.Days) == 0 {
+		return sum, nil
+	}
+	busiest := slices.MaxFunc(sum.Days, func(a, b AuditDay) int { return cmp.Compare(a.Human+a.Automated, b.Human+b.Automated) }).Day
+	cells, join := "day", "c.day = d.day"
+	if len(q.Actions) > 0 {
+		cells, join = "action, day", "c.action = d.action AND c.day = d.day"
+	}
+	var err error
+	if sum.TopActor, sum.TopActorN, err = s.topActor(ctx, actors, where, args, busiest, cells, join); err != nil {
+		return sum, fmt.Errorf("models: audit summary: %w", err)
 	}
 	return sum, nil
+}
+
+// topActor is the most active actor of table's counts where where holds. An
+// actor with t events over c cells (days, or days × actions) has a cell of
+// at least t/c, so only such actors can beat the busiest day's top actor.
+func (s *Store) topActor(ctx context.Context, table, where string, args []any, busiest, cells, join string) (string, int64, error) {
+	db := s.db.WithContext(ctx)
+	var first struct {
+		ActorKind  string
+		ActorID    int64
+		ActorLabel string
+	}
+	if err := db.Raw(`SELECT actor_kind, actor_id, actor_label FROM `+table+` WHERE `+where+` AND day = ? ORDER BY n DESC LIMIT 1`,
+		append(slices.Clip(args), busiest)...).Scan(&first).Error; err != nil {
+		return "", 0, err
+	}
+	var t, c int64
+	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM `+table+` WHERE `+where+` AND actor_kind = ? AND actor_id = ? AND actor_label = ?`,
+		append(slices.Clip(args), first.ActorKind, first.ActorID, first.ActorLabel)...).Scan(&t).Error; err != nil {
+		return "", 0, err
+	}
+	distinctCells := `SELECT DISTINCT ` + cells + ` FROM audit_daily_actions WHERE ` + where
+	if err := db.Raw(`SELECT COUNT(*) FROM (`+distinctCells+`) d`, args...).Scan(&c).Error; err != nil {
+		return "", 0, err
+	}
+	var top struct {
+		Label string
+		N     int64
+	}
+	err := db.Raw(`SELECT a.actor_label AS label, SUM(a.n) AS n FROM `+table+` a WHERE `+where+`
+		AND (a.actor_kind, a.actor_id, a.actor_label) IN (SELECT c.actor_kind, c.actor_id, c.actor_label
+			FROM (`+distinctCells+`) d JOIN `+table+` c ON `+join+` AND c.n >= ?)
+		GROUP BY a.actor_kind, a.actor_id, a.actor_label ORDER BY n DESC, label LIMIT 1`,
+		slices.Concat(args, args, []any{(t + c - 1) / max(c, 1)})...).Scan(&top).Error
+	return top.Label, top.N, err
 }
 
 // EachAuditEvent streams every event of the filter, newest first, to fn

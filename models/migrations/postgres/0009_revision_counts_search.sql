@@ -57,3 +57,10 @@ CREATE TRIGGER users_count_upd AFTER UPDATE OF kind, role, status ON users
 
 CREATE INDEX users_search ON users USING gin (to_tsvector('simple', search_text));
 DROP INDEX users_search_trgm;
+
+-- The audit summary's most active actor (Store.topActor): a day's (and an
+-- action's) busiest actors, and one actor's days.
+CREATE INDEX audit_daily_actors_day_n ON audit_daily_actors (day, n);
+CREATE INDEX audit_daily_actors_actor ON audit_daily_actors (actor_kind, actor_id, actor_label, day);
+CREATE INDEX audit_daily_actor_actions_n ON audit_daily_actor_actions (action, day, n);
+CREATE INDEX audit_daily_actor_actions_actor ON audit_daily_actor_actions (actor_kind, actor_id, actor_label, action, day);

@@ -71,3 +71,10 @@ END;
 
 -- Searching is by words now; the substring index is gone.
 DROP INDEX users_status_search;
+
+-- The audit summary's most active actor (Store.topActor): a day's (and an
+-- action's) busiest actors, and one actor's days.
+CREATE INDEX audit_daily_actors_day_n ON audit_daily_actors (day, n);
+CREATE INDEX audit_daily_actors_actor ON audit_daily_actors (actor_kind, actor_id, actor_label, day);
+CREATE INDEX audit_daily_actor_actions_n ON audit_daily_actor_actions (action, day, n);
+CREATE INDEX audit_daily_actor_actions_actor ON audit_daily_actor_actions (actor_kind, actor_id, actor_label, action, day);
