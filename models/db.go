@@ -41,6 +41,10 @@ func gormConfig() *gorm.Config {
 	}
 }
 
+// sqliteHeapLimit bounds the memory SQLite uses for all its connections,
+// page caches included, so the process stays under 100 MB.
+const sqliteHeapLimit = 48 << 20
+
 // DefaultDBPath is where `make run` keeps its database when no --db is given.
 const DefaultDBPath = "data/warden.db"
 
@@ -56,6 +60,9 @@ const DefaultDBPath = "data/warden.db"
 //     read and then write cannot deadlock while upgrading their locks (the
 //     classic source of SQLITE_BUSY that busy_timeout cannot resolve);
 //   - synchronous=NORMAL is durable across application crashes in WAL mode;
+//   - cache_size gives each connection 16 MiB of pages instead of 2 MiB, so
+//     the Users list's tables stay in memory (the soft heap limit set in
+//     OpenSQLite bounds all connections together);
 //   - _loc=UTC reads timestamps back as UTC.
 func sqliteDSN(path string) string {
 	q := url.Values{}
@@ -64,6 +71,7 @@ func sqliteDSN(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_cache_size", "-16384")
 	q.Set("_loc", "UTC")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -94,6 +102,11 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 
 	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("models: open %s: %w", path, err)
+	}
+	// Process-wide: past this, SQLite reuses cached pages instead of growing.
+	if err := db.WithContext(ctx).Exec(fmt.Sprintf("PRAGMA soft_heap_limit = %d", sqliteHeapLimit)).Error; err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("models: open %s: %w", path, err)
 	}

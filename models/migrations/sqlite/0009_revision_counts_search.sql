@@ -53,7 +53,9 @@ BEGIN
 END;
 
 -- External content: the index keeps only the words; docid is users.id.
-CREATE VIRTUAL TABLE users_fts USING fts4(content="users", search_text, tokenize=unicode61);
+-- prefix="1,2": a one- or two-character word ("4", "bo") reads a prefix
+-- index instead of merging the lists of every word it starts.
+CREATE VIRTUAL TABLE users_fts USING fts4(content="users", search_text, tokenize=unicode61, prefix="1,2");
 INSERT INTO users_fts (users_fts) VALUES ('rebuild');
 
 CREATE TRIGGER users_fts_before_upd BEFORE UPDATE OF search_text ON users BEGIN
