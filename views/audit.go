@@ -201,12 +201,12 @@ func fmtFloat(f float64) string {
 	return string(appendTenths(b[:0], f))
 }
 
-func outcomeBadge(o string) string {
+func outcomeBadge(o string) BadgeVariant {
 	switch o {
 	case "success":
-		return "green"
+		return BadgeGreen
 	case "denied":
-		return "amber"
+		return BadgeAmber
 	}
-	return "red"
+	return BadgeRed
 }

@@ -2,11 +2,7 @@
 // explicitly: every page receives a Page with what the layout needs.
 package views
 
-import (
-	"time"
-
-	"github.com/warden-console/warden/static"
-)
+import "time"
 
 // Page is what the layout needs to render any page.
 type Page struct {
@@ -33,12 +29,6 @@ type Flash struct {
 func withoutFlashes(p Page) Page {
 	p.Flashes = nil
 	return p
-}
-
-// Asset returns the URL of an embedded asset with a content-hash query
-// string, so browsers may cache it for a year.
-func Asset(name string) string {
-	return "/static/" + name + "?v=" + static.Version(name)
 }
 
 // FormatTime renders t in UTC as the exact time shown on hover.

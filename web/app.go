@@ -2,15 +2,12 @@ package web
 
 import (
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"github.com/warden-console/warden/handlers"
 	"github.com/warden-console/warden/models"
-	"github.com/warden-console/warden/static"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
@@ -96,21 +93,16 @@ func NewApp(d Deps) (*fiber.App, error) {
 	})
 
 	// Order matters: ids and logging see everything, recovery sits inside
-	// logging so a panic is logged with its final 500, and headers apply to
-	// every response including errors.
+	// logging so a panic is logged with its final 500, headers apply to
+	// every response including errors, and compression wraps every handler.
 	app.Use(requestContext(proxies))
 	app.Use(accessLog(d.Log, d.Metrics))
 	app.Use(recoverPanics(d.Log))
 	app.Use(securityHeaders(d.Config.SecureCookies))
 
-	app.Use("/static", func(c *fiber.Ctx) error {
-		if c.Query("v") != "" {
-			c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-		} else {
-			c.Set(fiber.HeaderCacheControl, "public, max-age=300")
-		}
-		return c.Next()
-	}, filesystem.New(filesystem.Config{Root: http.FS(static.FS), Browse: false}))
+	app.Use(compressResponses())
+	encodedAssets() // at start (once per process), not on the first page's request
+	app.Get("/static/*", serveAsset)
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
 

@@ -24,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/warden-console/warden/static"
 )
 
 // TestBrowserFirstRunSignInSignOut drives the real server, listening on a
@@ -391,14 +393,14 @@ func (b *browser) expectValue(step string, sel chromedp.ID, want string) {
 // rules, i.e. the page is styled and not bare HTML.
 func (b *browser) expectStylesheet(step string) {
 	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`Array.from(document.styleSheets)
-		.filter(s => s.href && new URL(s.href).pathname === "/static/css/app.css")
-		.reduce((n, s) => n + s.cssRules.length, 0)`))
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`Array.from(document.styleSheets)
+		.filter(s => s.href && new URL(s.href).pathname === %q)
+		.reduce((n, s) => n + s.cssRules.length, 0)`, static.Path("css/app.css"))))
 	if err != nil {
 		b.t.Fatalf("%s: inspect stylesheets: %v", step, err)
 	}
 	if n == 0 {
-		b.t.Fatalf("%s: /static/css/app.css did not load or has no rules", step)
+		b.t.Fatalf("%s: %s did not load or has no rules", step, static.Path("css/app.css"))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/static"
 )
 
 func TestIdleTimeout(t *testing.T) {
@@ -158,7 +159,7 @@ func TestSecurityHeaders(t *testing.T) {
 	h.admin("ada@example.com")
 	c := h.client()
 	c.login("ada@example.com", testPassword)
-	for _, path := range []string{"/", "/account", "/login", "/no-such-page", "/static/css/app.css", "/healthz"} {
+	for _, path := range []string{"/", "/account", "/login", "/no-such-page", static.Path("css/app.css"), "/healthz"} {
 		resp := c.get(path)
 		hd := resp.Header
 		csp := hd.Get("Content-Security-Policy")
@@ -185,13 +186,13 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: Cache-Control = %q, want no-store", path, hd.Get("Cache-Control"))
 		}
 	}
-	// Pages link their assets with a content hash, so the assets may be cached for good.
+	// Pages link their assets by content hash, so the assets may be cached for good.
 	c.get("/users")
-	if !strings.Contains(c.lastBody, "/static/css/app.css?v=") || !strings.Contains(c.lastBody, "/static/js/htmx.min.js?v=") {
-		t.Fatal("pages do not link versioned assets")
+	if !strings.Contains(c.lastBody, `href="`+static.Path("css/app.css")+`"`) || !strings.Contains(c.lastBody, `src="`+static.Path("js/htmx.min.js")+`"`) {
+		t.Fatal("pages do not link hashed assets")
 	}
-	if cc := c.get("/static/css/app.css?v=1").Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
-		t.Errorf("versioned asset Cache-Control = %q", cc)
+	if cc := c.get(static.Path("css/app.css")).Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("hashed asset Cache-Control = %q", cc)
 	}
 	// No inline script or style anywhere on the pages.
 	signedOut := h.client()
@@ -276,7 +277,7 @@ func TestEveryPageNeedsASession(t *testing.T) {
 		t.Errorf("htmx request signed out: %d, HX-Redirect %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
 	}
 
-	public := map[string]int{"/login": 200, "/setup": 404, "/healthz": 200, "/readyz": 200, "/static/js/app.js": 200, "/static/img/favicon.svg": 200}
+	public := map[string]int{"/login": 200, "/setup": 404, "/healthz": 200, "/readyz": 200, static.Path("js/app.js"): 200, static.Path("img/favicon.svg"): 200}
 	for path, want := range public {
 		if resp := c.get(path); resp.StatusCode != want {
 			t.Errorf("GET %s signed out: %d, want %d", path, resp.StatusCode, want)
