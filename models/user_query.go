@@ -249,11 +249,6 @@ func (p UserPage) Pages() int {
 func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	page := UserPage{Query: q}
 	cond, args := s.userFilter(q)
-	total, err := s.countUsers(ctx, q, cond, args)
-	if err != nil {
-		return page, err
-	}
-	page.Total = total
 	dir := "ASC"
 	if q.Desc {
 		dir = "DESC"
@@ -262,21 +257,48 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if !ok {
 		order = orderBy[SortName]
 	}
+	orderSQL := order(s.dialect, dir)
 	perPage := q.PerPage
 	if perPage <= 0 {
 		perPage = DefaultPerPage
 	}
-	var users []User
-	db := s.db.WithContext(ctx).Table("users AS u").Omit("password_hash", "search_text")
+	offset := (max(q.Page, 1) - 1) * perPage
+	// The page's ids first, then their rows: sorting the matches needs only
+	// what an index holds. A narrow filter (a team, a search, a health
+	// check) counts its matches in the same pass; the others read
+	// user_counts.
+	narrow := q.Q != "" || len(q.TeamIDs) > 0 || q.Health != ""
+	sel := "u.id"
+	if narrow {
+		sel = "u.id, COUNT(*) OVER () AS total"
+	}
+	var hits []struct{ ID, Total int64 }
+	db := s.db.WithContext(ctx).Table("users AS u").Select(sel)
 	if cond != "" {
 		db = db.Where(cond, args...)
 	}
-	if err := db.Order(order(s.dialect, dir)).Limit(perPage).Offset((max(q.Page, 1) - 1) * perPage).Find(&users).Error; err != nil {
+	if err := db.Order(orderSQL).Limit(perPage).Offset(offset).Scan(&hits).Error; err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
 	}
-	ids := make([]int64, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
+	var err error
+	switch {
+	case narrow && len(hits) > 0:
+		page.Total = hits[0].Total
+	case narrow && offset == 0: // nothing matches
+	default: // no page to count with: past the end
+		page.Total, err = s.countUsers(ctx, narrow, cond, args)
+	}
+	if err != nil || len(hits) == 0 {
+		return page, err
+	}
+	ids := make([]int64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	var users []User
+	if err := s.db.WithContext(ctx).Table("users AS u").Omit("password_hash", "search_text").
+		Where("u.id IN ?", ids).Order(orderSQL).Find(&users).Error; err != nil {
+		return page, fmt.Errorf("models: list users: %w", err)
 	}
 	teams, err := s.teamsOf(ctx, ids)
 	if err != nil {
@@ -332,15 +354,15 @@ func (s *Store) userFilter(q UserQuery) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// countUsers counts the users matching cond, the filter of q. Filters on
-// status, role and type alone are answered by user_counts.
-func (s *Store) countUsers(ctx context.Context, q UserQuery, cond string, args []any) (int64, error) {
+// countUsers counts the users matching cond. Filters on status, role and
+// type alone (not narrow) are answered by user_counts.
+func (s *Store) countUsers(ctx context.Context, narrow bool, cond string, args []any) (int64, error) {
 	var n int64
 	db := s.db.WithContext(ctx)
-	if q.Q == "" && len(q.TeamIDs) == 0 && q.Health == "" {
-		db = db.Table("user_counts AS u").Select("COALESCE(SUM(n), 0)")
-	} else {
+	if narrow {
 		db = db.Table("users AS u").Select("COUNT(*)")
+	} else {
+		db = db.Table("user_counts AS u").Select("COALESCE(SUM(n), 0)")
 	}
 	if cond != "" {
 		db = db.Where(cond, args...)

@@ -18,14 +18,17 @@ type encodedAsset struct {
 	br, gzip []byte
 }
 
-// encodedAssets compresses every asset once per process, at the best
-// levels: the work is paid once, not on each request as the compress
-// middleware would.
+// encodedAssets compresses every asset once per process: the work is paid
+// once, not on each request as the compress middleware would.
+// brotliAssetLevel is not brotli's best (11), which allocates 44 MB to
+// compress the assets against 3 MB here, for 7% smaller files.
+const brotliAssetLevel = 6
+
 var encodedAssets = sync.OnceValue(func() map[string]*encodedAsset {
 	out := map[string]*encodedAsset{}
 	for _, a := range static.All() {
 		e := &encodedAsset{Asset: a}
-		if br := fasthttp.AppendBrotliBytesLevel(nil, a.Body, fasthttp.CompressBrotliBestCompression); len(br) < len(a.Body) {
+		if br := fasthttp.AppendBrotliBytesLevel(nil, a.Body, brotliAssetLevel); len(br) < len(a.Body) {
 			e.br = br
 		}
 		if gz := fasthttp.AppendGzipBytesLevel(nil, a.Body, fasthttp.CompressBestCompression); len(gz) < len(a.Body) {
