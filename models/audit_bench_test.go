@@ -206,14 +206,74 @@ func BenchmarkAuditQuickRange(b *testing.B) {
 	}
 }
 
+// BenchmarkAuditSummary30d is the audit page's cards and chart for the last
+// 30 days, answered as the console does (the per-day counts, topActor), and
+// each device left out in the same run: the events counted instead of the
+// per-day counts, and every actor's days summed instead of topActor.
 func BenchmarkAuditSummary30d(b *testing.B) {
 	s := benchStore(b, true)
-	measure(b, func(ctx context.Context) error {
-		sum, err := s.SummarizeAudit(ctx, AuditQuery{})
-		if err == nil && sum.Total == 0 {
+	q := AuditQuery{From: s.Now().Add(-30 * 24 * time.Hour)}
+	nonEmpty := func(sum AuditSummary, err error) error {
+		if err == nil && (sum.Total == 0 || sum.TopActor == "") {
 			err = errors.New("no events in the last 30 days")
 		}
 		return err
+	}
+	b.Run("per-day_counts", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error { return nonEmpty(s.SummarizeAudit(ctx, q)) })
+	})
+	b.Run("without_per-day_counts", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error { return nonEmpty(s.summarizeFromEvents(ctx, q, AuditSummary{})) })
+	})
+	from := q.From.UTC().Format("2006-01-02")
+	b.Run("top_actor", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error {
+			_, _, err := s.topActor(ctx, "audit_daily_actors", "day BETWEEN ? AND ?", []any{from, "9999-99-99"},
+				s.Now().UTC().Format("2006-01-02"), "day", "c.day = d.day")
+			return err
+		})
+	})
+	b.Run("without_top_actor", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error {
+			var top struct {
+				Label string
+				N     int64
+			}
+			return s.db.WithContext(ctx).Raw(`SELECT actor_label AS label, SUM(n) AS n FROM audit_daily_actors WHERE day BETWEEN ? AND ?
+				GROUP BY actor_kind, actor_id, actor_label ORDER BY n DESC, label LIMIT 1`, from, "9999-99-99").Scan(&top).Error
+		})
+	})
+}
+
+// BenchmarkUserCounts is the Users page's overview and total: from
+// user_counts, and in the same run counted from the users table.
+func BenchmarkUserCounts(b *testing.B) {
+	s := benchStore(b, false)
+	q := DefaultUserQuery()
+	cond, args := s.userFilter(q)
+	b.Run("user_counts", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error {
+			if _, err := s.Overview(ctx); err != nil {
+				return err
+			}
+			_, err := s.countUsers(ctx, false, cond, args)
+			return err
+		})
+	})
+	b.Run("without_user_counts", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error {
+			var o Overview
+			if err := s.db.WithContext(ctx).Raw(`SELECT
+				COALESCE(SUM(CASE WHEN kind = 'human' AND role = 'admin' AND status = 'active' THEN 1 ELSE 0 END), 0) AS active_admins,
+				COALESCE(SUM(CASE WHEN kind = 'human' AND status = 'active' THEN 1 ELSE 0 END), 0) AS active_humans,
+				COALESCE(SUM(CASE WHEN kind = 'service' AND status = 'active' THEN 1 ELSE 0 END), 0) AS active_services,
+				COALESCE(SUM(CASE WHEN status = 'deactivated' THEN 1 ELSE 0 END), 0) AS deactivated,
+				(SELECT COUNT(*) FROM teams) AS teams FROM users`).Scan(&o).Error; err != nil {
+				return err
+			}
+			_, err := s.countUsers(ctx, true, cond, args) // COUNT(*) over users
+			return err
+		})
 	})
 }
 
