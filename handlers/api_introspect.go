@@ -54,13 +54,13 @@ func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 		return err
 	}
 	h.Store.RecordIntrospection(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
-	teams, err := h.Store.UserTeams(c.UserContext(), auth.User.ID)
+	det, _, err := h.Store.CallerDetail(c.UserContext(), auth)
 	if err != nil {
 		return err
 	}
 	out := APIIntrospection{Active: true, Sub: auth.User.Handle(), Role: string(auth.User.Role), Teams: []string{},
 		TokenID: auth.Token.ID, ClientID: auth.User.Handle()}
-	for _, t := range teams {
+	for _, t := range det.Teams {
 		out.Teams = append(out.Teams, t.Name)
 	}
 	if auth.Token.ExpiresAt != nil {

@@ -115,7 +115,11 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return newStore(db, SQLite, opts...), nil
+	s, err := newStore(ctx, db, SQLite, opts...)
+	if err != nil {
+		_ = sqlDB.Close()
+	}
+	return s, err
 }
 
 // ParseDatabaseURL checks a PostgreSQL URL (postgres:// or postgresql://)
@@ -194,5 +198,9 @@ func OpenPostgres(ctx context.Context, databaseURL string, opts ...Option) (*Sto
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return newStore(db, Postgres, opts...), nil
+	s, err := newStore(ctx, db, Postgres, opts...)
+	if err != nil {
+		_ = sqlDB.Close()
+	}
+	return s, err
 }

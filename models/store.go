@@ -20,6 +20,7 @@ type Store struct {
 	usage    *usageBuffer // see token_usage.go
 	turns    writeTurns   // see tx.go
 	auths    authCache    // see token_auth_cache.go
+	revStmt  *sql.Stmt    // reads data_revision, prepared once: every API request does
 }
 
 // Option configures a Store.
@@ -36,7 +37,7 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 	return func(s *Store) { s.hasher = h }
 }
 
-func newStore(db *gorm.DB, d Dialect, opts ...Option) *Store {
+func newStore(ctx context.Context, db *gorm.DB, d Dialect, opts ...Option) (*Store, error) {
 	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(),
 		lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}}
 	for _, o := range opts {
@@ -45,7 +46,11 @@ func newStore(db *gorm.DB, d Dialect, opts ...Option) *Store {
 	if s.hasher == nil {
 		s.hasher = DefaultPasswordHasher()
 	}
-	return s
+	var err error
+	if s.revStmt, err = s.SQLDB().PrepareContext(ctx, `SELECT n FROM data_revision WHERE id = 1`); err != nil {
+		return nil, fmt.Errorf("models: prepare: %w", err)
+	}
+	return s, nil
 }
 
 // Now returns the store's current time in UTC, truncated to microseconds so
@@ -79,6 +84,7 @@ func (s *Store) Close() error {
 	if s.dialect == SQLite {
 		_ = s.db.Exec("PRAGMA optimize").Error
 	}
+	_ = s.revStmt.Close()
 	if err := s.SQLDB().Close(); err != nil {
 		return fmt.Errorf("models: close: %w", err)
 	}

@@ -42,7 +42,7 @@ type keptDetail struct {
 // revision reads data_revision.
 func (s *Store) revision(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Raw(`SELECT n FROM data_revision WHERE id = 1`).Scan(&n).Error; err != nil {
+	if err := s.revStmt.QueryRowContext(ctx).Scan(&n); err != nil {
 		return 0, fmt.Errorf("models: data revision: %w", err)
 	}
 	return n, nil
