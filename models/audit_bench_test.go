@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,17 +247,19 @@ func BenchmarkAuditSummary30d(b *testing.B) {
 }
 
 // BenchmarkUserCounts is the Users page's overview and total: from
-// user_counts, and in the same run counted from the users table.
+// user_counts, and in the same run counted from the users table; and a
+// page of one team's members with its total from team_counts, and counted
+// from the members in the same pass as without team_counts.
 func BenchmarkUserCounts(b *testing.B) {
 	s := benchStore(b, false)
 	q := DefaultUserQuery()
-	cond, args := s.userFilter(q)
+	base, args := s.userBase(q)
 	b.Run("user_counts", func(b *testing.B) {
 		measure(b, func(ctx context.Context) error {
 			if _, err := s.Overview(ctx); err != nil {
 				return err
 			}
-			_, err := s.countUsers(ctx, false, cond, args)
+			_, err := s.countUsers(ctx, nil, base, args)
 			return err
 		})
 	})
@@ -271,8 +274,18 @@ func BenchmarkUserCounts(b *testing.B) {
 				(SELECT COUNT(*) FROM teams) AS teams FROM users`).Scan(&o).Error; err != nil {
 				return err
 			}
-			_, err := s.countUsers(ctx, true, cond, args) // COUNT(*) over users
-			return err
+			var n int64
+			return s.db.WithContext(ctx).Table("users AS u").Where(base, args...).Count(&n).Error
+		})
+	})
+	q.TeamIDs = []int64{benchDB.teams[len(benchDB.teams)/2]}
+	b.Run("team_counts", func(b *testing.B) { measure(b, listUsers(s, q)) })
+	b.Run("without_team_counts", func(b *testing.B) {
+		measure(b, func(ctx context.Context) error {
+			var hits []struct{ ID, Total int64 }
+			return s.db.WithContext(ctx).Raw(`SELECT u.id, COUNT(*) OVER () AS total FROM users AS u WHERE `+base+`
+				AND u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?) ORDER BY `+orderBy[SortName](s.dialect, "ASC")+` LIMIT 25`,
+				append(slices.Clip(args), q.TeamIDs)...).Scan(&hits).Error
 		})
 	})
 }

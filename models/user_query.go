@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -248,7 +249,6 @@ func (p UserPage) Pages() int {
 // query.
 func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	page := UserPage{Query: q}
-	cond, args := s.userFilter(q)
 	dir := "ASC"
 	if q.Desc {
 		dir = "DESC"
@@ -263,13 +263,20 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		perPage = DefaultPerPage
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
+	base, baseArgs := s.userBase(q)
+	var err error
+	counted := q.Q == "" && q.Health == "" && len(q.TeamIDs) <= 1
+	if counted {
+		if page.Total, err = s.countUsers(ctx, q.TeamIDs, base, baseArgs); err != nil {
+			return page, err
+		}
+	}
+	cond, args := s.userFilter(ctx, q, page.Total, base, baseArgs)
 	// The page's ids first, then their rows: sorting the matches needs only
-	// what an index holds. A narrow filter (a team, a search, a health
-	// check) counts its matches in the same pass; the others read
-	// user_counts.
-	narrow := q.Q != "" || len(q.TeamIDs) > 0 || q.Health != ""
+	// what an index holds. Filters the counts cannot answer count their
+	// matches in the same pass.
 	sel := "u.id"
-	if narrow {
+	if !counted {
 		sel = "u.id, COUNT(*) OVER () AS total"
 	}
 	var hits []struct{ ID, Total int64 }
@@ -280,13 +287,12 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err := db.Order(orderSQL).Limit(perPage).Offset(offset).Scan(&hits).Error; err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
 	}
-	var err error
 	switch {
-	case narrow && len(hits) > 0:
+	case counted:
+	case len(hits) > 0:
 		page.Total = hits[0].Total
-	case narrow && offset == 0: // nothing matches
-	default: // no page to count with: past the end
-		page.Total, err = s.countUsers(ctx, narrow, cond, args)
+	case offset > 0: // past the end: no row to count with
+		err = s.db.WithContext(ctx).Table("users AS u").Where(cond, args...).Count(&page.Total).Error
 	}
 	if err != nil || len(hits) == 0 {
 		return page, err
@@ -312,19 +318,15 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	return page, nil
 }
 
-// userFilter is the WHERE condition (on users AS u) of q's filters, and
-// its arguments; "" when nothing is filtered.
-func (s *Store) userFilter(q UserQuery) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
+// userBase is the WHERE condition (on users AS u, or on the counts) of
+// q's status, role and type, and its arguments.
+func (s *Store) userBase(q UserQuery) (string, []any) {
+	where, args := []string{"u.status = 'active'"}, []any{}
 	switch q.Status {
 	case "deactivated":
-		where = append(where, "u.status = 'deactivated'")
+		where[0] = "u.status = 'deactivated'"
 	case "all":
-	default:
-		where = append(where, "u.status = 'active'")
+		where[0] = "1 = 1"
 	}
 	if q.Role != "" {
 		where, args = append(where, "u.role = ?"), append(args, string(q.Role))
@@ -332,7 +334,21 @@ func (s *Store) userFilter(q UserQuery) (string, []any) {
 	if q.Kind != "" {
 		where, args = append(where, "u.kind = ?"), append(args, string(q.Kind))
 	}
-	if len(q.TeamIDs) > 0 { // users in any of the teams
+	return strings.Join(where, " AND "), args
+}
+
+// userFilter adds q's teams, health check and search to base. One team
+// with teamTotal members of the filter is probed per user (EXISTS) when it
+// holds one in 40 of the base's users or more, so a page walks the sort
+// order's index and stops after a page of matches; a smaller one is read
+// first and sorted.
+func (s *Store) userFilter(ctx context.Context, q UserQuery, teamTotal int64, base string, args []any) (string, []any) {
+	where := []string{base}
+	args = slices.Clip(args)
+	switch {
+	case len(q.TeamIDs) == 1 && teamTotal > 0 && q.Q == "" && q.Health == "" && s.denseTeam(ctx, q, teamTotal):
+		where, args = append(where, "EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = u.id AND ut.team_id = ?)"), append(args, q.TeamIDs[0])
+	case len(q.TeamIDs) > 0: // users in any of the teams
 		where, args = append(where, "u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?)"), append(args, q.TeamIDs)
 	}
 	now := s.Now()
@@ -354,20 +370,24 @@ func (s *Store) userFilter(q UserQuery) (string, []any) {
 	return strings.Join(where, " AND "), args
 }
 
-// countUsers counts the users matching cond. Filters on status, role and
-// type alone (not narrow) are answered by user_counts.
-func (s *Store) countUsers(ctx context.Context, narrow bool, cond string, args []any) (int64, error) {
+// denseTeam reports whether the team of q has at least one in 40 of the
+// users its base filter selects.
+func (s *Store) denseTeam(ctx context.Context, q UserQuery, teamTotal int64) bool {
+	base, args := s.userBase(q)
+	all, err := s.countUsers(ctx, nil, base, args)
+	return err == nil && teamTotal*40 >= all
+}
+
+// countUsers counts the users base selects, in team when one is given:
+// user_counts and team_counts, which triggers keep (migration 0009),
+// answer without reading users.
+func (s *Store) countUsers(ctx context.Context, team []int64, base string, args []any) (int64, error) {
 	var n int64
-	db := s.db.WithContext(ctx)
-	if narrow {
-		db = db.Table("users AS u").Select("COUNT(*)")
-	} else {
-		db = db.Table("user_counts AS u").Select("COALESCE(SUM(n), 0)")
+	db := s.db.WithContext(ctx).Table("user_counts AS u")
+	if len(team) == 1 {
+		db = s.db.WithContext(ctx).Table("team_counts AS u").Where("u.team_id = ?", team[0])
 	}
-	if cond != "" {
-		db = db.Where(cond, args...)
-	}
-	if err := db.Scan(&n).Error; err != nil {
+	if err := db.Select("COALESCE(SUM(n), 0)").Where(base, args...).Scan(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count users: %w", err)
 	}
 	return n, nil

@@ -794,11 +794,17 @@ func TestListUsersQueryCount(t *testing.T) {
 	if n25 != 4 {
 		t.Errorf("ListUsers ran %d statements; want the page's ids, the count, the rows and their teams:\n%q", n25, sql25)
 	}
-	// A narrow filter counts with the ids.
+	// One team: its count, the base's count (is the team dense?), then as
+	// above; a search counts with the ids.
 	q = DefaultUserQuery()
 	q.TeamIDs = []int64{sd.teams["Alpha"].ID}
+	if _, n, sqls := measure(q); n != 5 {
+		t.Errorf("a team filter ran %d statements; want 5:\n%q", n, sqls)
+	}
+	q = DefaultUserQuery()
+	q.Q = "a"
 	if _, n, sqls := measure(q); n != 3 {
-		t.Errorf("a team filter ran %d statements; want 3:\n%q", n, sqls)
+		t.Errorf("a search ran %d statements; want 3:\n%q", n, sqls)
 	}
 	for _, r := range tqList(t, sd.s, DefaultUserQuery()).Rows {
 		if r.PasswordHash != nil {

@@ -205,28 +205,65 @@ func TestSetupRaceHasOneWinner(t *testing.T) {
 	}
 }
 
-// TestUserCountsFollowTheTable: user_counts, which the overview and the
-// Users list's totals read, agrees with the users table after the store's
-// changes and after changes made by hand.
+// TestUserCountsFollowTheTable: user_counts and team_counts, which the
+// overview and the Users list's totals read, agree with the users and
+// their memberships after the store's changes and after changes made by
+// hand, a user's deletion (memberships go by cascade) included.
 func TestUserCountsFollowTheTable(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
 	admin := AsUser(mustAdmin(t, s, "ada@example.com"))
-	a := mustService(t, s, "Counted A")
-	b := mustService(t, s, "Counted B")
+	team, err := s.CreateTeam(ctx, admin, TeamInput{Name: "Counted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.CreateTeam(ctx, admin, TeamInput{Name: "Also counted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateServiceUser(ctx, admin, NewServiceUser{Name: "Counted A", Role: RoleMember, TeamIDs: []int64{team.ID, other.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateServiceUser(ctx, admin, NewServiceUser{Name: "Counted B", Role: RoleMember, TeamIDs: []int64{team.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.UpdateUser(ctx, admin, a.ID, UserUpdate{Role: RoleManager}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeactivateUser(ctx, admin, b.ID); err != nil {
 		t.Fatal(err)
 	}
+	type row struct {
+		Team               int64
+		Kind, Role, Status string
+		N                  int64
+	}
+	checkTeams := func(after string) {
+		t.Helper()
+		var want, got []row
+		s.db.Raw(`SELECT ut.team_id AS team, u.kind, u.role, u.status, COUNT(*) AS n FROM user_teams ut JOIN users u ON u.id = ut.user_id
+			GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`).Scan(&want)
+		s.db.Raw(`SELECT team_id AS team, kind, role, status, n FROM team_counts WHERE n > 0 ORDER BY 1, 2, 3, 4`).Scan(&got)
+		if !reflect.DeepEqual(got, want) || len(want) == 0 {
+			t.Errorf("after %s: team_counts %+v; the memberships give %+v", after, got, want)
+		}
+	}
+	checkTeams("the store's changes")
+	if _, err := s.UpdateUser(ctx, admin, b.ID, UserUpdate{Role: RoleMember, TeamIDs: []int64{other.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	checkTeams("moving a user to another team")
 	for _, q := range []string{
 		`UPDATE users SET role = 'admin', status = 'deactivated' WHERE id = ?`,
+		`DELETE FROM user_teams WHERE user_id = ? AND team_id <> 1`,
 		`DELETE FROM users WHERE id = ?`,
 	} {
 		if err := s.db.Exec(q, a.ID).Error; err != nil {
 			t.Fatal(err)
 		}
+		checkTeams(q)
 		var want, got []struct {
 			Kind, Role, Status string
 			N                  int64
@@ -237,6 +274,10 @@ func TestUserCountsFollowTheTable(t *testing.T) {
 			t.Errorf("after %q: user_counts %+v; the table has %+v", q, got, want)
 		}
 	}
+	if _, err := s.DeleteTeam(ctx, admin, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	checkTeams("deleting a team")
 	o, err := s.Overview(ctx)
 	if err != nil || o.ActiveAdmins != 1 || o.ActiveServices != 0 || o.Deactivated != 1 {
 		t.Errorf("overview %+v, %v; want 1 admin, no active service user, 1 deactivated", o, err)

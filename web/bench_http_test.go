@@ -1164,6 +1164,9 @@ func benchFinishSeed(t *testing.T, st *models.Store, data *benchData) {
 	for _, q := range []string{
 		`DELETE FROM user_counts`,
 		`INSERT INTO user_counts (kind, role, status, n) SELECT kind, role, status, COUNT(*) FROM users GROUP BY 1, 2, 3`,
+		`DELETE FROM team_counts`,
+		`INSERT INTO team_counts (team_id, kind, role, status, n) SELECT ut.team_id, u.kind, u.role, u.status, COUNT(*)
+			FROM user_teams ut JOIN users u ON u.id = ut.user_id GROUP BY 1, 2, 3, 4`,
 		`INSERT INTO users_fts (users_fts) VALUES ('rebuild')`,
 	} {
 		if _, err := st.SQLDB().ExecContext(ctx, q); err != nil {

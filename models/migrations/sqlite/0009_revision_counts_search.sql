@@ -2,8 +2,8 @@
 -- they also follow a change made outside Warden (an operator's UPDATE):
 --   data_revision moves on every change to users, tokens, teams and team
 --   memberships; the token-authentication cache is valid while it holds.
---   user_counts counts users by kind, role and status, for the overview and
---   the Users list's totals.
+--   user_counts counts users by kind, role and status, and team_counts each
+--   team's members so, for the overview and the Users list's totals.
 --   users_fts indexes the words of search_text (name, user_id and email,
 --   lower-cased, accents removed, split into words by the store) for the
 --   Users search. FTS4: mattn/go-sqlite3 compiles it in by default.
@@ -50,6 +50,44 @@ BEGIN
     UPDATE user_counts SET n = n - 1 WHERE kind = OLD.kind AND role = OLD.role AND status = OLD.status;
     INSERT INTO user_counts (kind, role, status, n) VALUES (NEW.kind, NEW.role, NEW.status, 1)
     ON CONFLICT (kind, role, status) DO UPDATE SET n = n + 1;
+END;
+
+-- team_counts counts each team's members by kind, role and status, for a
+-- Users page filtered on one team. A deleted user's memberships go by
+-- cascade after the user row, so users_team_count_del counts them out.
+CREATE TABLE team_counts (
+    team_id INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    kind    TEXT    NOT NULL,
+    role    TEXT    NOT NULL,
+    status  TEXT    NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (team_id, kind, role, status)
+);
+INSERT INTO team_counts (team_id, kind, role, status, n)
+SELECT ut.team_id, u.kind, u.role, u.status, COUNT(*) FROM user_teams ut JOIN users u ON u.id = ut.user_id
+GROUP BY ut.team_id, u.kind, u.role, u.status;
+
+CREATE TRIGGER user_teams_count_ins AFTER INSERT ON user_teams BEGIN
+    INSERT INTO team_counts (team_id, kind, role, status, n)
+    SELECT NEW.team_id, kind, role, status, 1 FROM users WHERE id = NEW.user_id
+    ON CONFLICT (team_id, kind, role, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER user_teams_count_del AFTER DELETE ON user_teams BEGIN
+    UPDATE team_counts SET n = n - 1 WHERE team_id = OLD.team_id
+        AND (kind, role, status) = (SELECT kind, role, status FROM users WHERE id = OLD.user_id);
+END;
+CREATE TRIGGER users_team_count_upd AFTER UPDATE OF kind, role, status ON users
+WHEN OLD.kind <> NEW.kind OR OLD.role <> NEW.role OR OLD.status <> NEW.status
+BEGIN
+    UPDATE team_counts SET n = n - 1 WHERE kind = OLD.kind AND role = OLD.role AND status = OLD.status
+        AND team_id IN (SELECT team_id FROM user_teams WHERE user_id = OLD.id);
+    INSERT INTO team_counts (team_id, kind, role, status, n)
+    SELECT team_id, NEW.kind, NEW.role, NEW.status, 1 FROM user_teams WHERE user_id = NEW.id
+    ON CONFLICT (team_id, kind, role, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER users_team_count_del BEFORE DELETE ON users BEGIN
+    UPDATE team_counts SET n = n - 1 WHERE kind = OLD.kind AND role = OLD.role AND status = OLD.status
+        AND team_id IN (SELECT team_id FROM user_teams WHERE user_id = OLD.id);
 END;
 
 -- External content: the index keeps only the words; docid is users.id.
