@@ -53,7 +53,7 @@ func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Store.RecordIntrospection(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
+	h.Store.RecordTokenUse(auth, request.ClientIP(c), c.Get(fiber.HeaderUserAgent))
 	det, _, err := h.Store.CallerDetail(c.UserContext(), auth)
 	if err != nil {
 		return err

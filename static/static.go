@@ -69,11 +69,12 @@ func Path(name string) string {
 	return a.URL
 }
 
-// All returns every asset, for serving them.
-func All() []*Asset {
-	out := make([]*Asset, 0, len(byName))
+// ByURL returns the asset served at url, a URL Path returned.
+func ByURL(url string) (*Asset, bool) {
 	for _, a := range byName {
-		out = append(out, a)
+		if a.URL == url {
+			return a, true
+		}
 	}
-	return out
+	return nil, false
 }

@@ -2,7 +2,6 @@ package views
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -13,16 +12,6 @@ import (
 // characters and text-direction overrides appear as visible escapes instead
 // of acting on the page.
 func OneLine(s string) string {
-	plain := true // printable ASCII only, as nearly every label is: nothing to escape
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return s
-	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -70,7 +59,6 @@ func GroupByDay(rows []AuditRow) []AuditDayGroup {
 	var lastY, lastD int
 	var lastM time.Month
 	for _, r := range rows {
-		// A day's heading is formatted once, not once per row.
 		if y, m, d := r.At.UTC().Date(); len(out) == 0 || y != lastY || m != lastM || d != lastD {
 			out = append(out, AuditDayGroup{Day: r.At.UTC().Format("Monday 2 January 2006")})
 			lastY, lastM, lastD = y, m, d
@@ -89,9 +77,8 @@ type ChartBar struct {
 	ShowLabel    bool
 }
 
-// Chart is the server-rendered per-day activity chart. Each series is one
-// SVG path of all its days' bars, so a month costs two elements rather
-// than sixty, and the page renders them with two attributes, not 240.
+// Chart is the server-rendered per-day activity chart: each series is one
+// SVG path of all its days' bars.
 type Chart struct {
 	Width, Height       float64
 	Baseline            string // the bars' foot: the plot's height
@@ -170,36 +157,10 @@ func appendBar(d []byte, x, y, w, h float64) []byte {
 	return append(d, 'z')
 }
 
-// appendTenths appends f with one decimal, rounding half to even as
-// strconv.AppendFloat(d, f, 'f', 1, 64) does (TestChartNumbers compares
-// them), mostly in integers: a month's chart has 250 numbers, and with the
-// float formatter building the chart took a tenth of the audit handler's
-// time.
-func appendTenths(d []byte, f float64) []byte {
-	p := f * 10
-	r := math.RoundToEven(p)
-	// p is the product rounded to a float64. When it lands on a tie (x.5),
-	// the exact product may lie on either side: FMA gives its error exactly.
-	if math.Abs(p-r) == 0.5 {
-		if e := math.FMA(f, 10, -p); e < 0 {
-			r = math.Floor(p)
-		} else if e > 0 {
-			r = math.Ceil(p)
-		}
-	}
-	n := int64(r)
-	if math.Signbit(r) { // -0.0 too, as strconv prints it
-		d = append(d, '-')
-		n = -n
-	}
-	d = strconv.AppendInt(d, n/10, 10)
-	return append(d, '.', byte('0'+n%10))
-}
+// appendTenths appends f with one decimal.
+func appendTenths(d []byte, f float64) []byte { return strconv.AppendFloat(d, f, 'f', 1, 64) }
 
-func fmtFloat(f float64) string {
-	var b [24]byte
-	return string(appendTenths(b[:0], f))
-}
+func fmtFloat(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
 func outcomeBadge(o string) BadgeVariant {
 	switch o {

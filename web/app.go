@@ -101,7 +101,6 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Use(securityHeaders(d.Config.SecureCookies))
 
 	app.Use(compressResponses())
-	encodedAssets() // at start (once per process), not on the first page's request
 	app.Get("/static/*", serveAsset)
 	app.Get("/healthz", h.Healthz)
 	app.Get("/readyz", h.Readyz)
