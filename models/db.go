@@ -43,7 +43,7 @@ func gormConfig() *gorm.Config {
 
 // sqliteHeapLimit bounds the memory SQLite uses for all its connections,
 // page caches included, so the process stays under 100 MB.
-const sqliteHeapLimit = 48 << 20
+const sqliteHeapLimit = 32 << 20
 
 // DefaultDBPath is where `make run` keeps its database when no --db is given.
 const DefaultDBPath = "data/warden.db"
@@ -60,8 +60,8 @@ const DefaultDBPath = "data/warden.db"
 //     read and then write cannot deadlock while upgrading their locks (the
 //     classic source of SQLITE_BUSY that busy_timeout cannot resolve);
 //   - synchronous=NORMAL is durable across application crashes in WAL mode;
-//   - cache_size gives each connection 16 MiB of pages instead of 2 MiB, so
-//     the Users list's tables stay in memory (the soft heap limit set in
+//   - cache_size gives each connection 8 MiB of pages instead of 2 MiB, so
+//     the Users list's indexes stay in memory (the soft heap limit set in
 //     OpenSQLite bounds all connections together);
 //   - _loc=UTC reads timestamps back as UTC.
 func sqliteDSN(path string) string {
@@ -71,7 +71,7 @@ func sqliteDSN(path string) string {
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
-	q.Set("_cache_size", "-16384")
+	q.Set("_cache_size", "-8192")
 	q.Set("_loc", "UTC")
 	return "file:" + path + "?" + q.Encode()
 }
