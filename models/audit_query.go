@@ -474,7 +474,7 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 
 // topActor is the most active actor of table's counts where where holds: an
 // actor with t events over c cells (days, or days × actions) has a cell of
-// at least t/c. make bench: 30 days' top actor 22 → 0.2 ms.
+// at least t/c. make bench: 30 days' top actor 24 → 0.3 ms.
 func (s *Store) topActor(ctx context.Context, table, where string, args []any, busiest, cells, join string) (string, int64, error) {
 	db := s.db.WithContext(ctx)
 	var first struct {
