@@ -55,7 +55,6 @@ func TestServeRejectsBadConfiguration(t *testing.T) {
 		"at least 1m":                   {"serve", "--session-idle-timeout", "1s"},
 		"go together":                   {"serve", "--session-hash-key", "abc"},
 		"must be text or json":          {"serve", "--log-format", "xml"},
-		"page-concurrency":              {"serve", "--page-concurrency", "-1"},
 		"metrics-addr":                  {"serve", "--metrics-addr", "nope"},
 		"must differ":                   {"serve", "--metrics-addr", "127.0.0.1:8080"},
 		"postgres://user:password@host": {"serve", "--database-url", "mysql://root@db/warden"},

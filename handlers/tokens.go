@@ -12,8 +12,6 @@ import (
 	"github.com/warden-console/warden/views"
 )
 
-func tokenPath(id int64) string { return "/tokens/" + strconv.FormatInt(id, 10) }
-
 // tokenFormData fills the policy parts of the generate form.
 func (h *Handler) tokenFormData(c *fiber.Ctx, u *models.User, d views.TokenFormData) (views.TokenFormData, error) {
 	policy, err := h.Store.TokenPolicy(c.UserContext())

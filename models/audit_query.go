@@ -173,9 +173,6 @@ func (q AuditQuery) Values() url.Values {
 	return v
 }
 
-// Filtered reports whether any filter is set.
-func (q AuditQuery) Filtered() bool { return len(q.Values()) > 0 }
-
 // auditWhere builds the filter's WHERE clause. A date range becomes an id
 // range (ids are handed out in time order), so every filter combines with
 // keyset paging on the primary key instead of sorting by time. ok is false

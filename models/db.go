@@ -95,9 +95,8 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("models: pool: %w", err)
 	}
-	// SQLite has one writer at a time and readers are CPU-bound, so a small
-	// pool: each connection keeps its own page cache, and four warm caches
-	// served filtered Users pages faster than eight cold ones.
+	// Each connection keeps its own page cache: four warm ones serve reads,
+	// which are CPU-bound, faster than eight cold ones; SQLite has one writer.
 	sqlDB.SetMaxOpenConns(4)
 	sqlDB.SetMaxIdleConns(4)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)

@@ -90,14 +90,6 @@ func (u *User) Handle() string {
 	return ""
 }
 
-// KindLabel returns the kind as shown in the console.
-func (k Kind) KindLabel() string {
-	if k == KindService {
-		return "Service"
-	}
-	return "Human"
-}
-
 // Active reports whether the account is active.
 func (u *User) Active() bool { return u.Status == StatusActive }
 

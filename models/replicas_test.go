@@ -7,11 +7,10 @@ import (
 	"testing"
 )
 
-// TestCachesSeeOtherReplicasWrites: the overview counts and the period-only
-// audit summary are cached per process. A second store on the same
-// database (a second replica) must not serve a stale answer after the
-// first one writes.
-func TestCachesSeeOtherReplicasWrites(t *testing.T) {
+// TestCountsSeeOtherReplicasWrites: the overview counts and the period-only
+// audit summary of a second store on the same database (a second replica)
+// follow the first one's writes at once.
+func TestCountsSeeOtherReplicasWrites(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock()
 	s1, s2 := twoStores(t, WithClock(clock.Now))
@@ -50,11 +49,10 @@ func TestCachesSeeOtherReplicasWrites(t *testing.T) {
 	}
 }
 
-// TestUserCountCache: the Users list's total is cached per filter, and the
-// cache follows writes from any process; filters that move without an
-// audited write (here "never used", which the last-use flush changes) are
-// never served from it.
-func TestUserCountCache(t *testing.T) {
+// TestUserCountsFollowOtherProcesses: the Users list's total per filter
+// follows writes from any process, also for filters that move without an
+// audited write (here "never used", which the last-use flush changes).
+func TestUserCountsFollowOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock()
 	s1, s2 := twoStores(t, WithClock(clock.Now))

@@ -61,7 +61,8 @@ func (c *authCache) at(rev int64) bool {
 }
 
 // cachedAuth reports whether an authentication is kept under hash at rev,
-// and if so returns copies of it, or the clock's refusal once it expired.
+// and if so returns shallow copies of it (callers must not write through
+// their pointer fields), or the clock's refusal once it expired.
 func (s *Store) cachedAuth(rev int64, hash string) (bool, *TokenAuth, error) {
 	c := &s.auths
 	c.mu.Lock()

@@ -39,10 +39,9 @@ func (w *writeTurns) take(ctx context.Context) (release func(), err error) {
 // waiting for their turn, for /metrics.
 func (s *Store) WritersWaiting() int64 { return s.turns.waiting.Load() }
 
-// exclusive runs fn in a transaction that no other writer runs alongside,
-// on any replica: SQLite has one writer and every transaction is immediate
-// (_txlock=immediate); on PostgreSQL an advisory lock taken first keeps the
-// rules checked inside (last admin, hash chain) true until the commit.
+// exclusive runs fn in a transaction no other writer on any replica runs
+// alongside: SQLite's transactions are immediate; on PostgreSQL an advisory
+// lock keeps the rules checked inside (last admin, hash chain) until commit.
 func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	release, err := s.turns.take(ctx)
 	if err != nil {

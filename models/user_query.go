@@ -338,10 +338,8 @@ func (s *Store) userBase(q UserQuery) (string, []any) {
 }
 
 // userFilter adds q's teams, health check and search to base. One team
-// with teamTotal members of the filter is probed per user (EXISTS) when it
-// holds one in 40 of the base's users or more, so a page walks the sort
-// order's index and stops after a page of matches; a smaller one is read
-// first and sorted.
+// holding one in 40 of base's users or more is probed per user (EXISTS), so
+// a page walks the sort order's index; a smaller one is read, then sorted.
 func (s *Store) userFilter(ctx context.Context, q UserQuery, teamTotal int64, base string, args []any) (string, []any) {
 	where := []string{base}
 	args = slices.Clip(args)

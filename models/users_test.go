@@ -255,6 +255,27 @@ func TestUserCountsFollowTheTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTeams("moving a user to another team")
+	if err := s.db.Exec(`UPDATE user_teams SET team_id = ? WHERE user_id = ? AND team_id = ?`, team.ID, b.ID, other.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	checkTeams("moving a membership by hand")
+	if s.dialect == Postgres {
+		if err := s.db.Exec(`TRUNCATE user_teams`).Error; err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		s.db.Raw(`SELECT COALESCE(SUM(n), 0) FROM team_counts`).Scan(&n)
+		if n != 0 {
+			t.Errorf("after TRUNCATE user_teams: team_counts holds %d members", n)
+		}
+		if err := s.db.Exec(`INSERT INTO user_teams (user_id, team_id) SELECT id, 1 FROM users`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.Exec(`INSERT INTO user_teams (user_id, team_id) VALUES (?, ?), (?, ?)`, a.ID, team.ID, a.ID, other.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		checkTeams("TRUNCATE and inserting by hand")
+	}
 	for _, q := range []string{
 		`UPDATE users SET role = 'admin', status = 'deactivated' WHERE id = ?`,
 		`DELETE FROM user_teams WHERE user_id = ? AND team_id <> 1`,

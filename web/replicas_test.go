@@ -175,7 +175,7 @@ func newReplicaClient(t *testing.T) *replicaClient {
 // memory does not make them disagree: a session made on one works on the
 // other (and ends on both), a token revoked through one is refused by the
 // other on the very next request, failed sign-ins count across both, and
-// cached counts follow writes made through the other.
+// counts follow writes made through the other.
 func TestTwoReplicasOnePostgres(t *testing.T) {
 	dbURL := startPostgres(t)
 	cfg := DefaultConfig()
@@ -216,7 +216,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	if status, body := c.post(a, "/teams", url.Values{"name": {"Data"}}); status != http.StatusSeeOther {
 		t.Fatalf("create a team on A with B's form: %d %s", status, snippet(body))
 	}
-	// B's cached counts follow the write made through A.
+	// B's counts follow the write made through A.
 	if _, body := c.get(b, "/teams"); !strings.Contains(body, "Data") {
 		t.Error("B does not list the team created through A")
 	}

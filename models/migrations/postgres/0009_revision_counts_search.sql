@@ -50,7 +50,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER users_count_ins AFTER INSERT OR DELETE ON users
+CREATE TRIGGER users_count AFTER INSERT OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION warden_count_users();
 CREATE TRIGGER users_count_upd AFTER UPDATE OF kind, role, status ON users
     FOR EACH ROW WHEN (OLD.kind <> NEW.kind OR OLD.role <> NEW.role OR OLD.status <> NEW.status)
@@ -73,13 +73,16 @@ GROUP BY ut.team_id, u.kind, u.role, u.status;
 
 CREATE FUNCTION warden_count_team_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_TABLE_NAME = 'user_teams' AND TG_OP = 'INSERT' THEN
-        INSERT INTO team_counts (team_id, kind, role, status, n)
-        SELECT NEW.team_id, kind, role, status, 1 FROM users WHERE id = NEW.user_id
-        ON CONFLICT (team_id, kind, role, status) DO UPDATE SET n = team_counts.n + 1;
-    ELSIF TG_TABLE_NAME = 'user_teams' THEN
-        UPDATE team_counts tc SET n = tc.n - 1 FROM users u
-        WHERE u.id = OLD.user_id AND tc.team_id = OLD.team_id AND tc.kind = u.kind AND tc.role = u.role AND tc.status = u.status;
+    IF TG_TABLE_NAME = 'user_teams' THEN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            UPDATE team_counts tc SET n = tc.n - 1 FROM users u
+            WHERE u.id = OLD.user_id AND tc.team_id = OLD.team_id AND tc.kind = u.kind AND tc.role = u.role AND tc.status = u.status;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+            INSERT INTO team_counts (team_id, kind, role, status, n)
+            SELECT NEW.team_id, kind, role, status, 1 FROM users WHERE id = NEW.user_id
+            ON CONFLICT (team_id, kind, role, status) DO UPDATE SET n = team_counts.n + 1;
+        END IF;
     ELSE
         UPDATE team_counts SET n = n - 1 WHERE kind = OLD.kind AND role = OLD.role AND status = OLD.status
             AND team_id IN (SELECT team_id FROM user_teams WHERE user_id = OLD.id);
@@ -92,13 +95,28 @@ BEGIN
     RETURN OLD; -- a BEFORE DELETE trigger must return the row to go on
 END $$;
 
-CREATE TRIGGER user_teams_team_count AFTER INSERT OR DELETE ON user_teams
+CREATE TRIGGER user_teams_team_count AFTER INSERT OR UPDATE OR DELETE ON user_teams
     FOR EACH ROW EXECUTE FUNCTION warden_count_team_members();
 CREATE TRIGGER users_team_count_upd AFTER UPDATE OF kind, role, status ON users
     FOR EACH ROW WHEN (OLD.kind <> NEW.kind OR OLD.role <> NEW.role OR OLD.status <> NEW.status)
     EXECUTE FUNCTION warden_count_team_members();
 CREATE TRIGGER users_team_count_del BEFORE DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION warden_count_team_members();
+
+-- TRUNCATE fires no row trigger: count both tables afresh.
+CREATE FUNCTION warden_recount() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM user_counts;
+    INSERT INTO user_counts (kind, role, status, n)
+    SELECT kind, role, status, COUNT(*) FROM users GROUP BY kind, role, status;
+    DELETE FROM team_counts;
+    INSERT INTO team_counts (team_id, kind, role, status, n)
+    SELECT ut.team_id, u.kind, u.role, u.status, COUNT(*) FROM user_teams ut JOIN users u ON u.id = ut.user_id
+    GROUP BY ut.team_id, u.kind, u.role, u.status;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER users_recount AFTER TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION warden_recount();
+CREATE TRIGGER user_teams_recount AFTER TRUNCATE ON user_teams FOR EACH STATEMENT EXECUTE FUNCTION warden_recount();
 
 CREATE INDEX users_search ON users USING gin (to_tsvector('simple', search_text));
 DROP INDEX users_search_trgm;

@@ -76,6 +76,13 @@ CREATE TRIGGER user_teams_count_del AFTER DELETE ON user_teams BEGIN
     UPDATE team_counts SET n = n - 1 WHERE team_id = OLD.team_id
         AND (kind, role, status) = (SELECT kind, role, status FROM users WHERE id = OLD.user_id);
 END;
+CREATE TRIGGER user_teams_count_upd AFTER UPDATE ON user_teams BEGIN
+    UPDATE team_counts SET n = n - 1 WHERE team_id = OLD.team_id
+        AND (kind, role, status) = (SELECT kind, role, status FROM users WHERE id = OLD.user_id);
+    INSERT INTO team_counts (team_id, kind, role, status, n)
+    SELECT NEW.team_id, kind, role, status, 1 FROM users WHERE id = NEW.user_id
+    ON CONFLICT (team_id, kind, role, status) DO UPDATE SET n = n + 1;
+END;
 CREATE TRIGGER users_team_count_upd AFTER UPDATE OF kind, role, status ON users
 WHEN OLD.kind <> NEW.kind OR OLD.role <> NEW.role OR OLD.status <> NEW.status
 BEGIN
