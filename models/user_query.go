@@ -344,7 +344,7 @@ func (s *Store) userFilter(ctx context.Context, q UserQuery, teamTotal int64, ba
 	where := []string{base}
 	args = slices.Clip(args)
 	switch {
-	case len(q.TeamIDs) == 1 && teamTotal > 0 && q.Q == "" && q.Health == "" && s.denseTeam(ctx, q, teamTotal):
+	case len(q.TeamIDs) == 1 && teamTotal > 0 && q.Q == "" && q.Health == "" && s.denseTeam(ctx, teamTotal, base, args):
 		where, args = append(where, "EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = u.id AND ut.team_id = ?)"), append(args, q.TeamIDs[0])
 	case len(q.TeamIDs) > 0: // users in any of the teams
 		where, args = append(where, "u.id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id IN ?)"), append(args, q.TeamIDs)
@@ -368,10 +368,9 @@ func (s *Store) userFilter(ctx context.Context, q UserQuery, teamTotal int64, ba
 	return strings.Join(where, " AND "), args
 }
 
-// denseTeam reports whether the team of q has at least one in 40 of the
-// users its base filter selects.
-func (s *Store) denseTeam(ctx context.Context, q UserQuery, teamTotal int64) bool {
-	base, args := s.userBase(q)
+// denseTeam reports whether a team of teamTotal members holds at least one
+// in 40 of the users base selects.
+func (s *Store) denseTeam(ctx context.Context, teamTotal int64, base string, args []any) bool {
 	all, err := s.countUsers(ctx, nil, base, args)
 	return err == nil && teamTotal*40 >= all
 }

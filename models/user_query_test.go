@@ -812,3 +812,63 @@ func TestListUsersQueryCount(t *testing.T) {
 		}
 	}
 }
+
+// TestListUsersOneTeamEitherWay: a one-team page is read through the sort
+// order's index when the team holds one in 40 of the users or more, and
+// read first then sorted when it holds fewer; both give the team's members
+// in order with their exact total, past the end included.
+func TestListUsersOneTeamEitherWay(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	admin := AsUser(mustAdmin(t, s, "ada@example.com"))
+	tiny, err := s.CreateTeam(ctx, admin, TeamInput{Name: "Tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := s.CreateTeam(ctx, admin, TeamInput{Name: "Big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inTiny, inBig []string
+	for i := range 45 {
+		in := NewServiceUser{Name: fmt.Sprintf("Member %02d", 44-i), Role: RoleMember, TeamIDs: []int64{big.ID}}
+		if i == 7 {
+			in.TeamIDs = append(in.TeamIDs, tiny.ID)
+			inTiny = append(inTiny, in.Name)
+		}
+		if _, err := s.CreateServiceUser(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		inBig = append(inBig, in.Name)
+	}
+	slices.Sort(inBig)
+	for _, c := range []struct {
+		team  int64
+		dense bool
+		want  []string
+		total int64
+	}{{tiny.ID, false, inTiny, 1}, {big.ID, true, inBig[:25], 45}} {
+		q := DefaultUserQuery()
+		q.TeamIDs = []int64{c.team}
+		base, args := s.userBase(q)
+		n, err := s.countUsers(ctx, q.TeamIDs, base, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.denseTeam(ctx, n, base, args); got != c.dense {
+			t.Fatalf("team %d of %d members: dense %v, want %v", c.team, n, got, c.dense)
+		}
+		p := tqList(t, s, q)
+		var names []string
+		for _, r := range p.Rows {
+			names = append(names, r.Name)
+		}
+		if !slices.Equal(names, c.want) || p.Total != c.total {
+			t.Errorf("team %d (dense %v): %v, total %d; want %v", c.team, c.dense, names, p.Total, c.want)
+		}
+		q.Page = 9
+		if p := tqList(t, s, q); len(p.Rows) != 0 || p.Total != n {
+			t.Errorf("team %d, past the end: %d rows, total %d; want none, %d", c.team, len(p.Rows), p.Total, n)
+		}
+	}
+}
