@@ -46,7 +46,7 @@ func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 			Detail: "Send the token as application/x-www-form-urlencoded or application/json."})
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	auth, err := h.Store.AuthenticateToken(c.UserContext(), strings.TrimSpace(token))
+	auth, err := h.Store.IntrospectToken(c.UserContext(), request.TokenAuth(c), strings.TrimSpace(token))
 	if errors.Is(err, models.ErrTokenInvalid) {
 		return c.JSON(APIIntrospection{Active: false})
 	}

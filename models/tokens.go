@@ -404,16 +404,30 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 	if err := CheckTokenFormat(secret); err != nil {
 		return nil, &TokenAuthError{Reason: "malformed"}
 	}
-	hash := HashToken(secret)
 	rev, err := s.revision(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return s.authenticateAt(ctx, rev, secret)
+}
+
+// IntrospectToken is AuthenticateToken for a token another service was
+// shown, read at the caller's data revision: one request reads it once.
+func (s *Store) IntrospectToken(ctx context.Context, caller *TokenAuth, secret string) (*TokenAuth, error) {
+	if err := CheckTokenFormat(secret); err != nil {
+		return nil, &TokenAuthError{Reason: "malformed"}
+	}
+	return s.authenticateAt(ctx, caller.rev, secret)
+}
+
+// authenticateAt authenticates a well-formed secret at data revision rev.
+func (s *Store) authenticateAt(ctx context.Context, rev int64, secret string) (*TokenAuth, error) {
+	hash := HashToken(secret)
 	if kept, auth, err := s.cachedAuth(rev, hash); kept {
 		return auth, err
 	}
 	var t Token
-	err = s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error
+	err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, &TokenAuthError{Reason: "unknown"}
 	}
