@@ -37,6 +37,8 @@ func (h *Handler) APIRoutes() []APIRoute {
 		{"POST", "/users/:id/reactivate", admin, h.APIUserReactivate},
 		{"GET", "/users/:id/tokens", admin, h.APITokensList},
 		{"POST", "/users/:id/tokens", admin, h.APITokenCreate},
+		{"GET", "/tokens", admin, h.APITokensInventory},
+		{"POST", "/tokens/revoke", admin, h.APITokensBulkRevoke},
 		{"POST", "/tokens/:id/revoke", admin, h.APITokenRevoke},
 		{"POST", "/tokens/:id/restore", admin, h.APITokenRestore},
 		{"POST", "/tokens/:id/rotate", admin, h.APITokenRotate},

@@ -13,6 +13,7 @@ type APITokenUser struct {
 	ID     int64   `json:"id"`
 	UserID *string `json:"user_id"`
 	Name   string  `json:"name"`
+	Role   string  `json:"role"`
 }
 
 // APIToken is the token shape of SPEC §6. Token (the secret) is set only in
@@ -26,17 +27,20 @@ type APIToken struct {
 	ExpiresAt   *time.Time   `json:"expires_at"`
 	LastUsedAt  *time.Time   `json:"last_used_at"`
 	LastUsedIP  *string      `json:"last_used_ip"`
+	LastUsedUA  *string      `json:"last_used_user_agent"`
 	CreatedAt   time.Time    `json:"created_at"`
 	CreatedBy   *APIRef      `json:"created_by"`
 	User        APITokenUser `json:"user"`
+	ReplacedBy  *int64       `json:"replaced_by"` // the rotation's replacement
+	Replaces    *int64       `json:"replaces,omitempty"`
 	Token       string       `json:"token,omitempty"`
 }
 
 func (h *Handler) apiToken(t *models.Token, u *models.User, createdBy map[int64]string) APIToken {
 	out := APIToken{
 		ID: t.ID, Name: t.Name, Description: t.Description, Hint: t.Hint, State: string(t.State(h.Store.Now())),
-		ExpiresAt: utc(t.ExpiresAt), LastUsedAt: utc(t.LastUsedAt), LastUsedIP: t.LastUsedIP, CreatedAt: t.CreatedAt.UTC(),
-		User: APITokenUser{ID: u.ID, UserID: u.UserID, Name: u.Name},
+		ExpiresAt: utc(t.ExpiresAt), LastUsedAt: utc(t.LastUsedAt), LastUsedIP: t.LastUsedIP, LastUsedUA: t.LastUsedUA, CreatedAt: t.CreatedAt.UTC(),
+		User: APITokenUser{ID: u.ID, UserID: u.UserID, Name: u.Name, Role: string(u.Role)}, ReplacedBy: t.ReplacedBy,
 	}
 	if t.CreatedBy != nil {
 		out.CreatedBy = &APIRef{ID: *t.CreatedBy, Name: createdBy[*t.CreatedBy]}

@@ -29,9 +29,13 @@ func queryValues(c *fiber.Ctx) url.Values {
 
 // formTeamIDs reads the repeated "team" form field. Values that are not
 // numbers are dropped: the checkboxes only ever send ids.
-func formTeamIDs(c *fiber.Ctx) []int64 {
+func formTeamIDs(c *fiber.Ctx) []int64 { return formIDs(c, "team") }
+
+// formIDs reads a repeated id field of the body; anything but a positive
+// number is dropped.
+func formIDs(c *fiber.Ctx, key string) []int64 {
 	var ids []int64
-	for _, raw := range c.Request().PostArgs().PeekMulti("team") {
+	for _, raw := range c.Request().PostArgs().PeekMulti(key) {
 		if id, err := strconv.ParseInt(string(raw), 10, 64); err == nil && id > 0 {
 			ids = append(ids, id)
 		}

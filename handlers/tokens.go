@@ -255,31 +255,11 @@ func (h *Handler) TokensRevokeAll(c *fiber.Ctx) error {
 
 // tokenRows builds the tokens table of a user page.
 func (h *Handler) tokenRows(c *fiber.Ctx, userID int64) ([]views.TokenRow, error) {
-	ctx := c.UserContext()
-	list, err := h.Store.TokensOf(ctx, userID)
+	list, err := h.Store.TokenRowsOf(c.UserContext(), userID)
 	if err != nil {
 		return nil, err
 	}
-	names, err := h.Store.UserNames(ctx, createdByIDs(list))
-	if err != nil {
-		return nil, err
-	}
-	now := h.Store.Now()
-	rows := make([]views.TokenRow, 0, len(list))
-	for _, t := range list {
-		r := views.TokenRow{
-			ID: t.ID, Name: t.Name, Hint: t.Hint, State: string(t.State(now)), ExpiresAt: t.ExpiresAt,
-			LastUsedAt: t.LastUsedAt, CreatedAt: t.CreatedAt,
-		}
-		if t.LastUsedIP != nil {
-			r.LastUsedIP = *t.LastUsedIP
-		}
-		if t.CreatedBy != nil {
-			r.CreatedBy = names[*t.CreatedBy]
-		}
-		rows = append(rows, r)
-	}
-	return rows, nil
+	return inventoryRows(list, h.Store.Now()), nil
 }
 
 func createdByIDs(list []models.Token) []int64 {

@@ -32,6 +32,10 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	to, err := h.Store.TokenOverview(ctx)
+	if err != nil {
+		return err
+	}
 	p, err := h.page(c, "Users", "users")
 	if err != nil {
 		return err
@@ -40,6 +44,8 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		Now: h.Store.Now(), Q: q.Q, Role: string(q.Role), Kind: string(q.Kind), Status: q.Status, Health: q.Health,
 		Filters: q.ActiveFilters(), CSRFToken: p.CSRFToken,
 		Summary: views.HomeData{ActiveAdmins: o.ActiveAdmins, ActiveHumans: o.ActiveHumans, ActiveServices: o.ActiveServices, Teams: o.Teams},
+		Tokens: views.TokensSummary{Active: to.Active, Expiring7: to.Expiring7, Expiring30: to.Expiring30,
+			NeverUsed: to.NeverUsed, Idle: to.Idle, NoExpiry: to.NoExpiry},
 		List: views.ListState{
 			Path: "/users", Values: q.Values(), Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,
 			Total: page.Total, DefaultSort: models.SortName,
@@ -57,6 +63,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		row := views.UserListRow{
 			ID: r.ID, Name: r.Name, Handle: r.Handle(), Kind: string(r.Kind), Role: string(r.Role),
 			Status: string(r.Status), LastActive: r.LastActiveAt, CreatedAt: r.CreatedAt,
+			Tokens: r.Tokens.Active, NextExpiry: r.Tokens.Next,
 		}
 		for _, t := range r.Teams {
 			row.Teams = append(row.Teams, views.TeamChip{ID: t.ID, Name: t.Name})

@@ -20,6 +20,7 @@ type Store struct {
 	usage    *usageBuffer // see token_usage.go
 	turns    writeTurns   // see tx.go
 	auths    authCache    // see token_auth_cache.go
+	counts   tokenCounts  // see token_overview.go
 	revStmt  *sql.Stmt    // reads data_revision, prepared once: every API request does
 }
 

@@ -93,7 +93,7 @@ func (s *Store) RotateToken(ctx context.Context, a Actor, id int64, overlap time
 		if old.ExpiresAt != nil && old.ExpiresAt.Before(oldEnd) {
 			oldEnd = *old.ExpiresAt
 		}
-		if err := tx.Model(&Token{}).Where("id = ?", old.ID).Update("expires_at", oldEnd).Error; err != nil {
+		if err := tx.Model(&Token{}).Where("id = ?", old.ID).Updates(map[string]any{"expires_at": oldEnd, "replaced_by": fresh.ID}).Error; err != nil {
 			return fmt.Errorf("models: rotate: %w", err)
 		}
 		ch := tokenFields(fresh, u)

@@ -43,10 +43,17 @@ type Token struct {
 	LastUsedUA  *string `gorm:"column:last_used_ua"`
 	CreatedBy   *int64
 	CreatedAt   time.Time
+	ReplacedBy  *int64 // the token a rotation made to replace this one
 }
 
 // TableName implements gorm's tabler.
 func (Token) TableName() string { return "tokens" }
+
+// Replaced reports whether the token was rotated and still works during the
+// overlap: it stops at its expires_at.
+func (t *Token) Replaced(now time.Time) bool {
+	return t.ReplacedBy != nil && t.State(now) == TokenActive
+}
 
 // State is the token's state at now. A token expires at its expires_at
 // instant: at expires_at == now it no longer works. Revoked wins over
@@ -223,6 +230,15 @@ func (s *Store) TokensOf(ctx context.Context, userID int64) ([]Token, error) {
 		s.usage.merge(&out[i])
 	}
 	return out, nil
+}
+
+// TokenRowsOf lists a user's tokens, newest first, with their rotation links.
+func (s *Store) TokenRowsOf(ctx context.Context, userID int64) ([]TokenRow, error) {
+	var ids []int64
+	if err := s.db.WithContext(ctx).Model(&Token{}).Where("user_id = ?", userID).Order("created_at DESC, id DESC").Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("models: tokens of %d: %w", userID, err)
+	}
+	return s.tokenRows(ctx, ids, "t.created_at DESC, t.id DESC", false)
 }
 
 // ActiveTokenCount counts the tokens of a user that work now.

@@ -226,7 +226,14 @@ func (q UserQuery) ActiveFilters() int {
 // UserRow is one row of the Users list.
 type UserRow struct {
 	User
-	Teams []TeamRef
+	Teams  []TeamRef
+	Tokens TokenSummary
+}
+
+// TokenSummary is a user's working tokens: how many, and the soonest expiry.
+type TokenSummary struct {
+	Active int
+	Next   *time.Time
 }
 
 // UserPage is one page of the Users list.
@@ -310,12 +317,35 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err != nil {
 		return page, err
 	}
+	tokens, err := s.tokenSummaries(ctx, ids)
+	if err != nil {
+		return page, err
+	}
 	page.Rows = make([]UserRow, len(users))
 	for i, u := range users {
 		s.usage.mergeUser(&u)
-		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID]}
+		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID], Tokens: tokens[u.ID]}
 	}
 	return page, nil
+}
+
+// tokenSummaries reads the working tokens of ids' users, in one query.
+func (s *Store) tokenSummaries(ctx context.Context, ids []int64) (map[int64]TokenSummary, error) {
+	var live []Token
+	if err := s.db.WithContext(ctx).Select("id, user_id, expires_at").
+		Where("user_id IN ? AND "+activeTokenCond, ids, s.Now()).Find(&live).Error; err != nil {
+		return nil, fmt.Errorf("models: token summaries: %w", err)
+	}
+	out := map[int64]TokenSummary{}
+	for _, t := range live {
+		sum := out[t.UserID]
+		sum.Active++
+		if t.ExpiresAt != nil && (sum.Next == nil || t.ExpiresAt.Before(*sum.Next)) {
+			sum.Next = t.ExpiresAt
+		}
+		out[t.UserID] = sum
+	}
+	return out, nil
 }
 
 // userBase is the WHERE condition (on users AS u, or on the counts) of

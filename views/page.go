@@ -36,12 +36,13 @@ func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// RelativeTime renders how long ago t was, relative to now.
+// RelativeTime renders how long ago t was, or how soon it comes, relative
+// to now.
 func RelativeTime(t, now time.Time) string {
 	d := now.Sub(t)
 	switch {
-	case d < 0:
-		return "just now"
+	case d < -time.Minute:
+		return futureTime(-d, t)
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
@@ -50,6 +51,19 @@ func RelativeTime(t, now time.Time) string {
 		return plural(int(d/time.Hour), "hour") + " ago"
 	case d < 30*24*time.Hour:
 		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+// futureTime is RelativeTime for a time d ahead.
+func futureTime(d time.Duration, t time.Time) string {
+	switch {
+	case d < time.Hour:
+		return "in " + plural(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return "in " + plural(int(d/time.Hour), "hour")
+	case d < 60*24*time.Hour:
+		return "in " + plural(int(d/(24*time.Hour)), "day")
 	}
 	return t.UTC().Format("2 Jan 2006")
 }

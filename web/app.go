@@ -148,6 +148,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/users/:id<int>/tokens/new", h.TokenNew)
 	app.Post("/users/:id<int>/tokens", h.TokenCreate)
 	app.Post("/users/:id<int>/tokens/revoke-all", h.TokensRevokeAll)
+	app.Get("/tokens", h.TokensList)
+	app.Post("/tokens/revoke", h.TokensBulkRevoke)
 	app.Get("/tokens/lookup", h.TokenLookupShow)
 	app.Post("/tokens/lookup", h.TokenLookupSubmit)
 	app.Post("/tokens/:id<int>/revoke", h.TokenRevoke)

@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// TokenOverview holds the overview's token counts: tokens that work now,
+// and among them those expiring within 7 and 30 days, never used, idle
+// (unused for 90 days, used before) and without expiry.
+type TokenOverview struct {
+	Active     int64
+	Expiring7  int64
+	Expiring30 int64
+	NeverUsed  int64
+	Idle       int64
+	NoExpiry   int64
+}
+
+// tokenCounts keeps the last TokenOverview while data_revision holds and
+// the clock has not reached until, the first instant a token crosses an
+// expiry or idle boundary by itself. make bench: see docs/performance.md.
+type tokenCounts struct {
+	mu    sync.Mutex
+	rev   int64
+	until time.Time
+	o     *TokenOverview
+}
+
+// TokenOverview counts the tokens of the overview cards. The counts change
+// the moment a token does: any write moves the data revision, and time
+// moves them at the boundaries computed with them.
+func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
+	rev, err := s.revision(ctx)
+	if err != nil {
+		return TokenOverview{}, err
+	}
+	now, c := s.Now(), &s.counts
+	c.mu.Lock()
+	if c.o != nil && c.rev == rev && now.Before(c.until) {
+		o := *c.o
+		c.mu.Unlock()
+		return o, nil
+	}
+	c.mu.Unlock()
+	day := 24 * time.Hour
+	var o TokenOverview
+	err = s.db.WithContext(ctx).Raw(`SELECT COUNT(*) AS active,
+		COUNT(CASE WHEN expires_at <= ? THEN 1 END) AS expiring7,
+		COUNT(CASE WHEN expires_at <= ? THEN 1 END) AS expiring30,
+		COUNT(CASE WHEN last_used_at IS NULL THEN 1 END) AS never_used,
+		COUNT(CASE WHEN last_used_at < ? THEN 1 END) AS idle,
+		COUNT(CASE WHEN expires_at IS NULL THEN 1 END) AS no_expiry
+		FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+		now.Add(7*day), now.Add(30*day), now.Add(-idleDays*day), now).Scan(&o).Error
+	if err != nil {
+		return o, fmt.Errorf("models: token overview: %w", err)
+	}
+	// The boundaries: a token expires, enters the 7- or 30-day window, or
+	// turns idle.
+	until := now.Add(day)
+	for _, b := range []struct {
+		col, after string
+		from       time.Time
+		shift      time.Duration
+	}{
+		{"expires_at", ">", now, 0},
+		{"expires_at", ">", now.Add(7 * day), -7 * day},
+		{"expires_at", ">", now.Add(30 * day), -30 * day},
+		{"last_used_at", ">=", now.Add(-idleDays * day), idleDays * day},
+	} {
+		var next sql.NullTime
+		if err := s.db.WithContext(ctx).Raw("SELECT "+b.col+" FROM tokens WHERE revoked_at IS NULL AND "+b.col+" "+b.after+" ? ORDER BY "+b.col+" LIMIT 1",
+			b.from).Scan(&next).Error; err != nil {
+			return o, fmt.Errorf("models: token overview: %w", err)
+		}
+		if next.Valid && next.Time.Add(b.shift).Before(until) {
+			until = next.Time.Add(b.shift)
+		}
+	}
+	c.mu.Lock()
+	if rev >= c.rev {
+		c.rev, c.until, c.o = rev, until, &o
+	}
+	c.mu.Unlock()
+	return o, nil
+}

@@ -1,0 +1,512 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Token list sorting and filtering (the /tokens page and GET /api/v1/tokens).
+const (
+	TokenSortExpires  = "expires"
+	TokenSortLastUsed = "last_used"
+	TokenSortCreated  = "created"
+	TokenSortName     = "name"
+	TokenSortOwner    = "owner"
+
+	// TokenCountCap bounds how far a filtered list is counted: past it the
+	// page says "more than 10,000" instead of reading every match.
+	TokenCountCap = 10_000
+	// idleDays is how long unused makes a token (or a user) idle.
+	idleDays = 90
+)
+
+// TokenStates are the state filter's values. Active means working now,
+// including a replaced token during its overlap; replaced narrows to those.
+var TokenStates = []string{"active", "replaced", "revoked", "expired", "all"}
+
+// ExpiresWithinChoices are the expiry windows offered, in days.
+var ExpiresWithinChoices = []int{7, 30, 90}
+
+// tokenOrder is a token sort: the column it orders by (nil for the id
+// alone), whether the column can be NULL (NULLs, "Never", sort last in both
+// directions), and whether it needs the owner joined.
+type tokenOrder struct {
+	col      func(Dialect) string
+	nullable bool
+	owner    bool
+}
+
+var tokenOrders = map[string]tokenOrder{
+	TokenSortExpires:  {col: func(Dialect) string { return "t.expires_at" }, nullable: true},
+	TokenSortLastUsed: {col: func(Dialect) string { return "t.last_used_at" }, nullable: true},
+	TokenSortCreated:  {}, // ids are handed out in creation order
+	TokenSortName:     {col: func(Dialect) string { return "t.name_key" }},
+	TokenSortOwner:    {col: func(d Dialect) string { return d.nocase("u.name") }, owner: true},
+}
+
+// TokenQuery is a validated token list request.
+type TokenQuery struct {
+	State         string
+	Q             string
+	TeamID        int64
+	Role          Role
+	ExpiresWithin int    // days; 0 for no window
+	Health        string // never_used, idle or no_expiry
+	Sort          string
+	Desc          bool
+	Page          int
+	PerPage       int
+	After         *TokenCursor // the API's keyset cursor; nil for the first page
+}
+
+// DefaultTokenQuery is the list with no parameters: working tokens, the
+// soonest to expire first.
+func DefaultTokenQuery() TokenQuery {
+	return TokenQuery{State: "active", Sort: TokenSortExpires, Page: 1, PerPage: DefaultPerPage}
+}
+
+// ParseTokenQuery reads the token list parameters. Invalid values are
+// dropped (the default applies) and reported per parameter, so the page can
+// show a notice and the API can answer 400.
+func ParseTokenQuery(v url.Values) (TokenQuery, map[string]string) {
+	q := DefaultTokenQuery()
+	problems := map[string]string{}
+	if s := v.Get("state"); s != "" {
+		if slices.Contains(TokenStates, s) {
+			q.State = s
+		} else {
+			problems["state"] = fmt.Sprintf("Unknown state %q; showing active tokens.", truncate(s))
+		}
+	}
+	if s := strings.TrimSpace(v.Get("q")); s != "" {
+		switch {
+		case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			problems["q"] = "The search contained characters that cannot be searched for."
+		case utf8.RuneCountInString(s) > maxQueryChars:
+			problems["q"] = fmt.Sprintf("The search was longer than %d characters.", maxQueryChars)
+		default:
+			q.Q = norm.NFC.String(s)
+		}
+	}
+	if s := v.Get("team"); s != "" {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
+			q.TeamID = id
+		} else {
+			problems["team"] = fmt.Sprintf("Team %q is not a team id; showing every team.", truncate(s))
+		}
+	}
+	if s := v.Get("role"); s != "" {
+		if r := Role(s); r.Valid() {
+			q.Role = r
+		} else {
+			problems["role"] = fmt.Sprintf("Unknown role %q; showing every role.", truncate(s))
+		}
+	}
+	if s := v.Get("expires_within"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && slices.Contains(ExpiresWithinChoices, n) {
+			q.ExpiresWithin = n
+		} else {
+			problems["expires_within"] = fmt.Sprintf("Expiring within %q days is not offered (7, 30 or 90); it was ignored.", truncate(s))
+		}
+	}
+	switch s := v.Get("health"); s {
+	case "", "never_used", "idle", "no_expiry":
+		q.Health = s
+	default:
+		problems["health"] = fmt.Sprintf("Unknown health filter %q; it was ignored.", truncate(s))
+	}
+	if s := v.Get("sort"); s != "" {
+		if _, ok := tokenOrders[s]; ok {
+			q.Sort = s
+		} else {
+			problems["sort"] = fmt.Sprintf("Unknown sort %q; sorted by expiry instead.", truncate(s))
+		}
+	}
+	switch s := v.Get("dir"); s {
+	case "", "asc":
+	case "desc":
+		q.Desc = true
+	default:
+		problems["dir"] = fmt.Sprintf("Unknown direction %q; ascending instead.", truncate(s))
+	}
+	if s := v.Get("page"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
+			q.Page = n
+		} else {
+			problems["page"] = fmt.Sprintf("Page %q does not exist; showing the first page.", truncate(s))
+		}
+	}
+	if s := v.Get("per_page"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && slices.Contains(PerPageChoices, n) {
+			q.PerPage = n
+		} else {
+			problems["per_page"] = fmt.Sprintf("%q rows per page is not offered; showing %d.", truncate(s), DefaultPerPage)
+		}
+	}
+	return q, problems
+}
+
+// Values returns the canonical query string of q, leaving out defaults.
+func (q TokenQuery) Values() url.Values {
+	v := url.Values{}
+	if q.State != "active" && q.State != "" {
+		v.Set("state", q.State)
+	}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	if q.TeamID != 0 {
+		v.Set("team", strconv.FormatInt(q.TeamID, 10))
+	}
+	if q.Role != "" {
+		v.Set("role", string(q.Role))
+	}
+	if q.ExpiresWithin != 0 {
+		v.Set("expires_within", strconv.Itoa(q.ExpiresWithin))
+	}
+	if q.Health != "" {
+		v.Set("health", q.Health)
+	}
+	if q.Sort != TokenSortExpires && q.Sort != "" {
+		v.Set("sort", q.Sort)
+	}
+	if q.Desc {
+		v.Set("dir", "desc")
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	if q.PerPage != DefaultPerPage && q.PerPage != 0 {
+		v.Set("per_page", strconv.Itoa(q.PerPage))
+	}
+	return v
+}
+
+// ActiveFilters counts the filters that narrow the list beyond the default.
+func (q TokenQuery) ActiveFilters() int {
+	n := 0
+	for _, on := range []bool{q.State != "active", q.Q != "", q.TeamID != 0, q.Role != "", q.ExpiresWithin != 0, q.Health != ""} {
+		if on {
+			n++
+		}
+	}
+	return n
+}
+
+// TokenCursor is where an API page ends: the last row's sort value and id.
+type TokenCursor struct {
+	Sort  string     `json:"s"`
+	Desc  bool       `json:"d,omitempty"`
+	Time  *time.Time `json:"t,omitempty"`
+	Text  *string    `json:"x,omitempty"`
+	ID    int64      `json:"i"`
+	Valid bool       `json:"-"`
+}
+
+// String encodes the cursor for next_cursor.
+func (c TokenCursor) String() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseTokenCursor decodes a next_cursor for q's sort and direction.
+func ParseTokenCursor(s string, q TokenQuery) (*TokenCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c TokenCursor
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID <= 0 || c.Sort != q.Sort || c.Desc != q.Desc {
+		return nil, NewValidationError("cursor", "Use the next_cursor of a previous answer with the same sort and direction.")
+	}
+	return &c, nil
+}
+
+// TokenRow is one row of the token inventory: the token, its owner, who
+// made it, and its rotation links.
+type TokenRow struct {
+	Token
+	OwnerName     string
+	OwnerHandle   string
+	OwnerRole     Role
+	OwnerStatus   Status
+	CreatorName   string
+	ReplacedName  string // the replacement's name, when ReplacedBy is set
+	ReplacesID    int64  // the token this one replaced, 0 if none
+	ReplacesName  string
+	ReplacesUntil *time.Time // when the replaced token stops
+}
+
+// TokenPage is one page of the token inventory.
+type TokenPage struct {
+	Rows  []TokenRow
+	Total int64 // at most TokenCountCap+1 unless Exact
+	Exact bool
+	Next  *TokenCursor // the API's next page, nil at the end
+	Query TokenQuery
+}
+
+// Capped reports whether there are more matches than were counted.
+func (p TokenPage) Capped() bool { return !p.Exact && p.Total > TokenCountCap }
+
+// Pages returns the number of pages counted.
+func (p TokenPage) Pages() int {
+	if p.Query.PerPage == 0 || p.Total == 0 {
+		return 1
+	}
+	return int((p.Total + int64(p.Query.PerPage) - 1) / int64(p.Query.PerPage))
+}
+
+// tokenFilter is the WHERE condition of q on tokens AS t, and its arguments.
+// Owner conditions are subqueries on user ids, so the planner walks tokens.
+func (s *Store) tokenFilter(q TokenQuery, now time.Time) (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
+	switch q.State {
+	case "active", "":
+		add("t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)", now)
+	case "replaced":
+		add("t.revoked_at IS NULL AND t.replaced_by IS NOT NULL AND t.expires_at > ?", now)
+	case "revoked":
+		add("t.revoked_at IS NOT NULL")
+	case "expired":
+		add("t.revoked_at IS NULL AND t.expires_at <= ?", now)
+	}
+	if q.ExpiresWithin > 0 {
+		add("t.expires_at > ? AND t.expires_at <= ?", now, now.Add(time.Duration(q.ExpiresWithin)*24*time.Hour))
+	}
+	switch q.Health {
+	case "never_used":
+		add("t.last_used_at IS NULL")
+	case "idle":
+		add("t.last_used_at < ?", now.Add(-idleDays*24*time.Hour))
+	case "no_expiry":
+		add("t.expires_at IS NULL")
+	}
+	if q.Role != "" {
+		add("t.user_id IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
+	}
+	if q.TeamID != 0 {
+		add("t.user_id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
+	}
+	if q.Q != "" {
+		// The token's name starts with the search, or the owner's words
+		// start with its words (the Users search).
+		prefix := strings.ToLower(q.Q)
+		c, a := s.dialect.wordSearch(q.Q)
+		add("(t.name_key >= ? AND t.name_key < ? OR t.user_id IN (SELECT u.id FROM users u WHERE "+c+"))",
+			append([]any{prefix, prefix + "\U0010FFFF"}, a...)...)
+	}
+	if len(where) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// tokenOrderSQL is q's ORDER BY: the sort column (NULLs last either way),
+// then the id, in q's direction.
+func (s *Store) tokenOrderSQL(q TokenQuery) (tokenOrder, string) {
+	o, ok := tokenOrders[q.Sort]
+	if !ok {
+		o = tokenOrders[TokenSortExpires]
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	if o.col == nil {
+		return o, "t.id " + dir
+	}
+	nulls := ""
+	if o.nullable {
+		nulls = " NULLS LAST"
+	}
+	return o, o.col(s.dialect) + " " + dir + nulls + ", t.id " + dir
+}
+
+// afterCursor is the condition that a row sorts after c in q's order.
+func (s *Store) afterCursor(o tokenOrder, q TokenQuery, c *TokenCursor) (string, []any) {
+	op := ">"
+	if q.Desc {
+		op = "<"
+	}
+	if o.col == nil {
+		return "t.id " + op + " ?", []any{c.ID}
+	}
+	col := o.col(s.dialect)
+	var v any
+	switch {
+	case c.Time != nil:
+		v = *c.Time
+	case c.Text != nil:
+		v = *c.Text
+		if o.owner && s.dialect == Postgres {
+			v = strings.ToLower(*c.Text)
+		}
+	default: // the cursor sits among the NULLs, which come last
+		return col + " IS NULL AND t.id " + op + " ?", []any{c.ID}
+	}
+	cond := "(" + col + " " + op + " ? OR " + col + " = ? AND t.id " + op + " ?"
+	if o.nullable {
+		cond += " OR " + col + " IS NULL"
+	}
+	return cond + ")", []any{v, v, c.ID}
+}
+
+// ListTokens returns one page of the token inventory: ids filtered, sorted
+// and paged in SQL, then those tokens with their owners and rotation links.
+// The total is counted up to TokenCountCap+1.
+func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error) {
+	page := TokenPage{Query: q}
+	now := s.Now()
+	cond, args := s.tokenFilter(q, now)
+	o, order := s.tokenOrderSQL(q)
+	perPage := q.PerPage
+	if perPage <= 0 {
+		perPage = DefaultPerPage
+	}
+	from := "tokens AS t"
+	if o.owner {
+		from = "tokens AS t JOIN users AS u ON u.id = t.user_id"
+	}
+	if q.After == nil {
+		var err error
+		if page.Total, page.Exact, err = s.countTokens(ctx, q, cond, args); err != nil {
+			return page, err
+		}
+	}
+	pageCond, pageArgs := cond, args
+	if q.After != nil {
+		c, a := s.afterCursor(o, q, q.After)
+		pageCond, pageArgs = cond+" AND "+c, append(append([]any{}, args...), a...)
+	}
+	db := s.db.WithContext(ctx).Table(from).Select("t.id").Where(pageCond, pageArgs...).Order(order)
+	if q.After == nil {
+		db = db.Offset((max(q.Page, 1) - 1) * perPage)
+	}
+	var ids []int64
+	if err := db.Limit(perPage+1).Scan(&ids).Error; err != nil {
+		return page, fmt.Errorf("models: list tokens: %w", err)
+	}
+	more := len(ids) > perPage
+	if more {
+		ids = ids[:perPage]
+	}
+	rows, err := s.tokenRows(ctx, ids, order, o.owner)
+	if err != nil {
+		return page, err
+	}
+	page.Rows = rows
+	if more && len(rows) > 0 {
+		last := rows[len(rows)-1]
+		c := &TokenCursor{Sort: q.Sort, Desc: q.Desc, ID: last.ID}
+		switch q.Sort {
+		case TokenSortExpires:
+			c.Time = last.ExpiresAt
+		case TokenSortLastUsed:
+			c.Time = last.LastUsedAt
+		case TokenSortName:
+			c.Text = &last.NameKey
+		case TokenSortOwner:
+			c.Text = &last.OwnerName
+		}
+		page.Next = c
+	}
+	return page, nil
+}
+
+// countTokens counts q's matches: exactly from the overview's count for the
+// default filter, else up to TokenCountCap+1.
+func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any) (int64, bool, error) {
+	if q.ActiveFilters() == 0 {
+		o, err := s.TokenOverview(ctx)
+		return o.Active, true, err
+	}
+	var n int64
+	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM tokens AS t WHERE "+cond+" LIMIT ?) AS m",
+		append(append([]any{}, args...), TokenCountCap+1)...).Scan(&n).Error
+	if err != nil {
+		return 0, false, fmt.Errorf("models: count tokens: %w", err)
+	}
+	return n, n <= TokenCountCap, nil
+}
+
+// tokenRows reads the tokens of ids in order, with their owners, creators
+// and rotation links, in a fixed number of queries.
+func (s *Store) tokenRows(ctx context.Context, ids []int64, order string, owner bool) ([]TokenRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var toks []Token
+	db := s.db.WithContext(ctx).Table("tokens AS t").Select("t.*")
+	if owner {
+		db = db.Joins("JOIN users AS u ON u.id = t.user_id")
+	}
+	if err := db.Where("t.id IN ?", ids).Order(order).Find(&toks).Error; err != nil {
+		return nil, fmt.Errorf("models: token rows: %w", err)
+	}
+	var userIDs, linked []int64
+	for _, t := range toks {
+		userIDs = append(userIDs, t.UserID)
+		if t.CreatedBy != nil {
+			userIDs = append(userIDs, *t.CreatedBy)
+		}
+		if t.ReplacedBy != nil {
+			linked = append(linked, *t.ReplacedBy)
+		}
+	}
+	var users []User
+	if err := s.db.WithContext(ctx).Select("id, kind, name, user_id, email, role, status").Where("id IN ?", userIDs).Find(&users).Error; err != nil {
+		return nil, fmt.Errorf("models: token owners: %w", err)
+	}
+	byID := make(map[int64]*User, len(users))
+	for i := range users {
+		byID[users[i].ID] = &users[i]
+	}
+	// Both directions of a rotation: the replacements named on this page,
+	// and the tokens this page's tokens replaced.
+	var links []Token
+	if err := s.db.WithContext(ctx).Select("id, name, expires_at, replaced_by").
+		Where("id IN ? OR replaced_by IN ?", append(linked, 0), ids).Find(&links).Error; err != nil {
+		return nil, fmt.Errorf("models: token rotations: %w", err)
+	}
+	names, replaced := map[int64]string{}, map[int64]Token{}
+	for _, l := range links {
+		names[l.ID] = l.Name
+		if l.ReplacedBy != nil {
+			replaced[*l.ReplacedBy] = l
+		}
+	}
+	rows := make([]TokenRow, len(toks))
+	for i, t := range toks {
+		s.usage.merge(&t)
+		r := TokenRow{Token: t}
+		if u := byID[t.UserID]; u != nil {
+			r.OwnerName, r.OwnerHandle, r.OwnerRole, r.OwnerStatus = u.Name, u.Handle(), u.Role, u.Status
+		}
+		if t.CreatedBy != nil {
+			if u := byID[*t.CreatedBy]; u != nil {
+				r.CreatorName = u.Name
+			}
+		}
+		if t.ReplacedBy != nil {
+			r.ReplacedName = names[*t.ReplacedBy]
+		}
+		if old, ok := replaced[t.ID]; ok {
+			r.ReplacesID, r.ReplacesName, r.ReplacesUntil = old.ID, old.Name, old.ExpiresAt
+		}
+		rows[i] = r
+	}
+	return rows, nil
+}
