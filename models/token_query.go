@@ -396,7 +396,7 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 		db = db.Offset((max(q.Page, 1) - 1) * perPage)
 	}
 	var ids []int64
-	if err := db.Limit(perPage+1).Scan(&ids).Error; err != nil {
+	if err := db.Limit(perPage + 1).Scan(&ids).Error; err != nil {
 		return page, fmt.Errorf("models: list tokens: %w", err)
 	}
 	more := len(ids) > perPage
