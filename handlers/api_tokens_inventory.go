@@ -92,7 +92,7 @@ func (h *Handler) APITokensBulkRevoke(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return sent(err)
 	}
-	if in.IDs == nil || len(in.IDs) > models.MaxAPIBulkRevoke {
+	if len(in.IDs) == 0 || len(in.IDs) > models.MaxAPIBulkRevoke {
 		return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
 			Detail: "Some fields are not valid; see errors.",
 			Errors: map[string]string{"ids": fmt.Sprintf("Give between 1 and %d token ids.", models.MaxAPIBulkRevoke)}})

@@ -355,6 +355,16 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	// A use fills last_used_at and last_used_ip.
 	k.do(f, ok, 200, "GET", "/api/v1/me", rotated2.Token, "", "")
 	k.do(f, ok, 200, "GET", users+"/tokens", f.admin, "", "")
+	// The inventory, and bulk revocation.
+	_, body = k.do(f, ok, 200, "GET", "/api/v1/tokens?state=all&sort=last_used&dir=desc", f.admin, "", "")
+	k.do(f, bad, 400, "GET", "/api/v1/tokens?expires_within=3", f.admin, "", "")
+	_, body = k.do(f, ok, 201, "POST", users+"/tokens", f.admin, js, `{"name":"etl-bulk","expires_in_days":7}`)
+	var bulk handlers.APIToken
+	decodeInto(t, body, &bulk)
+	k.do(f, ok, 200, "POST", "/api/v1/tokens/revoke", f.admin, js, fmt.Sprintf(`{"ids":[%d, 999999, "x"]}`, bulk.ID))
+	k.do(f, bad, 422, "POST", "/api/v1/tokens/revoke", f.admin, js, `{"ids":[]}`)
+	k.do(f, bad, 400, "POST", "/api/v1/tokens/revoke", f.admin, js, `{"ids":`)
+	k.do(f, bad, 415, "POST", "/api/v1/tokens/revoke", f.admin, "text/plain", `{"ids":[1]}`)
 
 	// Deactivation is refused while tokens are active: 400 with the count.
 	_, body = k.do(f, na, 400, "POST", users+"/deactivate", f.admin, "", "")
