@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+	"gorm.io/gorm/clause"
 )
 
 // User list sorting and paging (SPEC §4).
@@ -21,6 +22,7 @@ const (
 	SortRole       = "role"
 	SortTeams      = "teams"
 	SortType       = "type"
+	SortNextExpiry = "next_expiry"
 
 	DefaultPerPage = 25
 	maxQueryChars  = 100
@@ -56,6 +58,12 @@ var orderBy = map[string]func(db Dialect, dir string) string{
 	},
 	SortTeams: func(db Dialect, d string) string { return "u.team_count " + d + ", " + db.nocase("u.name") + ", u.id" },
 	SortType:  func(db Dialect, d string) string { return "u.kind " + d + ", " + db.nocase("u.name") + ", u.id" },
+	// The soonest expiry of a working token, at the one bound argument (now);
+	// users without one ("Never") last in both directions.
+	SortNextExpiry: func(_ Dialect, d string) string {
+		return "(SELECT MIN(t.expires_at) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ?) " +
+			d + " NULLS LAST, u.id " + d
+	},
 }
 
 // UserQuery is a validated Users list request.
@@ -264,7 +272,10 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if !ok {
 		order = orderBy[SortName]
 	}
-	orderSQL := order(s.dialect, dir)
+	orderBy := clause.OrderBy{Expression: clause.Expr{SQL: order(s.dialect, dir), WithoutParentheses: true}}
+	if q.Sort == SortNextExpiry {
+		orderBy.Expression = clause.Expr{SQL: order(s.dialect, dir), Vars: []any{s.Now()}, WithoutParentheses: true}
+	}
 	perPage := q.PerPage
 	if perPage <= 0 {
 		perPage = DefaultPerPage
@@ -291,7 +302,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if cond != "" {
 		db = db.Where(cond, args...)
 	}
-	if err := db.Order(orderSQL).Limit(perPage).Offset(offset).Scan(&hits).Error; err != nil {
+	if err := db.Order(orderBy).Limit(perPage).Offset(offset).Scan(&hits).Error; err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
 	}
 	switch {
@@ -310,9 +321,14 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	}
 	var users []User
 	if err := s.db.WithContext(ctx).Table("users AS u").Omit("password_hash", "search_text").
-		Where("u.id IN ?", ids).Order(orderSQL).Find(&users).Error; err != nil {
+		Where("u.id IN ?", ids).Find(&users).Error; err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
 	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(users, func(a, b User) int { return at[a.ID] - at[b.ID] })
 	teams, err := s.teamsOf(ctx, ids)
 	if err != nil {
 		return page, err

@@ -544,7 +544,7 @@ func TestListUsersFilters(t *testing.T) {
 // break ties by id in the same direction; Role, Teams and Type fall back to
 // the name (A→Z, ASCII case-insensitive, as SQLite's NOCASE) and then the id,
 // whatever the direction. "Never" active always sorts last.
-func tqLess(key string, desc bool) func(a, b User) int {
+func tqLess(key string, desc bool, next map[int64]time.Time) func(a, b User) int {
 	dir := func(c int) int {
 		if desc {
 			return -c
@@ -577,6 +577,18 @@ func tqLess(key string, desc bool) func(a, b User) int {
 			return cmp.Or(dir(cmp.Compare(a.TeamCount, b.TeamCount)), byName(a, b))
 		case SortType:
 			return cmp.Or(dir(cmp.Compare(a.Kind, b.Kind)), byName(a, b))
+		case SortNextExpiry:
+			na, oka := next[a.ID]
+			nb, okb := next[b.ID]
+			switch {
+			case !oka && okb:
+				return 1
+			case oka && !okb:
+				return -1
+			case !oka && !okb:
+				return dir(cmp.Compare(a.ID, b.ID))
+			}
+			return dir(cmp.Or(na.Compare(nb), cmp.Compare(a.ID, b.ID)))
 		}
 		panic("unknown sort key " + key)
 	}
@@ -612,10 +624,34 @@ func TestListUsersSort(t *testing.T) {
 		}
 		return strings.Join(parts, ", ")
 	}
+	// Tokens for the next-expiry order: ties, a revoked one and an expired
+	// one (neither counts), and users with none.
+	now, day := sd.clock.Now(), 24*time.Hour
+	next := map[int64]time.Time{}
+	for i, u := range active {
+		if u.Kind != KindService || i%4 == 3 {
+			continue
+		}
+		days := []int{5, 9, 5, 30}[i%4]
+		tok, _ := mustToken(t, sd.s, u.ID, "t", Expiry{Days: days})
+		next[u.ID] = *tok.ExpiresAt
+		if i%3 == 0 { // a sooner token, revoked
+			gone, _ := mustToken(t, sd.s, u.ID, "gone", Expiry{Days: 1})
+			if _, err := sd.s.RevokeToken(context.Background(), System, gone.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%5 == 0 { // a sooner token, expired
+			old, _ := mustToken(t, sd.s, u.ID, "old", Expiry{Days: 1})
+			if err := sd.s.db.Exec("UPDATE tokens SET expires_at = ? WHERE id = ?", now.Add(-day), old.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for key := range orderBy {
 		for _, desc := range []bool{false, true} {
 			want := slices.Clone(active)
-			slices.SortFunc(want, tqLess(key, desc))
+			slices.SortFunc(want, tqLess(key, desc, next))
 			wantIDs := make([]int64, len(want))
 			for i, u := range want {
 				wantIDs[i] = u.ID

@@ -646,7 +646,7 @@ func TokensResults(d TokensData) templ.Component {
 					}()
 				}
 				ctx = templ.InitializeContext(ctx)
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<thead hx-boost=\"true\"><tr><th scope=\"col\" class=\"w-8\"><input type=\"checkbox\" class=\"checkbox\" data-select-all=\"ids\" aria-label=\"Select all on this page\"></th>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<thead hx-boost=\"true\"><tr><th scope=\"col\" class=\"w-8\"><input type=\"checkbox\" class=\"checkbox\" data-check-all=\"ids\" aria-label=\"Select all on this page\"></th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

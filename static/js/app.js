@@ -68,6 +68,15 @@
     if (evt.target.matches && evt.target.matches("[data-select-all]")) evt.target.select();
   });
 
+  // A data-check-all checkbox ticks or clears every checkbox of its form
+  // named by its value ("select all on this page").
+  document.addEventListener("change", function (evt) {
+    var all = evt.target.closest && evt.target.closest("[data-check-all]");
+    if (!all || !all.form) return;
+    var boxes = all.form.querySelectorAll('input[type=checkbox][name="' + all.getAttribute("data-check-all") + '"]');
+    boxes.forEach(function (b) { b.checked = all.checked; });
+  });
+
   // Flash messages can be dismissed.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-dismiss]");
