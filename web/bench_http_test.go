@@ -231,6 +231,28 @@ func TestBenchHTTP(t *testing.T) {
 		{"audit: first page", func(w, n int) (*http.Request, error) { return page("/audit") }, `href="/audit/`, true},
 		{"audit: filtered (action)", func(w, n int) (*http.Request, error) { return page("/audit?action=token.create") }, `href="/audit/`, true},
 		{"audit: 10,000 deep", func(w, n int) (*http.Request, error) { return page(fmt.Sprintf("/audit?before=%d", deepBefore)) }, `href="/audit/`, true},
+		{"tokens: default", func(w, n int) (*http.Request, error) { return page("/tokens") }, `href="/audit?target_kind=token`, true},
+		{"tokens: by state", func(w, n int) (*http.Request, error) {
+			return page("/tokens?state=" + []string{"revoked", "expired", "replaced"}[(w+n)%3])
+		}, `href="/audit?target_kind=token`, false},
+		{"tokens: by expiry", func(w, n int) (*http.Request, error) {
+			return page("/tokens?expires_within=" + []string{"7", "30", "90"}[(w+n)%3])
+		}, `href="/audit?target_kind=token`, false},
+		{"tokens: by health", func(w, n int) (*http.Request, error) {
+			return page("/tokens?health=" + []string{"never_used", "idle", "no_expiry"}[(w+n)%3])
+		}, `href="/audit?target_kind=token`, false},
+		{"tokens: by owner", func(w, n int) (*http.Request, error) {
+			if (w+n)%2 == 0 {
+				return page("/tokens?role=" + []string{"admin", "manager", "member"}[(w+n)/2%3])
+			}
+			return page(fmt.Sprintf("/tokens?team=%d", data.teams[(w*7+n)%len(data.teams)]))
+		}, `href="/audit?target_kind=token`, false},
+		{"tokens: search", func(w, n int) (*http.Request, error) {
+			return page("/tokens?q=" + url.QueryEscape(searches[(w+n)%len(searches)]))
+		}, `href="/audit?target_kind=token`, false},
+		{"GET /api/v1/tokens", func(w, n int) (*http.Request, error) {
+			return api(http.MethodGet, "/tokens?"+[]string{"", "expires_within=30", "health=never_used", "state=revoked"}[(w+n)%4], "")
+		}, `"next_cursor"`, false},
 		{"GET /api/v1/me", func(w, n int) (*http.Request, error) { return api(http.MethodGet, "/me", "") }, `"bench_loader@service"`, true},
 		{"POST /api/v1/introspect", func(w, n int) (*http.Request, error) {
 			return api(http.MethodPost, "/introspect", `{"token":"`+data.introspect[(w*131+n)%len(data.introspect)]+`"}`)
@@ -994,7 +1016,7 @@ func benchSeed(t *testing.T, path string, nUsers, nTokens, nEvents int) *benchDa
 			usable = true
 		}
 		if usable && rng.IntN(100) < 60 {
-			lu := now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))).Truncate(time.Microsecond)
+			lu := now.Add(-time.Duration(rng.Int64N(int64(180 * 24 * time.Hour)))).Truncate(time.Microsecond)
 			if lu.Before(created) {
 				lu = created
 			}
@@ -1168,6 +1190,9 @@ func benchFinishSeed(t *testing.T, st *models.Store, data *benchData) {
 		`INSERT INTO team_counts (team_id, kind, role, status, n) SELECT ut.team_id, u.kind, u.role, u.status, COUNT(*)
 			FROM user_teams ut JOIN users u ON u.id = ut.user_id GROUP BY 1, 2, 3, 4`,
 		`INSERT INTO users_fts (users_fts) VALUES ('rebuild')`,
+		// One working token in 97 was rotated and is in its overlap.
+		`UPDATE tokens SET replaced_by = id + 1 WHERE id % 97 = 0 AND revoked_at IS NULL AND expires_at > CURRENT_TIMESTAMP
+			AND id < (SELECT MAX(id) FROM tokens)`,
 	} {
 		if _, err := st.SQLDB().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
