@@ -367,7 +367,7 @@ func TestAPIIntrospection(t *testing.T) {
 			t.Errorf("%s: %+v", ct, in)
 		}
 	}
-	for name, tok := range map[string]string{"revoked": f.revoked, "expired": f.expired, "deactivated": f.deactivated, "garbage": "nope", "empty": ""} {
+	for name, tok := range map[string]string{"revoked": f.revoked, "expired": f.expired, "deactivated": f.deactivated, "garbage": "nope", "blank": "  ", "malformed": "wdn_!!!"} {
 		_, out := f.call(t, "POST", "/api/v1/introspect", f.manager, "application/json", `{"token":"`+tok+`"}`)
 		if strings.TrimSpace(out) != `{"active":false}` {
 			t.Errorf("%s: %s", name, out)
@@ -377,6 +377,40 @@ func TestAPIIntrospection(t *testing.T) {
 	toks, _ := f.h.srv.Store().TokensOf(context.Background(), f.memberID)
 	if toks[0].LastUsedAt == nil {
 		t.Error("introspection did not count as a use")
+	}
+}
+
+// TestAPIIntrospectionNeedsAToken: the document requires token, so a
+// request without one (absent, null, empty; JSON or form) is a 400 naming
+// it, not {"active": false}; a present but useless token stays inactive.
+func TestAPIIntrospectionNeedsAToken(t *testing.T) {
+	f := newAPIFixture(t)
+	const js, form = "application/json", "application/x-www-form-urlencoded"
+	for _, tc := range []struct{ ct, body string }{
+		{js, `{}`},
+		{js, `{"token":null}`},
+		{js, `{"token":""}`},
+		{js, `{"token_type_hint":"access_token"}`},
+		{form, ``},
+		{form, `token=`},
+		{form, `token_type_hint=access_token`},
+	} {
+		resp, out := f.call(t, "POST", "/api/v1/introspect", f.manager, tc.ct, tc.body)
+		var p handlers.Problem
+		_ = json.Unmarshal([]byte(out), &p)
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" || p.Errors["token"] == "" {
+			t.Errorf("%s %q: %d %s; want 400 problem+json naming token", tc.ct, tc.body, resp.StatusCode, snippet(out))
+		}
+	}
+	for _, tc := range []struct{ ct, body string }{
+		{js, `{"token":"wdn_unknown"}`},
+		{js, `{"token":"not a token","token_type_hint":null}`},
+		{form, `token=garbage&token_type_hint=refresh_token`},
+	} {
+		resp, out := f.call(t, "POST", "/api/v1/introspect", f.manager, tc.ct, tc.body)
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(out) != `{"active":false}` {
+			t.Errorf("%s %q: %d %s; want 200 {\"active\":false}", tc.ct, tc.body, resp.StatusCode, snippet(out))
+		}
 	}
 }
 
