@@ -258,6 +258,38 @@ func TestAPIErrors(t *testing.T) {
 	}
 }
 
+// TestAPIWrongMethodAndEmptySegments: every documented path, the public
+// document included, answers another method with 405 and Allow; a path
+// with an empty segment names nothing and is a 404, never a 405 (whose
+// Allow would even list the method used).
+func TestAPIWrongMethodAndEmptySegments(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+		allow               string
+	}{
+		{"POST", "/api/v1/openapi.json", "", 405, "GET"},
+		{"DELETE", "/api/v1/openapi.json", "", 405, "GET"},
+		{"PUT", "/api/v1/openapi.json", f.admin, 405, "GET"},
+		{"GET", "/api/v1/openapi.json/x", f.admin, 404, ""},
+		{"POST", "/api/v1/users//reactivate", f.admin, 404, ""},
+		{"POST", "/api/v1/users//deactivate", f.admin, 404, ""},
+		{"GET", "/api/v1/users//tokens", f.admin, 404, ""},
+		{"POST", "/api/v1/tokens//revoke", f.admin, 404, ""},
+		{"GET", "/api/v1//users", f.admin, 404, ""},
+		{"GET", "/api/v1//me", f.admin, 404, ""},
+		{"PUT", "/api/v1/users/", f.admin, 405, "GET, POST"},
+		{"PUT", "/api/v1/users/7/tokens", f.admin, 405, "GET, POST"},
+	} {
+		resp, out := f.call(t, tc.method, tc.path, tc.token, "", "")
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d Allow %q %s; want %d Allow %q, problem+json", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Allow"), snippet(out), tc.status, tc.allow)
+		}
+	}
+}
+
 func TestAPIServiceUserLifecycle(t *testing.T) {
 	f := newAPIFixture(t)
 	resp, body := f.call(t, "POST", "/api/v1/users", f.admin, "application/json",

@@ -444,6 +444,9 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 		t.Errorf("Allow = %q", resp.Header.Get("Allow"))
 	}
 	k.do(f, na, 405, "DELETE", "/api/v1/me", f.admin, "", "")
+	k.do(f, na, 405, "POST", "/api/v1/openapi.json", "", js, `{}`)
+	k.do(f, na, 404, "POST", "/api/v1/users//reactivate", f.admin, "", "")
+	k.do(f, na, 404, "GET", "/api/v1/users//tokens", f.admin, "", "")
 	k.do(f, bad, 415, "POST", "/api/v1/teams", f.admin, "text/plain", `{"name":"x"}`)
 	k.do(f, bad, 415, "POST", "/api/v1/introspect", f.manager, "text/plain", "token=x")
 	k.do(f, bad, 415, "PATCH", users, f.admin, form, "role=admin")
