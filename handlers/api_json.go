@@ -81,10 +81,11 @@ func storeProblem(c *fiber.Ctx, err error) error {
 }
 
 // queryProblem answers invalid list parameters with 400 and one message per
-// parameter.
+// parameter. Unlike a console page, which drops them with a notice, the API
+// refuses the request: a script must not act on a list it did not ask for.
 func queryProblem(c *fiber.Ctx, problems map[string]string) error {
 	return problem(c, Problem{Type: problemBase + "invalid-parameters", Title: "Bad Request", Status: fiber.StatusBadRequest,
-		Detail: "Some query parameters are not valid; see errors.", Errors: problems})
+		Detail: "Some query parameters are not valid, so the request was refused; see errors.", Errors: problems})
 }
 
 // apiID parses a numeric path parameter, answering 404 otherwise.

@@ -116,7 +116,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx, rows []models.UserRow) ([]APIUser, erro
 func (h *Handler) APIUsersList(c *fiber.Ctx) error {
 	q, problems := models.ParseUserQuery(queryValues(c))
 	if len(problems) > 0 {
-		return queryProblem(c, problems)
+		return queryProblem(c, problems.Refusals())
 	}
 	page, err := h.Store.ListUsers(c.UserContext(), q)
 	if err != nil {

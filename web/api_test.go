@@ -473,3 +473,36 @@ func TestAPIRateLimits(t *testing.T) {
 		t.Fatalf("after 40 failed authentications: %d, want 429", last)
 	}
 }
+
+// TestAPIRefusesWhatThePageIgnores: a search with a control character is
+// refused by the API (400 naming q, in words that say so) and dropped by
+// the console page with a notice that says it was ignored. Both read the
+// same rule from ParseUserQuery / ParseAuditQuery.
+func TestAPIRefusesWhatThePageIgnores(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tc := range []struct{ path, param string }{
+		{"/api/v1/users?q=%00", "q"},
+		{"/api/v1/users?q=a%7Fb", "q"},
+		{"/api/v1/users?sort=bogus", "sort"},
+		{"/api/v1/audit?actor=%01", "actor"},
+		{"/api/v1/audit?range=2w", "range"},
+	} {
+		resp, out := f.call(t, "GET", tc.path, f.admin, "", "")
+		var p handlers.Problem
+		_ = json.Unmarshal([]byte(out), &p)
+		msg := p.Errors[tc.param]
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "refused") || strings.Contains(msg, "ignored") ||
+			strings.Contains(msg, "instead") || !strings.Contains(p.Detail, "refused") {
+			t.Errorf("GET %s: %d %s; want 400 whose words for %s say it was refused", tc.path, resp.StatusCode, snippet(out), tc.param)
+		}
+	}
+
+	c := f.h.client()
+	c.login("ada@example.com", testPassword)
+	for _, path := range []string{"/users?q=%00", "/audit?actor=%01"} {
+		resp := c.get(path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(c.lastBody, "it was ignored") || strings.Contains(c.lastBody, "request was refused") {
+			t.Errorf("GET %s: %d; want the page with a notice that the value was ignored", path, resp.StatusCode)
+		}
+	}
+}

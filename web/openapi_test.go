@@ -495,6 +495,8 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, js, `{"token":""}`)
 	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, form, "token_type_hint=access_token")
 	k.do(f, bad, 400, "GET", "/api/v1/users?sort=password_hash", f.admin, "", "")
+	k.do(f, bad, 400, "GET", "/api/v1/users?q=%00", f.admin, "", "")
+	k.do(f, bad, 400, "GET", "/api/v1/audit?actor=a%1Fb", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/users?per_page=30&team=x", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/audit?limit=0", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/audit?action=user.explode&range=2w", f.admin, "", "")
