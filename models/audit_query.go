@@ -125,9 +125,12 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, QueryProblems) {
 			problems["range"] = QueryProblem{fmt.Sprintf("Unknown range %q", truncate(r)), "it was ignored"}
 		}
 	}
+	// from and to are read even when range overrides them: a malformed
+	// date is reported, not passed over in silence.
+	from, to := date("from"), date("to")
 	if q.Range == "" {
-		q.From = date("from")
-		if to := date("to"); !to.IsZero() {
+		q.From = from
+		if !to.IsZero() {
 			q.To = to.Add(24 * time.Hour) // the whole "to" day
 		}
 		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {

@@ -164,6 +164,9 @@ func ParseUserQuery(v url.Values) (UserQuery, QueryProblems) {
 		}
 	}
 	for _, s := range v["team"] {
+		if s == "" {
+			continue // an empty value is no value, as for every parameter
+		}
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
 			problems["team"] = QueryProblem{fmt.Sprintf("Team %q is not a team id", truncate(s)), "it was ignored"}

@@ -194,6 +194,11 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/users", "application/json", `{"name":"X","is_admin":true}`, 400, "malformed-body"},
 		{"wrong type", "POST", "/api/v1/users", "application/json", `{"name":42}`, 400, "malformed-body"},
 		{"trailing data", "POST", "/api/v1/teams", "application/json", `{"name":"a"} {"name":"b"}`, 400, "malformed-body"},
+		{"null body", "PATCH", fmt.Sprintf("/api/v1/users/%d", f.memberID), "application/json", `null`, 400, "malformed-body"},
+		{"array body", "PATCH", fmt.Sprintf("/api/v1/teams/%d", f.teamID), "application/json", ` []`, 400, "malformed-body"},
+		{"null rotate body", "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", f.tokenID), "application/json", `null`, 400, "malformed-body"},
+		{"empty overlap", "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", f.tokenID), "application/json", `{"overlap":""}`, 422, "validation"},
+		{"malformed date beside a range", "GET", "/api/v1/audit?range=7d&to=tomorrow", "", "", 400, "invalid-parameters"},
 		{"validation", "POST", "/api/v1/users", "application/json", `{"name":"!!!"}`, 422, "validation"},
 		{"conflict", "POST", "/api/v1/teams", "application/json", `{"name":"api TEAM"}`, 409, "conflict"},
 		{"not found", "GET", "/api/v1/users/424242", "", "", 404, "not-found"},
@@ -279,7 +284,10 @@ func TestAPIWrongMethodAndEmptySegments(t *testing.T) {
 		{"POST", "/api/v1/tokens//revoke", f.admin, 404, ""},
 		{"GET", "/api/v1//users", f.admin, 404, ""},
 		{"GET", "/api/v1//me", f.admin, 404, ""},
-		{"PUT", "/api/v1/users/", f.admin, 405, "GET, POST"},
+		{"GET", "/api/v1/users/", f.admin, 404, ""},
+		{"PUT", "/api/v1/users/", f.admin, 404, ""},
+		{"DELETE", "/api/v1/teams/", f.admin, 404, ""},
+		{"GET", "/api/v1/openapi.json/", "", 404, ""},
 		{"PUT", "/api/v1/users/7/tokens", f.admin, 405, "GET, POST"},
 	} {
 		resp, out := f.call(t, tc.method, tc.path, tc.token, "", "")

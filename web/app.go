@@ -107,6 +107,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 
 	// The API authenticates with bearer tokens only: it is mounted before the
 	// session and CSRF middleware, so a console cookie never reaches it.
+	app.Use("/api", h.APIExactPath)
 	app.Get("/api/v1/openapi.json", h.OpenAPI)
 	// Other methods get the API's 405 with Allow, before the bearer check:
 	// the document is public. Use, not All, so no route is registered

@@ -309,6 +309,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, ok, 200, "GET", "/api/v1/users", f.admin, "", "")
 	k.do(f, ok, 200, "GET", fmt.Sprintf("/api/v1/users?q=API&sort=created&dir=desc&role=admin&team=1&team=%d&type=service&status=all&page=1&per_page=50", f.teamID), f.admin, "", "")
 	k.do(f, ok, 200, "GET", "/api/v1/users?sort=last_active&status=deactivated&per_page=100&page=2", f.admin, "", "")
+	k.do(f, ok, 200, "GET", "/api/v1/users?q=&sort=&dir=&role=&team=&type=&status=&page=&per_page=", f.admin, "", "") // empty is left out
 	_, body := k.do(f, ok, 200, "GET", "/api/v1/users?type=human&sort=role", f.admin, "", "")
 	var people handlers.APIList[handlers.APIUser]
 	decodeInto(t, body, &people)
