@@ -123,6 +123,16 @@ func tooManyRequests(c *fiber.Ctx, wait time.Duration, detail string) error {
 		Detail: detail + " Retry after the time in Retry-After."})
 }
 
+// APIExactPath answers a path with a trailing slash as unknown (404): the
+// router would serve /users/ as /users, so a client building /users/{id}
+// with an empty id would get the list instead of an error.
+func (h *Handler) APIExactPath(c *fiber.Ctx) error {
+	if strings.HasSuffix(c.Path(), "/") {
+		return h.APINotFound(c)
+	}
+	return c.Next()
+}
+
 // APINotFound answers unknown API paths.
 func (h *Handler) APINotFound(c *fiber.Ctx) error {
 	return problem(c, Problem{Type: ProblemNotFound, Title: "Not Found", Status: fiber.StatusNotFound, Detail: "There is no such API endpoint."})

@@ -61,17 +61,17 @@ func (h *Handler) APIAudit(c *fiber.Ctx) error {
 	if cursor != "" {
 		n, err := strconv.ParseInt(cursor, 10, 64)
 		if err != nil || n <= 0 {
-			problems["cursor"] = "Use the next_cursor of a previous answer."
+			problems["cursor"] = models.QueryProblem{Reason: "The cursor is not the next_cursor of a previous answer"}
 		}
 		q.Before = n
 	}
 	if len(problems) > 0 {
-		return queryProblem(c, problems)
+		return queryProblem(c, problems.Refusals())
 	}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
-			return queryProblem(c, map[string]string{"limit": "Use a number from 1 to 500."})
+			return queryProblem(c, map[string]string{"limit": "Use a number from 1 to 500; the request was refused."})
 		}
 		q.Limit = n
 	}

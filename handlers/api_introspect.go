@@ -24,8 +24,9 @@ type APIIntrospection struct {
 
 // APIIntrospect validates a token presented to another service (RFC 7662):
 // the token comes in the body's form field or JSON field "token", never in
-// the query string; anything not valid now is simply {"active": false}. A
-// successful check counts as a use of the introspected token.
+// the query string. No token at all (absent, null or empty) is a malformed
+// request, 400; a token that is not valid now is simply {"active": false}.
+// A successful check counts as a use of the introspected token.
 func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 	var token string
 	mt, _, _ := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
@@ -34,16 +35,24 @@ func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 		token = BodyValue(c, "token")
 	case fiber.MIMEApplicationJSON:
 		var in struct {
-			Token         string `json:"token"`
-			TokenTypeHint string `json:"token_type_hint"`
+			Token         *string `json:"token"`
+			TokenTypeHint *string `json:"token_type_hint"` // accepted and ignored; null is no hint
 		}
 		if err := decodeJSON(c, &in); err != nil {
 			return sent(err)
 		}
-		token = in.Token
+		if in.Token != nil {
+			token = *in.Token
+		}
 	default:
 		return problem(c, Problem{Type: problemBase + "unsupported-media-type", Title: "Unsupported Media Type", Status: fiber.StatusUnsupportedMediaType,
 			Detail: "Send the token as application/x-www-form-urlencoded or application/json."})
+	}
+	if token == "" {
+		// RFC 7662 §2.1: token is REQUIRED; without it there is nothing to
+		// answer "inactive" about.
+		return problem(c, Problem{Type: problemBase + "malformed-body", Title: "Bad Request", Status: fiber.StatusBadRequest,
+			Detail: "Send the token to check in the field token.", Errors: map[string]string{"token": "Required: the token presented to your service."}})
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	auth, err := h.Store.IntrospectToken(c.UserContext(), request.TokenAuth(c), strings.TrimSpace(token))

@@ -17,14 +17,20 @@ import (
 // errProblemSent tells a handler that decodeJSON already answered.
 var errProblemSent = errors.New("handlers: problem sent")
 
-// decodeJSON reads a JSON body into dst. Only application/json is accepted
-// (415 otherwise), unknown fields are refused (no mass assignment) and so is
-// trailing data; each problem is answered here and errProblemSent returned.
+// decodeJSON reads a JSON object into dst. Only application/json is
+// accepted (415 otherwise), unknown fields are refused (no mass assignment)
+// and so is trailing data or anything but an object (a null body would
+// decode as {}); each problem is answered here and errProblemSent returned.
 func decodeJSON(c *fiber.Ctx, dst any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		_ = problem(c, Problem{Type: problemBase + "unsupported-media-type", Title: "Unsupported Media Type", Status: fiber.StatusUnsupportedMediaType,
 			Detail: "Send the body as application/json."})
+		return errProblemSent
+	}
+	if body := bytes.TrimLeft(c.Body(), " \t\r\n"); len(body) > 0 && body[0] != '{' {
+		_ = problem(c, Problem{Type: problemBase + "malformed-body", Title: "Bad Request", Status: fiber.StatusBadRequest,
+			Detail: "Send the body as one JSON object ({…})."})
 		return errProblemSent
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
@@ -81,10 +87,11 @@ func storeProblem(c *fiber.Ctx, err error) error {
 }
 
 // queryProblem answers invalid list parameters with 400 and one message per
-// parameter.
+// parameter. Unlike a console page, which drops them with a notice, the API
+// refuses the request: a script must not act on a list it did not ask for.
 func queryProblem(c *fiber.Ctx, problems map[string]string) error {
 	return problem(c, Problem{Type: problemBase + "invalid-parameters", Title: "Bad Request", Status: fiber.StatusBadRequest,
-		Detail: "Some query parameters are not valid; see errors.", Errors: problems})
+		Detail: "Some query parameters are not valid, so the request was refused; see errors.", Errors: problems})
 }
 
 // apiID parses a numeric path parameter, answering 404 otherwise.

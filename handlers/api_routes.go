@@ -88,14 +88,23 @@ func (h *Handler) APIMethodNotAllowed(routes []APIRoute) fiber.Handler {
 	}
 }
 
-// pathMatches compares a route pattern with :params against a path.
+// pathMatches compares a route pattern with :params against a path. A
+// parameter matches one non-empty segment, as in the router: /users//tokens
+// names no user, so it is an unknown path (404), not a wrong method.
 func pathMatches(pattern, path string) bool {
-	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	// One slash off each end, as the router forgives a trailing one; "//users"
+	// keeps its empty first segment and matches nothing.
+	path = strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/")
+	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(path, "/")
 	if len(ps) != len(xs) {
 		return false
 	}
 	for i := range ps {
-		if !strings.HasPrefix(ps[i], ":") && ps[i] != xs[i] {
+		if strings.HasPrefix(ps[i], ":") {
+			if xs[i] == "" {
+				return false
+			}
+		} else if ps[i] != xs[i] {
 			return false
 		}
 	}

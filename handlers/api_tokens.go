@@ -183,7 +183,7 @@ func (h *Handler) APITokenDelete(c *fiber.Ctx) error {
 
 // APITokenRotateInput is the body of POST /tokens/{id}/rotate.
 type APITokenRotateInput struct {
-	Overlap string `json:"overlap"` // none, 1h, 24h or 7d
+	Overlap *string `json:"overlap"` // none, 1h, 24h or 7d; absent or null: 24h
 }
 
 // APITokenRotate issues a replacement and lets the old token live for the
@@ -199,10 +199,11 @@ func (h *Handler) APITokenRotate(c *fiber.Ctx) error {
 			return sent(err)
 		}
 	}
-	if in.Overlap == "" {
-		in.Overlap = "24h"
+	choice := "24h"
+	if in.Overlap != nil {
+		choice = *in.Overlap // "" too is not an overlap
 	}
-	overlap, ok := models.Overlaps[in.Overlap]
+	overlap, ok := models.Overlaps[choice]
 	if !ok {
 		return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
 			Detail: "Some fields are not valid; see errors.", Errors: map[string]string{"overlap": "Use none, 1h, 24h or 7d."}})

@@ -36,11 +36,12 @@ func (h *Handler) apiInventoryToken(r *models.TokenRow) APIToken {
 func (h *Handler) APITokensInventory(c *fiber.Ctx) error {
 	v := queryValues(c)
 	q, problems := models.ParseTokenQuery(v)
-	if v.Has("page") {
-		problems["page"] = "Use cursor: this list pages by next_cursor."
+	refusals := problems.Refusals()
+	if v.Get("page") != "" {
+		refusals["page"] = "This list pages by cursor: pass the next_cursor of the previous answer."
 	}
-	if len(problems) > 0 {
-		return queryProblem(c, problems)
+	if len(refusals) > 0 {
+		return queryProblem(c, refusals)
 	}
 	if s := v.Get("cursor"); s != "" {
 		after, err := models.ParseTokenCursor(s, q)

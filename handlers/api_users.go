@@ -35,6 +35,23 @@ func (o *APIOwnerInput) owner() (models.Owner, bool) {
 	return models.Owner{}, false
 }
 
+// validTeamIDs reports whether every team id can be one. null decodes to 0,
+// and the store skips ids below 1 silently (a form's checkboxes never send
+// them), so the API refuses them here rather than drop a team unasked.
+func validTeamIDs(ids []int64) bool {
+	for _, id := range ids {
+		if id <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func badTeamIDs(c *fiber.Ctx) error {
+	return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
+		Detail: "Some fields are not valid; see errors.", Errors: map[string]string{"team_ids": "Use team ids (whole numbers from 1), never null; [] or null for no teams besides Public."}})
+}
+
 func badOwner(c *fiber.Ctx) error {
 	return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
 		Detail: "Some fields are not valid; see errors.", Errors: map[string]string{"owner": `Use {"kind": "user" or "team", "id": <id>}, or null.`}})
@@ -99,7 +116,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx, rows []models.UserRow) ([]APIUser, erro
 func (h *Handler) APIUsersList(c *fiber.Ctx) error {
 	q, problems := models.ParseUserQuery(queryValues(c))
 	if len(problems) > 0 {
-		return queryProblem(c, problems)
+		return queryProblem(c, problems.Refusals())
 	}
 	page, err := h.Store.ListUsers(c.UserContext(), q)
 	if err != nil {
@@ -134,6 +151,9 @@ func (h *Handler) APIUserCreate(c *fiber.Ctx) error {
 	owner, ok := in.Owner.owner()
 	if !ok {
 		return badOwner(c)
+	}
+	if !validTeamIDs(in.TeamIDs) {
+		return badTeamIDs(c)
 	}
 	u, err := h.Store.CreateServiceUser(c.UserContext(), h.actor(c), models.NewServiceUser{
 		Name: in.Name, Role: role, TeamIDs: in.TeamIDs, Description: in.Description, Owner: owner,
@@ -216,6 +236,9 @@ func (h *Handler) APIUserPatch(c *fiber.Ctx) error {
 		upd.Role = models.Role(*in.Role)
 	}
 	if in.TeamIDs != nil {
+		if !validTeamIDs(*in.TeamIDs) {
+			return badTeamIDs(c)
+		}
 		upd.TeamIDs = *in.TeamIDs
 	}
 	if in.Description != nil {

@@ -73,7 +73,7 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 	for _, a := range q.Actions {
 		d.Selected[a] = true
 	}
-	d.Notices = sortedMessages(problems)
+	d.Notices = problems.Notices()
 	rows := make([]views.AuditRow, len(page.Events))
 	for i := range page.Events {
 		rows[i] = auditRow(&page.Events[i])
@@ -250,8 +250,10 @@ func (h *Handler) AuditExport(format string) fiber.Handler {
 		now := h.Store.Now()
 		q, problems := models.ParseAuditQuery(queryValues(c), now)
 		if len(problems) > 0 {
+			// An export is refused whole, never made of a filter other than
+			// the one asked for.
 			msgs := make([]string, 0, len(problems))
-			for _, m := range problems {
+			for _, m := range problems.Refusals() {
 				msgs = append(msgs, m)
 			}
 			sort.Strings(msgs)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/url"
-	"sort"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -68,19 +67,4 @@ func (h *Handler) actor(c *fiber.Ctx) models.Actor {
 	}
 	a.IP, a.UserAgent, a.RequestID = request.ClientIP(c), c.Get(fiber.HeaderUserAgent), request.ID(c)
 	return a
-}
-
-// sortedMessages lists the messages of a parameter → problem map in
-// parameter order, for the notices above a list.
-func sortedMessages(problems map[string]string) []string {
-	keys := make([]string, 0, len(problems))
-	for k := range problems {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, problems[k])
-	}
-	return out
 }

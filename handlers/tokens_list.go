@@ -45,7 +45,7 @@ func (h *Handler) TokensList(c *fiber.Ctx) error {
 			Path: "/tokens", Values: q.Values(), Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,
 			Total: page.Total, DefaultSort: models.TokenSortExpires,
 		},
-		Notices: sortedMessages(problems),
+		Notices: problems.Notices(),
 	}
 	if q.TeamID != 0 {
 		d.Team = strconv.FormatInt(q.TeamID, 10)

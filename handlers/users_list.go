@@ -58,7 +58,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 	for _, t := range teams {
 		d.Teams = append(d.Teams, views.TeamOption{ID: t.ID, Name: t.Name, Selected: selected[t.ID], Builtin: t.Builtin})
 	}
-	d.Notices = sortedMessages(problems)
+	d.Notices = problems.Notices()
 	for _, r := range page.Rows {
 		row := views.UserListRow{
 			ID: r.ID, Name: r.Name, Handle: r.Handle(), Kind: string(r.Kind), Role: string(r.Role),

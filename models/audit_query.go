@@ -54,9 +54,9 @@ type AuditQuery struct {
 
 // ParseAuditQuery reads the audit filters; invalid values are dropped and
 // reported per parameter, like the Users list.
-func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string) {
+func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, QueryProblems) {
 	q := AuditQuery{Limit: AuditPageSize}
-	problems := map[string]string{}
+	problems := QueryProblems{}
 	id := func(name string) int64 {
 		s := v.Get(name)
 		if s == "" {
@@ -64,14 +64,14 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 {
-			problems[name] = fmt.Sprintf("%q is not an id; it was ignored.", truncate(s))
+			problems[name] = QueryProblem{fmt.Sprintf("%q is not an id", truncate(s)), "it was ignored"}
 			return 0
 		}
 		return n
 	}
 	if s := strings.TrimSpace(v.Get("actor")); s != "" {
-		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxQueryChars || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
-			problems["actor"] = "The actor search cannot be used; it was ignored."
+		if !searchable(s) || utf8.RuneCountInString(s) > maxQueryChars {
+			problems["actor"] = QueryProblem{fmt.Sprintf("The actor search has control characters, invalid UTF-8 or over %d characters", maxQueryChars), "it was ignored"}
 		} else {
 			q.Actor = s
 		}
@@ -86,7 +86,7 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string
 		if known[a] {
 			q.Actions = append(q.Actions, a)
 		} else if a != "" {
-			problems["action"] = fmt.Sprintf("Unknown action %q; it was ignored.", truncate(a))
+			problems["action"] = QueryProblem{fmt.Sprintf("Unknown action %q", truncate(a)), "it was ignored"}
 		}
 	}
 	sort.Strings(q.Actions)
@@ -94,17 +94,17 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string
 	case "", "user", "team", "token", "settings", "route":
 		q.TargetKind = s
 	default:
-		problems["target_kind"] = fmt.Sprintf("Unknown target kind %q; it was ignored.", truncate(s))
+		problems["target_kind"] = QueryProblem{fmt.Sprintf("Unknown target kind %q", truncate(s)), "it was ignored"}
 	}
 	if q.TargetID != 0 && q.TargetKind == "" {
-		problems["target_id"] = "A target id needs a target kind; it was ignored."
+		problems["target_id"] = QueryProblem{"A target id needs a target kind", "it was ignored"}
 		q.TargetID = 0
 	}
 	switch s := v.Get("outcome"); s {
 	case "", OutcomeSuccess, OutcomeDenied, OutcomeFailed:
 		q.Outcome = s
 	default:
-		problems["outcome"] = fmt.Sprintf("Unknown outcome %q; it was ignored.", truncate(s))
+		problems["outcome"] = QueryProblem{fmt.Sprintf("Unknown outcome %q", truncate(s)), "it was ignored"}
 	}
 	date := func(name string) time.Time {
 		s := v.Get(name)
@@ -113,7 +113,7 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string
 		}
 		t, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			problems[name] = fmt.Sprintf("%q is not a date (YYYY-MM-DD); it was ignored.", truncate(s))
+			problems[name] = QueryProblem{fmt.Sprintf("%q is not a date (YYYY-MM-DD)", truncate(s)), "it was ignored"}
 			return time.Time{}
 		}
 		return t
@@ -122,16 +122,19 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, map[string]string
 		if d, ok := AuditRanges[r]; ok {
 			q.Range, q.From = r, now.Add(-d)
 		} else {
-			problems["range"] = fmt.Sprintf("Unknown range %q; it was ignored.", truncate(r))
+			problems["range"] = QueryProblem{fmt.Sprintf("Unknown range %q", truncate(r)), "it was ignored"}
 		}
 	}
+	// from and to are read even when range overrides them: a malformed
+	// date is reported, not passed over in silence.
+	from, to := date("from"), date("to")
 	if q.Range == "" {
-		q.From = date("from")
-		if to := date("to"); !to.IsZero() {
+		q.From = from
+		if !to.IsZero() {
 			q.To = to.Add(24 * time.Hour) // the whole "to" day
 		}
 		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-			problems["to"] = "The end date is before the start date; it was ignored."
+			problems["to"] = QueryProblem{"The end date is before the start date", "it was ignored"}
 			q.To = time.Time{}
 		}
 	}

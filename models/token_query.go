@@ -78,22 +78,22 @@ func DefaultTokenQuery() TokenQuery {
 // ParseTokenQuery reads the token list parameters. Invalid values are
 // dropped (the default applies) and reported per parameter, so the page can
 // show a notice and the API can answer 400.
-func ParseTokenQuery(v url.Values) (TokenQuery, map[string]string) {
+func ParseTokenQuery(v url.Values) (TokenQuery, QueryProblems) {
 	q := DefaultTokenQuery()
-	problems := map[string]string{}
+	problems := QueryProblems{}
 	if s := v.Get("state"); s != "" {
 		if slices.Contains(TokenStates, s) {
 			q.State = s
 		} else {
-			problems["state"] = fmt.Sprintf("Unknown state %q; showing active tokens.", truncate(s))
+			problems["state"] = QueryProblem{fmt.Sprintf("Unknown state %q", truncate(s)), "showing active tokens"}
 		}
 	}
 	if s := strings.TrimSpace(v.Get("q")); s != "" {
 		switch {
-		case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			problems["q"] = "The search contained characters that cannot be searched for."
+		case !searchable(s):
+			problems["q"] = QueryProblem{"The search contains control characters or invalid UTF-8, which cannot be searched for", "it was ignored"}
 		case utf8.RuneCountInString(s) > maxQueryChars:
-			problems["q"] = fmt.Sprintf("The search was longer than %d characters.", maxQueryChars)
+			problems["q"] = QueryProblem{fmt.Sprintf("The search is longer than %d characters", maxQueryChars), "it was ignored"}
 		default:
 			q.Q = norm.NFC.String(s)
 		}
@@ -102,34 +102,34 @@ func ParseTokenQuery(v url.Values) (TokenQuery, map[string]string) {
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 {
 			q.TeamID = id
 		} else {
-			problems["team"] = fmt.Sprintf("Team %q is not a team id; showing every team.", truncate(s))
+			problems["team"] = QueryProblem{fmt.Sprintf("Team %q is not a team id", truncate(s)), "showing every team"}
 		}
 	}
 	if s := v.Get("role"); s != "" {
 		if r := Role(s); r.Valid() {
 			q.Role = r
 		} else {
-			problems["role"] = fmt.Sprintf("Unknown role %q; showing every role.", truncate(s))
+			problems["role"] = QueryProblem{fmt.Sprintf("Unknown role %q", truncate(s)), "showing every role"}
 		}
 	}
 	if s := v.Get("expires_within"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && slices.Contains(ExpiresWithinChoices, n) {
 			q.ExpiresWithin = n
 		} else {
-			problems["expires_within"] = fmt.Sprintf("Expiring within %q days is not offered (7, 30 or 90); it was ignored.", truncate(s))
+			problems["expires_within"] = QueryProblem{fmt.Sprintf("Expiring within %q days is not offered (7, 30 or 90)", truncate(s)), "it was ignored"}
 		}
 	}
 	switch s := v.Get("health"); s {
 	case "", "never_used", "idle", "no_expiry":
 		q.Health = s
 	default:
-		problems["health"] = fmt.Sprintf("Unknown health filter %q; it was ignored.", truncate(s))
+		problems["health"] = QueryProblem{fmt.Sprintf("Unknown health filter %q", truncate(s)), "it was ignored"}
 	}
 	if s := v.Get("sort"); s != "" {
 		if _, ok := tokenOrders[s]; ok {
 			q.Sort = s
 		} else {
-			problems["sort"] = fmt.Sprintf("Unknown sort %q; sorted by expiry instead.", truncate(s))
+			problems["sort"] = QueryProblem{fmt.Sprintf("Unknown sort %q", truncate(s)), "sorted by expiry instead"}
 		}
 	}
 	switch s := v.Get("dir"); s {
@@ -137,20 +137,20 @@ func ParseTokenQuery(v url.Values) (TokenQuery, map[string]string) {
 	case "desc":
 		q.Desc = true
 	default:
-		problems["dir"] = fmt.Sprintf("Unknown direction %q; ascending instead.", truncate(s))
+		problems["dir"] = QueryProblem{fmt.Sprintf("Unknown direction %q", truncate(s)), "ascending instead"}
 	}
 	if s := v.Get("page"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
 			q.Page = n
 		} else {
-			problems["page"] = fmt.Sprintf("Page %q does not exist; showing the first page.", truncate(s))
+			problems["page"] = QueryProblem{fmt.Sprintf("Page %q does not exist", truncate(s)), "showing the first page"}
 		}
 	}
 	if s := v.Get("per_page"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && slices.Contains(PerPageChoices, n) {
 			q.PerPage = n
 		} else {
-			problems["per_page"] = fmt.Sprintf("%q rows per page is not offered; showing %d.", truncate(s), DefaultPerPage)
+			problems["per_page"] = QueryProblem{fmt.Sprintf("%q rows per page is not offered", truncate(s)), fmt.Sprintf("showing %d", DefaultPerPage)}
 		}
 	}
 	return q, problems

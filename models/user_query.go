@@ -85,18 +85,65 @@ func DefaultUserQuery() UserQuery {
 	return UserQuery{Sort: SortName, Status: "active", Page: 1, PerPage: DefaultPerPage}
 }
 
+// QueryProblem is one invalid list parameter: what is wrong with it, and
+// what a console page does instead. A page drops the value and shows the
+// Notice; the API refuses the whole request, so it says so (Refusal)
+// rather than claim the value was ignored.
+type QueryProblem struct {
+	Reason   string // "Unknown sort \"x\""
+	Fallback string // "sorted by name instead"
+}
+
+// Notice is the page's message: the reason and what the page did instead.
+func (p QueryProblem) Notice() string { return p.Reason + "; " + p.Fallback + "." }
+
+// Refusal is the API's message: the reason, and that nothing was listed.
+func (p QueryProblem) Refusal() string { return p.Reason + "; the request was refused." }
+
+// QueryProblems holds the problems of a list request by parameter name.
+type QueryProblems map[string]QueryProblem
+
+// Notices lists the page's messages in parameter order.
+func (ps QueryProblems) Notices() []string {
+	keys := make([]string, 0, len(ps))
+	for k := range ps {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = ps[k].Notice()
+	}
+	return out
+}
+
+// Refusals maps each parameter to the API's message.
+func (ps QueryProblems) Refusals() map[string]string {
+	out := make(map[string]string, len(ps))
+	for k, p := range ps {
+		out[k] = p.Refusal()
+	}
+	return out
+}
+
+// searchable reports whether s can be searched for: valid UTF-8 without
+// control characters (U+0000–U+001F, U+007F), which no stored name holds.
+func searchable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
 // ParseUserQuery reads the list parameters of SPEC §4. Invalid values are
 // dropped (the default applies) and reported per parameter, so the page can
 // show a notice and the API can answer 400. Unknown parameters are ignored.
-func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
+func ParseUserQuery(v url.Values) (UserQuery, QueryProblems) {
 	q := DefaultUserQuery()
-	problems := map[string]string{}
+	problems := QueryProblems{}
 	if s := strings.TrimSpace(v.Get("q")); s != "" {
 		switch {
-		case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-			problems["q"] = "The search contained characters that cannot be searched for; it was ignored."
+		case !searchable(s):
+			problems["q"] = QueryProblem{"The search contains control characters or invalid UTF-8, which cannot be searched for", "it was ignored"}
 		case utf8.RuneCountInString(s) > maxQueryChars:
-			problems["q"] = fmt.Sprintf("The search was longer than %d characters; it was ignored.", maxQueryChars)
+			problems["q"] = QueryProblem{fmt.Sprintf("The search is longer than %d characters", maxQueryChars), "it was ignored"}
 		default:
 			// Names are stored NFC-normalised; search the same form, so a
 			// decomposed "é" finds "Café".
@@ -107,7 +154,7 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 		if _, ok := orderBy[s]; ok {
 			q.Sort = s
 		} else {
-			problems["sort"] = fmt.Sprintf("Unknown sort %q; sorted by name instead.", truncate(s))
+			problems["sort"] = QueryProblem{fmt.Sprintf("Unknown sort %q", truncate(s)), "sorted by name instead"}
 		}
 	}
 	switch s := v.Get("dir"); s {
@@ -115,23 +162,26 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 	case "desc":
 		q.Desc = true
 	default:
-		problems["dir"] = fmt.Sprintf("Unknown direction %q; ascending instead.", truncate(s))
+		problems["dir"] = QueryProblem{fmt.Sprintf("Unknown direction %q", truncate(s)), "ascending instead"}
 	}
 	if s := v.Get("role"); s != "" {
 		if r := Role(s); r.Valid() {
 			q.Role = r
 		} else {
-			problems["role"] = fmt.Sprintf("Unknown role %q; showing every role.", truncate(s))
+			problems["role"] = QueryProblem{fmt.Sprintf("Unknown role %q", truncate(s)), "showing every role"}
 		}
 	}
 	for _, s := range v["team"] {
+		if s == "" {
+			continue // an empty value is no value, as for every parameter
+		}
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			problems["team"] = fmt.Sprintf("Team %q is not a team id; it was ignored.", truncate(s))
+			problems["team"] = QueryProblem{fmt.Sprintf("Team %q is not a team id", truncate(s)), "it was ignored"}
 			continue
 		}
 		if len(q.TeamIDs) >= maxTeamFilters {
-			problems["team"] = fmt.Sprintf("At most %d teams can be filtered on at once.", maxTeamFilters)
+			problems["team"] = QueryProblem{fmt.Sprintf("At most %d teams can be filtered on at once", maxTeamFilters), fmt.Sprintf("the first %d were used", maxTeamFilters)}
 			break
 		}
 		q.TeamIDs = append(q.TeamIDs, id)
@@ -141,26 +191,26 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 	case "service", "human":
 		q.Kind = Kind(s)
 	default:
-		problems["type"] = fmt.Sprintf("Unknown type %q; showing every type.", truncate(s))
+		problems["type"] = QueryProblem{fmt.Sprintf("Unknown type %q", truncate(s)), "showing every type"}
 	}
 	switch s := v.Get("status"); s {
 	case "", "active":
 	case "deactivated", "all":
 		q.Status = s
 	default:
-		problems["status"] = fmt.Sprintf("Unknown status %q; showing active users.", truncate(s))
+		problems["status"] = QueryProblem{fmt.Sprintf("Unknown status %q", truncate(s)), "showing active users"}
 	}
 	switch s := v.Get("health"); s {
 	case "", "expiring", "never_used", "idle", "no_expiry":
 		q.Health = s
 	default:
-		problems["health"] = fmt.Sprintf("Unknown health filter %q; it was ignored.", truncate(s))
+		problems["health"] = QueryProblem{fmt.Sprintf("Unknown health filter %q", truncate(s)), "it was ignored"}
 	}
 	if s := v.Get("page"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
 			q.Page = n
 		} else {
-			problems["page"] = fmt.Sprintf("Page %q does not exist; showing the first page.", truncate(s))
+			problems["page"] = QueryProblem{fmt.Sprintf("Page %q does not exist", truncate(s)), "showing the first page"}
 		}
 	}
 	if s := v.Get("per_page"); s != "" {
@@ -168,7 +218,7 @@ func ParseUserQuery(v url.Values) (UserQuery, map[string]string) {
 		if err == nil && (n == 25 || n == 50 || n == 100) {
 			q.PerPage = n
 		} else {
-			problems["per_page"] = fmt.Sprintf("%q rows per page is not offered; showing %d.", truncate(s), DefaultPerPage)
+			problems["per_page"] = QueryProblem{fmt.Sprintf("%q rows per page is not offered", truncate(s)), fmt.Sprintf("showing %d", DefaultPerPage)}
 		}
 	}
 	return q, problems

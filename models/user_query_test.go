@@ -129,7 +129,7 @@ func TestParseUserQueryInvalid(t *testing.T) {
 		v := url.Values{c.param: {c.value}}
 		var (
 			got      UserQuery
-			problems map[string]string
+			problems QueryProblems
 		)
 		func() {
 			defer func() {
@@ -142,17 +142,27 @@ func TestParseUserQueryInvalid(t *testing.T) {
 		if !reflect.DeepEqual(got, DefaultUserQuery()) {
 			t.Errorf("ParseUserQuery(%s=%.40q) = %+v; want the value dropped and the defaults kept", c.param, c.value, got)
 		}
-		if len(problems) != 1 || problems[c.param] == "" {
+		if len(problems) != 1 || problems[c.param].Reason == "" || problems[c.param].Fallback == "" {
 			t.Errorf("ParseUserQuery(%s=%.40q) problems = %v; want one message keyed %q", c.param, c.value, problems, c.param)
 		}
-		if msg := problems[c.param]; utf8.RuneCountInString(msg) > 120 || strings.ContainsAny(msg, "\x00\n\x7f") {
-			t.Errorf("problem message for %s=%.40q is not fit to show: %q", c.param, c.value, msg)
+		for _, msg := range []string{problems[c.param].Notice(), problems[c.param].Refusal()} {
+			if utf8.RuneCountInString(msg) > 120 || strings.ContainsAny(msg, "\x00\n\x7f") {
+				t.Errorf("problem message for %s=%.40q is not fit to show: %q", c.param, c.value, msg)
+			}
+		}
+		// The API refuses the request: its message must not say the value
+		// was dropped, and the page's must not say the request was refused.
+		if msg := problems[c.param].Refusal(); strings.Contains(msg, "ignored") || strings.Contains(msg, "instead") || strings.Contains(msg, "showing") {
+			t.Errorf("refusal for %s=%.40q says the value was dropped: %q", c.param, c.value, msg)
+		}
+		if msg := problems[c.param].Notice(); strings.Contains(msg, "refused") {
+			t.Errorf("notice for %s=%.40q says the request was refused: %q", c.param, c.value, msg)
 		}
 	}
 
 	// A bad team among good ones drops only the bad one.
 	q, problems := ParseUserQuery(url.Values{"team": {"3", "abc", "5"}, "sort": {"created"}})
-	if !reflect.DeepEqual(q.TeamIDs, []int64{3, 5}) || q.Sort != SortCreated || len(problems) != 1 || problems["team"] == "" {
+	if !reflect.DeepEqual(q.TeamIDs, []int64{3, 5}) || q.Sort != SortCreated || len(problems) != 1 || problems["team"].Reason == "" {
 		t.Errorf("mixed teams = %+v, %v; want teams [3 5], sort created, one team problem", q, problems)
 	}
 	// Many problems at once are all reported.
@@ -167,7 +177,7 @@ func TestParseUserQueryInvalid(t *testing.T) {
 		many.Add("team", fmt.Sprint(i))
 	}
 	q, problems = ParseUserQuery(many)
-	if len(q.TeamIDs) != maxTeamFilters || problems["team"] == "" {
+	if len(q.TeamIDs) != maxTeamFilters || problems["team"].Reason == "" {
 		t.Errorf("30 team filters gave %d teams and problems %v; want %d and a team problem", len(q.TeamIDs), problems, maxTeamFilters)
 	}
 }

@@ -194,6 +194,11 @@ func TestAPIErrors(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/users", "application/json", `{"name":"X","is_admin":true}`, 400, "malformed-body"},
 		{"wrong type", "POST", "/api/v1/users", "application/json", `{"name":42}`, 400, "malformed-body"},
 		{"trailing data", "POST", "/api/v1/teams", "application/json", `{"name":"a"} {"name":"b"}`, 400, "malformed-body"},
+		{"null body", "PATCH", fmt.Sprintf("/api/v1/users/%d", f.memberID), "application/json", `null`, 400, "malformed-body"},
+		{"array body", "PATCH", fmt.Sprintf("/api/v1/teams/%d", f.teamID), "application/json", ` []`, 400, "malformed-body"},
+		{"null rotate body", "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", f.tokenID), "application/json", `null`, 400, "malformed-body"},
+		{"empty overlap", "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", f.tokenID), "application/json", `{"overlap":""}`, 422, "validation"},
+		{"malformed date beside a range", "GET", "/api/v1/audit?range=7d&to=tomorrow", "", "", 400, "invalid-parameters"},
 		{"validation", "POST", "/api/v1/users", "application/json", `{"name":"!!!"}`, 422, "validation"},
 		{"conflict", "POST", "/api/v1/teams", "application/json", `{"name":"api TEAM"}`, 409, "conflict"},
 		{"not found", "GET", "/api/v1/users/424242", "", "", 404, "not-found"},
@@ -255,6 +260,41 @@ func TestAPIErrors(t *testing.T) {
 	big.Body.Close()
 	if big.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "request-entity-too-large") {
 		t.Errorf("oversized body: %d %s", big.StatusCode, b)
+	}
+}
+
+// TestAPIWrongMethodAndEmptySegments: every documented path, the public
+// document included, answers another method with 405 and Allow; a path
+// with an empty segment names nothing and is a 404, never a 405 (whose
+// Allow would even list the method used).
+func TestAPIWrongMethodAndEmptySegments(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tc := range []struct {
+		method, path, token string
+		status              int
+		allow               string
+	}{
+		{"POST", "/api/v1/openapi.json", "", 405, "GET"},
+		{"DELETE", "/api/v1/openapi.json", "", 405, "GET"},
+		{"PUT", "/api/v1/openapi.json", f.admin, 405, "GET"},
+		{"GET", "/api/v1/openapi.json/x", f.admin, 404, ""},
+		{"POST", "/api/v1/users//reactivate", f.admin, 404, ""},
+		{"POST", "/api/v1/users//deactivate", f.admin, 404, ""},
+		{"GET", "/api/v1/users//tokens", f.admin, 404, ""},
+		{"POST", "/api/v1/tokens//revoke", f.admin, 404, ""},
+		{"GET", "/api/v1//users", f.admin, 404, ""},
+		{"GET", "/api/v1//me", f.admin, 404, ""},
+		{"GET", "/api/v1/users/", f.admin, 404, ""},
+		{"PUT", "/api/v1/users/", f.admin, 404, ""},
+		{"DELETE", "/api/v1/teams/", f.admin, 404, ""},
+		{"GET", "/api/v1/openapi.json/", "", 404, ""},
+		{"PUT", "/api/v1/users/7/tokens", f.admin, 405, "GET, POST"},
+	} {
+		resp, out := f.call(t, tc.method, tc.path, tc.token, "", "")
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d Allow %q %s; want %d Allow %q, problem+json", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Allow"), snippet(out), tc.status, tc.allow)
+		}
 	}
 }
 
@@ -367,7 +407,7 @@ func TestAPIIntrospection(t *testing.T) {
 			t.Errorf("%s: %+v", ct, in)
 		}
 	}
-	for name, tok := range map[string]string{"revoked": f.revoked, "expired": f.expired, "deactivated": f.deactivated, "garbage": "nope", "empty": ""} {
+	for name, tok := range map[string]string{"revoked": f.revoked, "expired": f.expired, "deactivated": f.deactivated, "garbage": "nope", "blank": "  ", "malformed": "wdn_!!!"} {
 		_, out := f.call(t, "POST", "/api/v1/introspect", f.manager, "application/json", `{"token":"`+tok+`"}`)
 		if strings.TrimSpace(out) != `{"active":false}` {
 			t.Errorf("%s: %s", name, out)
@@ -377,6 +417,40 @@ func TestAPIIntrospection(t *testing.T) {
 	toks, _ := f.h.srv.Store().TokensOf(context.Background(), f.memberID)
 	if toks[0].LastUsedAt == nil {
 		t.Error("introspection did not count as a use")
+	}
+}
+
+// TestAPIIntrospectionNeedsAToken: the document requires token, so a
+// request without one (absent, null, empty; JSON or form) is a 400 naming
+// it, not {"active": false}; a present but useless token stays inactive.
+func TestAPIIntrospectionNeedsAToken(t *testing.T) {
+	f := newAPIFixture(t)
+	const js, form = "application/json", "application/x-www-form-urlencoded"
+	for _, tc := range []struct{ ct, body string }{
+		{js, `{}`},
+		{js, `{"token":null}`},
+		{js, `{"token":""}`},
+		{js, `{"token_type_hint":"access_token"}`},
+		{form, ``},
+		{form, `token=`},
+		{form, `token_type_hint=access_token`},
+	} {
+		resp, out := f.call(t, "POST", "/api/v1/introspect", f.manager, tc.ct, tc.body)
+		var p handlers.Problem
+		_ = json.Unmarshal([]byte(out), &p)
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" || p.Errors["token"] == "" {
+			t.Errorf("%s %q: %d %s; want 400 problem+json naming token", tc.ct, tc.body, resp.StatusCode, snippet(out))
+		}
+	}
+	for _, tc := range []struct{ ct, body string }{
+		{js, `{"token":"wdn_unknown"}`},
+		{js, `{"token":"not a token","token_type_hint":null}`},
+		{form, `token=garbage&token_type_hint=refresh_token`},
+	} {
+		resp, out := f.call(t, "POST", "/api/v1/introspect", f.manager, tc.ct, tc.body)
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(out) != `{"active":false}` {
+			t.Errorf("%s %q: %d %s; want 200 {\"active\":false}", tc.ct, tc.body, resp.StatusCode, snippet(out))
+		}
 	}
 }
 
@@ -405,5 +479,38 @@ func TestAPIRateLimits(t *testing.T) {
 	}
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("after 40 failed authentications: %d, want 429", last)
+	}
+}
+
+// TestAPIRefusesWhatThePageIgnores: a search with a control character is
+// refused by the API (400 naming q, in words that say so) and dropped by
+// the console page with a notice that says it was ignored. Both read the
+// same rule from ParseUserQuery / ParseAuditQuery.
+func TestAPIRefusesWhatThePageIgnores(t *testing.T) {
+	f := newAPIFixture(t)
+	for _, tc := range []struct{ path, param string }{
+		{"/api/v1/users?q=%00", "q"},
+		{"/api/v1/users?q=a%7Fb", "q"},
+		{"/api/v1/users?sort=bogus", "sort"},
+		{"/api/v1/audit?actor=%01", "actor"},
+		{"/api/v1/audit?range=2w", "range"},
+	} {
+		resp, out := f.call(t, "GET", tc.path, f.admin, "", "")
+		var p handlers.Problem
+		_ = json.Unmarshal([]byte(out), &p)
+		msg := p.Errors[tc.param]
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "refused") || strings.Contains(msg, "ignored") ||
+			strings.Contains(msg, "instead") || !strings.Contains(p.Detail, "refused") {
+			t.Errorf("GET %s: %d %s; want 400 whose words for %s say it was refused", tc.path, resp.StatusCode, snippet(out), tc.param)
+		}
+	}
+
+	c := f.h.client()
+	c.login("ada@example.com", testPassword)
+	for _, path := range []string{"/users?q=%00", "/audit?actor=%01"} {
+		resp := c.get(path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(c.lastBody, "it was ignored") || strings.Contains(c.lastBody, "request was refused") {
+			t.Errorf("GET %s: %d; want the page with a notice that the value was ignored", path, resp.StatusCode)
+		}
 	}
 }

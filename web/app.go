@@ -107,7 +107,12 @@ func NewApp(d Deps) (*fiber.App, error) {
 
 	// The API authenticates with bearer tokens only: it is mounted before the
 	// session and CSRF middleware, so a console cookie never reaches it.
+	app.Use("/api", h.APIExactPath)
 	app.Get("/api/v1/openapi.json", h.OpenAPI)
+	// Other methods get the API's 405 with Allow, before the bearer check:
+	// the document is public. Use, not All, so no route is registered
+	// for methods the API does not serve.
+	app.Use("/api/v1/openapi.json", h.APIMethodNotAllowed([]handlers.APIRoute{{Method: fiber.MethodGet, Path: "/openapi.json"}}))
 	api := app.Group("/api/v1", h.APIAuth)
 	routes := h.APIRoutes()
 	for _, r := range routes {

@@ -390,3 +390,18 @@ func tokenRowsAre(names ...string) string {
 func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
+
+func TestZZProbeTrigger(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	base := startSeededServer(t, ctx, seedTokenInventory)
+	b := newBrowser(t, ctx, findChromium())
+	b.signIn(base, tokenInventoryAdminEmail)
+	b.navigate("open /tokens", base+"/tokens", 200)
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(() => { const toks=[]; document.addEventListener("htmx:syntax:error", e => toks.push(String(e.detail.token)+"|"+e.target.tagName+"#"+e.target.id+"|"+(e.target.getAttribute("hx-trigger")||""))); const f=document.createElement("div"); f.setAttribute("hx-get","/x"); f.setAttribute("hx-trigger", document.getElementById("token-filters").getAttribute("hx-trigger")+" "); document.body.append(f); htmx.process(f); f.remove(); return toks })()`))
+	t.Logf("%q %v", got, err)
+	b.navigate("open /users", base+"/users", 200)
+	b.mu.Lock()
+	t.Logf("problems: %q", b.problems)
+	b.mu.Unlock()
+}

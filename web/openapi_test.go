@@ -309,6 +309,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, ok, 200, "GET", "/api/v1/users", f.admin, "", "")
 	k.do(f, ok, 200, "GET", fmt.Sprintf("/api/v1/users?q=API&sort=created&dir=desc&role=admin&team=1&team=%d&type=service&status=all&page=1&per_page=50", f.teamID), f.admin, "", "")
 	k.do(f, ok, 200, "GET", "/api/v1/users?sort=last_active&status=deactivated&per_page=100&page=2", f.admin, "", "")
+	k.do(f, ok, 200, "GET", "/api/v1/users?q=&sort=&dir=&role=&team=&type=&status=&page=&per_page=", f.admin, "", "") // empty is left out
 	_, body := k.do(f, ok, 200, "GET", "/api/v1/users?type=human&sort=role", f.admin, "", "")
 	var people handlers.APIList[handlers.APIUser]
 	decodeInto(t, body, &people)
@@ -325,6 +326,22 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	users := fmt.Sprintf("/api/v1/users/%d", svc.ID)
 	k.do(f, ok, 201, "POST", "/api/v1/users", f.admin, js, fmt.Sprintf(`{"name":"Report bot","role":null,"team_ids":null,"owner":{"kind":"user","id":%d}}`, person))
 	k.do(f, ok, 201, "POST", "/api/v1/users", f.admin, js, `{"name":"Plain bot","owner":null}`)
+	// An optional field sent as null is left out; a required one is refused.
+	k.do(f, ok, 201, "POST", "/api/v1/users", f.admin, js, `{"name":"Null bot","description":null,"role":null,"team_ids":null,"owner":null}`)
+	for _, b := range []string{`{"name":null}`, `{"name":null,"description":"x"}`} {
+		_, out := k.do(f, bad, 422, "POST", "/api/v1/users", f.admin, js, b)
+		if !strings.Contains(out, `"errors":{"name":`) {
+			t.Errorf("POST /users %s: the problem does not name name: %s", b, out)
+		}
+	}
+	k.do(f, bad, 422, "POST", "/api/v1/users", f.admin, js, `{"name":"Kindless","owner":{"kind":null,"id":1}}`)
+	k.do(f, bad, 422, "POST", "/api/v1/users", f.admin, js, `{"name":"Idless","owner":{"kind":"team","id":null}}`)
+	for _, b := range []string{`{"name":"Null team","team_ids":[null]}`, `{"name":"Zero team","team_ids":[0]}`} {
+		_, out := k.do(f, bad, 422, "POST", "/api/v1/users", f.admin, js, b)
+		if !strings.Contains(out, `"errors":{"team_ids":`) {
+			t.Errorf("POST /users %s: the problem does not name team_ids: %s", b, out)
+		}
+	}
 	k.do(f, ok, 200, "GET", users, f.admin, "", "")
 	k.do(f, ok, 200, "GET", fmt.Sprintf("/api/v1/users/%d", person), f.admin, "", "")
 	k.do(f, ok, 200, "PATCH", users, f.admin, js, `{"description":"loads at night","owner":null}`)
@@ -339,7 +356,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 		fmt.Sprintf(`{"name":"etl-dated","expires_at":%q}`, time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339)))
 	var dated handlers.APIToken
 	decodeInto(t, body, &dated)
-	_, body = k.do(f, ok, 201, "POST", users+"/tokens", f.admin, js, `{"name":"etl-forever","expires_in_days":null}`)
+	_, body = k.do(f, ok, 201, "POST", users+"/tokens", f.admin, js, `{"name":"etl-forever","description":null,"expires_in_days":null,"expires_at":null}`)
 	var forever handlers.APIToken
 	decodeInto(t, body, &forever)
 	if forever.ExpiresAt != nil {
@@ -352,6 +369,13 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	_, body = k.do(f, ok, 201, "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", rotated.ID), f.admin, "", "")
 	var rotated2 handlers.APIToken
 	decodeInto(t, body, &rotated2)
+	_, body = k.do(f, ok, 201, "POST", fmt.Sprintf("/api/v1/tokens/%d/rotate", rotated2.ID), f.admin, js, `{"overlap":null}`)
+	var rotated3 handlers.APIToken
+	decodeInto(t, body, &rotated3)
+	_, out := k.do(f, bad, 422, "POST", users+"/tokens", f.admin, js, `{"name":null,"expires_in_days":1}`)
+	if !strings.Contains(out, `"errors":{"name":`) {
+		t.Errorf("a token named null: the problem does not name name: %s", out)
+	}
 	// A use fills last_used_at and last_used_ip.
 	k.do(f, ok, 200, "GET", "/api/v1/me", rotated2.Token, "", "")
 	k.do(f, ok, 200, "GET", users+"/tokens", f.admin, "", "")
@@ -383,7 +407,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, na, 400, "POST", tokenPath(dated.ID, "restore"), f.admin, "", "") // not revoked
 	k.do(f, ok, 200, "POST", tokenPath(dated.ID, "revoke"), f.admin, "", "")
 	k.do(f, ok, 200, "POST", tokenPath(dated.ID, "restore"), f.admin, "", "")
-	for _, id := range []int64{tok.ID, rotated.ID, rotated2.ID, dated.ID, forever.ID} {
+	for _, id := range []int64{tok.ID, rotated.ID, rotated2.ID, rotated3.ID, dated.ID, forever.ID} {
 		k.do(f, ok, 200, "POST", tokenPath(id, "revoke"), f.admin, "", "")
 	}
 	k.do(f, na, 400, "POST", tokenPath(tok.ID, "rotate"), f.admin, js, `{}`) // revoked
@@ -403,6 +427,10 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, ok, 200, "PATCH", teamPath, f.admin, js, `{"description":"all pipelines"}`)
 	k.do(f, ok, 200, "PATCH", teamPath, f.admin, js, `{"name":"Data platforms","description":null}`)
 	k.do(f, na, 409, "PATCH", teamPath, f.admin, js, `{"name":"api TEAM"}`)
+	_, out = k.do(f, bad, 422, "POST", "/api/v1/teams", f.admin, js, `{"name":null,"description":null}`)
+	if !strings.Contains(out, `"errors":{"name":`) {
+		t.Errorf("a team named null: the problem does not name name: %s", out)
+	}
 	k.do(f, na, 422, "PATCH", "/api/v1/teams/1", f.admin, js, `{"name":"Everyone"}`)
 	k.do(f, ok, 204, "DELETE", teamPath, f.admin, "", "")
 	k.do(f, na, 404, "PATCH", teamPath, f.admin, js, `{"description":"gone"}`)
@@ -428,6 +456,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	// Introspection: form and JSON, active and not.
 	k.do(f, ok, 200, "POST", "/api/v1/introspect", f.manager, form, "token="+url.QueryEscape(f.member))
 	k.do(f, ok, 200, "POST", "/api/v1/introspect", f.admin, js, `{"token":"`+f.member+`","token_type_hint":"access_token"}`)
+	k.do(f, ok, 200, "POST", "/api/v1/introspect", f.admin, js, `{"token":"`+f.member+`","token_type_hint":null}`)
 	_, body = k.do(f, ok, 200, "POST", "/api/v1/introspect", f.manager, js, `{"token":"wdn_nope"}`)
 	if strings.TrimSpace(body) != `{"active":false}` {
 		t.Errorf("inactive introspection: %s", body)
@@ -454,6 +483,9 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 		t.Errorf("Allow = %q", resp.Header.Get("Allow"))
 	}
 	k.do(f, na, 405, "DELETE", "/api/v1/me", f.admin, "", "")
+	k.do(f, na, 405, "POST", "/api/v1/openapi.json", "", js, `{}`)
+	k.do(f, na, 404, "POST", "/api/v1/users//reactivate", f.admin, "", "")
+	k.do(f, na, 404, "GET", "/api/v1/users//tokens", f.admin, "", "")
 	k.do(f, bad, 415, "POST", "/api/v1/teams", f.admin, "text/plain", `{"name":"x"}`)
 	k.do(f, bad, 415, "POST", "/api/v1/introspect", f.manager, "text/plain", "token=x")
 	k.do(f, bad, 415, "PATCH", users, f.admin, form, "role=admin")
@@ -462,6 +494,7 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, bad, 422, "POST", users+"/tokens", f.admin, js, `{"name":"x","expires_in_days":0}`)
 	k.do(f, bad, 422, "POST", tokenPath(rotated2.ID, "rotate"), f.admin, js, `{"overlap":"2d"}`)
 	k.do(f, na, 422, "PATCH", users, f.admin, js, `{"team_ids":[987654]}`)
+	k.do(f, bad, 422, "PATCH", users, f.admin, js, `{"team_ids":[1,null]}`)
 	k.do(f, na, 409, "POST", "/api/v1/teams", f.admin, js, `{"name":"api TEAM"}`)
 	k.do(f, na, 409, "POST", "/api/v1/users", f.admin, js, `{"name":"Nightly ETL"}`)
 	k.do(f, na, 409, "POST", users+"/tokens", f.admin, js, `{"name":"etl-prod","expires_in_days":1}`)
@@ -469,7 +502,12 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, bad, 400, "PATCH", users, f.admin, js, `{"name":"renamed"}`)
 	k.do(f, bad, 400, "POST", "/api/v1/teams", f.admin, js, `{"name":`)
 	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, js, `{"token":42}`)
+	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, js, `{"token":null}`)
+	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, js, `{"token":""}`)
+	k.do(f, bad, 400, "POST", "/api/v1/introspect", f.manager, form, "token_type_hint=access_token")
 	k.do(f, bad, 400, "GET", "/api/v1/users?sort=password_hash", f.admin, "", "")
+	k.do(f, bad, 400, "GET", "/api/v1/users?q=%00", f.admin, "", "")
+	k.do(f, bad, 400, "GET", "/api/v1/audit?actor=a%1Fb", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/users?per_page=30&team=x", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/audit?limit=0", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/audit?action=user.explode&range=2w", f.admin, "", "")
