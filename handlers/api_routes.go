@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,9 +74,18 @@ func (h *Handler) RequireRole(min models.Role) fiber.Handler {
 func (h *Handler) APIMethodNotAllowed(routes []APIRoute) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		path := strings.TrimPrefix(c.Path(), "/api/v1")
+		// The most literal patterns win: /tokens/revoke is not /tokens/{id}.
 		var allow []string
+		best := -1
 		for _, r := range routes {
-			if pathMatches(r.Path, path) {
+			if !pathMatches(r.Path, path) {
+				continue
+			}
+			n := strings.Count(r.Path, "/") - strings.Count(r.Path, ":")
+			if n > best {
+				allow, best = nil, n
+			}
+			if n == best {
 				allow = append(allow, r.Method)
 			}
 		}
@@ -85,6 +95,26 @@ func (h *Handler) APIMethodNotAllowed(routes []APIRoute) fiber.Handler {
 		c.Set(fiber.HeaderAllow, strings.Join(allow, ", "))
 		return problem(c, Problem{Type: problemBase + "method-not-allowed", Title: "Method Not Allowed", Status: fiber.StatusMethodNotAllowed,
 			Detail: "Use " + strings.Join(allow, " or ") + " on this endpoint."})
+	}
+}
+
+// APILiteralPaths answers a path without ids called with a method it does
+// not serve, before the router reads it as another path's id: DELETE
+// /tokens/revoke is a 405, not DELETE /tokens/{id}.
+func (h *Handler) APILiteralPaths(routes []APIRoute) fiber.Handler {
+	methods := map[string][]string{}
+	for _, r := range routes {
+		if !strings.Contains(r.Path, ":") {
+			methods[r.Path] = append(methods[r.Path], r.Method)
+		}
+	}
+	notAllowed := h.APIMethodNotAllowed(routes)
+	return func(c *fiber.Ctx) error {
+		ms, ok := methods[strings.TrimSuffix(strings.TrimPrefix(c.Path(), "/api/v1"), "/")]
+		if !ok || slices.Contains(ms, c.Method()) {
+			return c.Next()
+		}
+		return notAllowed(c)
 	}
 }
 

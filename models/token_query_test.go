@@ -147,7 +147,7 @@ func TestParseTokenQueryDropsUnknownValues(t *testing.T) {
 		t.Errorf("query = %+v, want the default", q)
 	}
 	for name := range v {
-		if problems[name] == "" {
+		if problems[name].Reason == "" {
 			t.Errorf("no problem reported for %s", name)
 		}
 	}

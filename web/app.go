@@ -115,6 +115,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Use("/api/v1/openapi.json", h.APIMethodNotAllowed([]handlers.APIRoute{{Method: fiber.MethodGet, Path: "/openapi.json"}}))
 	api := app.Group("/api/v1", h.APIAuth)
 	routes := h.APIRoutes()
+	api.Use(h.APILiteralPaths(routes))
 	for _, r := range routes {
 		api.Add(r.Method, r.Path, h.RequireRole(r.MinRole), r.Handler)
 	}
