@@ -161,9 +161,11 @@ func (h *Handler) TokensBulkRevoke(c *fiber.Ctx) error {
 		if r.State(now) == models.TokenActive {
 			active = append(active, r)
 			owners[r.UserID] = true
+		} else {
+			d.Skipped++
 		}
 	}
-	d.Tokens, d.Users, d.Skipped = len(active), len(owners), len(ids)-len(active)
+	d.Tokens, d.Users = len(active), len(owners)
 	if d.Tokens == 0 {
 		h.Sessions.AddFlash(c, "info", "The selected tokens are already revoked or expired: nothing to revoke.")
 		return c.Redirect(back, fiber.StatusSeeOther)

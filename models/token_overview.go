@@ -9,12 +9,13 @@ import (
 )
 
 // TokenOverview holds the overview's token counts: tokens that work now,
-// and among them those expiring within 7 and 30 days, never used, idle
+// and among them those expiring within 7, 30 and 90 days, never used, idle
 // (unused for 90 days, used before) and without expiry.
 type TokenOverview struct {
 	Active     int64
 	Expiring7  int64
 	Expiring30 int64
+	Expiring90 int64
 	NeverUsed  int64
 	Idle       int64
 	NoExpiry   int64
@@ -51,11 +52,12 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 	err = s.db.WithContext(ctx).Raw(`SELECT COUNT(*) AS active,
 		COUNT(CASE WHEN expires_at <= ? THEN 1 END) AS expiring7,
 		COUNT(CASE WHEN expires_at <= ? THEN 1 END) AS expiring30,
+		COUNT(CASE WHEN expires_at <= ? THEN 1 END) AS expiring90,
 		COUNT(CASE WHEN last_used_at IS NULL THEN 1 END) AS never_used,
 		COUNT(CASE WHEN last_used_at < ? THEN 1 END) AS idle,
 		COUNT(CASE WHEN expires_at IS NULL THEN 1 END) AS no_expiry
 		FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
-		now.Add(7*day), now.Add(30*day), now.Add(-idleDays*day), now).Scan(&o).Error
+		now.Add(7*day), now.Add(30*day), now.Add(90*day), now.Add(-idleDays*day), now).Scan(&o).Error
 	if err != nil {
 		return o, fmt.Errorf("models: token overview: %w", err)
 	}
@@ -70,6 +72,7 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 		{"expires_at", ">", now, 0},
 		{"expires_at", ">", now.Add(7 * day), -7 * day},
 		{"expires_at", ">", now.Add(30 * day), -30 * day},
+		{"expires_at", ">", now.Add(90 * day), -90 * day},
 		{"last_used_at", ">=", now.Add(-idleDays * day), idleDays * day},
 	} {
 		var next sql.NullTime

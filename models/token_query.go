@@ -24,8 +24,9 @@ const (
 	TokenSortOwner    = "owner"
 
 	// TokenCountCap bounds how far a filtered list is counted: past it the
-	// page says "more than 10,000" instead of reading every match.
-	TokenCountCap = 10_000
+	// page says "more than 1,000" instead of reading every match. The lists
+	// the overview counts are counted exactly.
+	TokenCountCap = 1_000
 	// idleDays is how long unused makes a token (or a user) idle.
 	idleDays = 90
 )
@@ -268,8 +269,14 @@ func (p TokenPage) Pages() int {
 }
 
 // tokenFilter is the WHERE condition of q on tokens AS t, and its arguments.
-// Owner conditions are subqueries on user ids, so the planner walks tokens.
-func (s *Store) tokenFilter(q TokenQuery, now time.Time) (string, []any) {
+// Owner conditions are lists of user ids. With walk, SQLite may not read
+// tokens by those ids: a page then walks the sort order's index and stops
+// after a page of matches, for owners holding many tokens (see ownersDense).
+func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []any) {
+	owner := "t.user_id"
+	if walk && s.dialect == SQLite {
+		owner = "+t.user_id" // unary plus: not an index term
+	}
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
@@ -295,23 +302,57 @@ func (s *Store) tokenFilter(q TokenQuery, now time.Time) (string, []any) {
 		add("t.expires_at IS NULL")
 	}
 	if q.Role != "" {
-		add("t.user_id IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
+		add(owner+" IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
 	}
 	if q.TeamID != 0 {
-		add("t.user_id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
+		add(owner+" IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
 	}
 	if q.Q != "" {
 		// The token's name starts with the search, or the owner's words
 		// start with its words (the Users search).
 		prefix := strings.ToLower(q.Q)
 		c, a := s.dialect.wordSearch(q.Q)
-		add("(t.name_key >= ? AND t.name_key < ? OR t.user_id IN (SELECT u.id FROM users u WHERE "+c+"))",
+		add("(t.name_key >= ? AND t.name_key < ? OR "+owner+" IN (SELECT u.id FROM users u WHERE "+c+"))",
 			append([]any{prefix, prefix + "\U0010FFFF"}, a...)...)
 	}
 	if len(where) == 0 {
 		return "1 = 1", nil
 	}
 	return strings.Join(where, " AND "), args
+}
+
+// ownersDense reports whether q's owner filters (role, team, search) select
+// at least one service user in 40: their tokens are then found faster by
+// walking the sort order than by reading them all and sorting. SQLite only.
+func (s *Store) ownersDense(ctx context.Context, q TokenQuery) bool {
+	if s.dialect != SQLite || q.Role == "" && q.TeamID == 0 && q.Q == "" {
+		return false
+	}
+	var all, some int64
+	db := s.db.WithContext(ctx)
+	if db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active'").Scan(&all).Error != nil {
+		return false
+	}
+	some = all
+	if q.Role != "" && db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active' AND role = ?", string(q.Role)).Scan(&some).Error != nil {
+		return false
+	}
+	if q.TeamID != 0 {
+		var n int64
+		if db.Raw("SELECT COALESCE(SUM(n), 0) FROM team_counts WHERE team_id = ? AND kind = 'service' AND status = 'active'", q.TeamID).Scan(&n).Error != nil {
+			return false
+		}
+		some = min(some, n)
+	}
+	if q.Q != "" {
+		var n int64
+		c, a := s.dialect.wordSearch(q.Q)
+		if db.Raw("SELECT COUNT(*) FROM users AS u WHERE "+c, a...).Scan(&n).Error != nil {
+			return false
+		}
+		some = min(some, n)
+	}
+	return some*40 >= all
 }
 
 // tokenOrderSQL is q's ORDER BY: the sort column (NULLs last either way),
@@ -370,7 +411,7 @@ func (s *Store) afterCursor(o tokenOrder, q TokenQuery, c *TokenCursor) (string,
 func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error) {
 	page := TokenPage{Query: q}
 	now := s.Now()
-	cond, args := s.tokenFilter(q, now)
+	cond, args := s.tokenFilter(q, now, false)
 	o, order := s.tokenOrderSQL(q)
 	perPage := q.PerPage
 	if perPage <= 0 {
@@ -387,9 +428,12 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 		}
 	}
 	pageCond, pageArgs := cond, args
+	if s.ownersDense(ctx, q) {
+		pageCond, pageArgs = s.tokenFilter(q, now, true)
+	}
 	if q.After != nil {
 		c, a := s.afterCursor(o, q, q.After)
-		pageCond, pageArgs = cond+" AND "+c, append(append([]any{}, args...), a...)
+		pageCond, pageArgs = pageCond+" AND "+c, append(append([]any{}, pageArgs...), a...)
 	}
 	db := s.db.WithContext(ctx).Table(from).Select("t.id").Where(pageCond, pageArgs...).Order(order)
 	if q.After == nil {
@@ -426,12 +470,18 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	return page, nil
 }
 
-// countTokens counts q's matches: exactly from the overview's count for the
-// default filter, else up to TokenCountCap+1.
+// countTokens counts q's matches: exactly from the overview for the lists
+// its cards link to, else up to TokenCountCap+1.
 func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any) (int64, bool, error) {
-	if q.ActiveFilters() == 0 {
+	if n := q.ActiveFilters(); n == 0 || n == 1 && (q.ExpiresWithin != 0 || q.Health != "") {
 		o, err := s.TokenOverview(ctx)
-		return o.Active, true, err
+		counts := map[string]int64{"": o.Active, "7": o.Expiring7, "30": o.Expiring30, "90": o.Expiring90,
+			"never_used": o.NeverUsed, "idle": o.Idle, "no_expiry": o.NoExpiry}
+		key := q.Health
+		if q.ExpiresWithin != 0 {
+			key = strconv.Itoa(q.ExpiresWithin)
+		}
+		return counts[key], true, err
 	}
 	var n int64
 	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM tokens AS t WHERE "+cond+" LIMIT ?) AS m",

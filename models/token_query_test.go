@@ -246,25 +246,25 @@ func TestTokenOverviewFollowsWritesAndTime(t *testing.T) {
 			t.Errorf("%s: overview = %+v, want %+v", when, got, want)
 		}
 	}
-	check("at first", TokenOverview{Active: 6, Expiring7: 2, Expiring30: 3, NeverUsed: 4, Idle: 1, NoExpiry: 2})
-	check("read again", TokenOverview{Active: 6, Expiring7: 2, Expiring30: 3, NeverUsed: 4, Idle: 1, NoExpiry: 2})
+	check("at first", TokenOverview{Active: 6, Expiring7: 2, Expiring30: 3, Expiring90: 4, NeverUsed: 4, Idle: 1, NoExpiry: 2})
+	check("read again", TokenOverview{Active: 6, Expiring7: 2, Expiring30: 3, Expiring90: 4, NeverUsed: 4, Idle: 1, NoExpiry: 2})
 	if _, err := inv.s.RevokeToken(ctx, System, inv.ids["old"]); err != nil {
 		t.Fatal(err)
 	}
-	check("after a revocation", TokenOverview{Active: 5, Expiring7: 2, Expiring30: 3, NeverUsed: 3, Idle: 1, NoExpiry: 1})
+	check("after a revocation", TokenOverview{Active: 5, Expiring7: 2, Expiring30: 3, Expiring90: 4, NeverUsed: 3, Idle: 1, NoExpiry: 1})
 	// A change made by hand is seen as well (triggers move the revision).
 	if err := inv.s.db.Exec("UPDATE tokens SET last_used_at = ? WHERE id = ?", inv.clock.Now(), inv.ids["stage"]).Error; err != nil {
 		t.Fatal(err)
 	}
-	check("after an UPDATE by hand", TokenOverview{Active: 5, Expiring7: 2, Expiring30: 3, NeverUsed: 2, Idle: 1, NoExpiry: 1})
+	check("after an UPDATE by hand", TokenOverview{Active: 5, Expiring7: 2, Expiring30: 3, Expiring90: 4, NeverUsed: 2, Idle: 1, NoExpiry: 1})
 	// Time alone: prod's overlap ends after a day; stage enters the 7-day
 	// window after 13 days; pr (used a day ago) turns idle after 89.
 	inv.clock.Advance(24 * time.Hour)
-	check("a day later", TokenOverview{Active: 4, Expiring7: 1, Expiring30: 2, NeverUsed: 1, Idle: 1, NoExpiry: 1})
+	check("a day later", TokenOverview{Active: 4, Expiring7: 1, Expiring30: 2, Expiring90: 3, NeverUsed: 1, Idle: 1, NoExpiry: 1})
 	inv.clock.Advance(13 * 24 * time.Hour)
-	check("two weeks later", TokenOverview{Active: 3, Expiring7: 1, Expiring30: 1, NeverUsed: 0, Idle: 1, NoExpiry: 1})
+	check("two weeks later", TokenOverview{Active: 3, Expiring7: 1, Expiring30: 1, Expiring90: 2, NeverUsed: 0, Idle: 1, NoExpiry: 1})
 	inv.clock.Advance(76 * 24 * time.Hour)
-	check("90 days later", TokenOverview{Active: 1, Expiring7: 0, Expiring30: 0, NeverUsed: 0, Idle: 1, NoExpiry: 1})
+	check("90 days later", TokenOverview{Active: 1, Expiring7: 0, Expiring30: 0, Expiring90: 0, NeverUsed: 0, Idle: 1, NoExpiry: 1})
 }
 
 func TestRevokeTokensAnswersEachID(t *testing.T) {
@@ -313,7 +313,7 @@ func TestTokenListPlansUseIndexes(t *testing.T) {
 	for _, raw := range queries {
 		v, _ := url.ParseQuery(raw)
 		q, _ := ParseTokenQuery(v)
-		cond, args := inv.s.tokenFilter(q, inv.clock.Now())
+		cond, args := inv.s.tokenFilter(q, inv.clock.Now(), false)
 		_, order := inv.s.tokenOrderSQL(q)
 		sql := "SELECT t.id FROM tokens AS t WHERE " + cond + " ORDER BY " + order + " LIMIT 26"
 		plan := inv.s.explain(t, ctx, sql, args...)

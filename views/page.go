@@ -58,12 +58,13 @@ func RelativeTime(t, now time.Time) string {
 // futureTime is RelativeTime for a time d ahead.
 func futureTime(d time.Duration, t time.Time) string {
 	switch {
+	// Rounded to the nearest unit: a token made for 2 days is "in 2 days".
 	case d < time.Hour:
-		return "in " + plural(int(d/time.Minute), "minute")
+		return "in " + plural(int(d.Round(time.Minute)/time.Minute), "minute")
 	case d < 24*time.Hour:
-		return "in " + plural(int(d/time.Hour), "hour")
+		return "in " + plural(int(d.Round(time.Hour)/time.Hour), "hour")
 	case d < 60*24*time.Hour:
-		return "in " + plural(int(d/(24*time.Hour)), "day")
+		return "in " + plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
 	}
 	return t.UTC().Format("2 Jan 2006")
 }

@@ -202,7 +202,7 @@ func tokenFilters(d TokensData) templ.Component {
 			templ_7745c5c3_Var4 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<form id=\"token-filters\" method=\"get\" action=\"/tokens\" role=\"search\" class=\"card mb-4 flex flex-wrap items-end gap-3 p-3\" hx-get=\"/tokens\" hx-target=\"#tokens-results\" hx-select=\"#tokens-results\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-sync=\"this:replace\" hx-trigger=\"input changed delay:300ms from:#q, change from:#token-filters select, submit\"><div class=\"min-w-[14rem] flex-1\"><label for=\"q\" class=\"filter-label\">Search</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<form id=\"token-filters\" method=\"get\" action=\"/tokens\" role=\"search\" class=\"card mb-4 flex flex-wrap items-end gap-3 p-3\" hx-get=\"/tokens\" hx-target=\"#tokens-results\" hx-select=\"#tokens-results\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-sync=\"this:replace\" hx-trigger=\"input changed delay:300ms from:#q, change from:(#token-filters select), submit\"><div class=\"min-w-[14rem] flex-1\"><label for=\"q\" class=\"filter-label\">Search</label> <input id=\"q\" name=\"q\" type=\"search\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
