@@ -31,6 +31,18 @@ func searchWords(s string) []string {
 	return strings.Fields(b.String())
 }
 
+// userIDsMatching is a subquery of the ids of the users wordSearch finds,
+// and its arguments: on SQLite the full-text index's own list.
+func (d Dialect) userIDsMatching(q string) (string, []any) {
+	if d == SQLite {
+		if words := searchWords(q); len(words) > 0 {
+			return "SELECT docid FROM users_fts WHERE users_fts MATCH ?", []any{strings.Join(words, "* ") + "*"}
+		}
+	}
+	c, a := d.wordSearch(q)
+	return "SELECT u.id FROM users AS u WHERE " + c, a
+}
+
 // wordSearch is the condition, on users AS u, that some word of the user's
 // search_text starts with each word of q, and its arguments. The words are
 // letters and digits only, so they cannot carry query syntax.

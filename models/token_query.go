@@ -269,9 +269,9 @@ func (p TokenPage) Pages() int {
 }
 
 // tokenFilter is the WHERE condition of q on tokens AS t, and its arguments.
-// Owner conditions are lists of user ids. With walk, SQLite may not read
-// tokens by those ids: a page then walks the sort order's index and stops
-// after a page of matches, for owners holding many tokens (see ownersDense).
+// Owner conditions are lists of user ids, read first. With walk they are
+// checked per token instead, so a page walks the sort order's index and
+// stops after a page of matches: for owners holding many tokens (ownersDense).
 func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []any) {
 	owner := "t.user_id"
 	if walk && s.dialect == SQLite {
@@ -301,18 +301,24 @@ func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []a
 	case "no_expiry":
 		add("t.expires_at IS NULL")
 	}
-	if q.Role != "" {
-		add(owner+" IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
+	switch {
+	case q.Role != "" && walk:
+		add("EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.role = ?)", string(q.Role))
+	case q.Role != "":
+		add("t.user_id IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
 	}
-	if q.TeamID != 0 {
-		add(owner+" IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
+	switch {
+	case q.TeamID != 0 && walk:
+		add("EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = t.user_id AND ut.team_id = ?)", q.TeamID)
+	case q.TeamID != 0:
+		add("t.user_id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
 	}
 	if q.Q != "" {
 		// The token's name starts with the search, or the owner's words
 		// start with its words (the Users search).
 		prefix := strings.ToLower(q.Q)
-		c, a := s.dialect.wordSearch(q.Q)
-		add("(t.name_key >= ? AND t.name_key < ? OR "+owner+" IN (SELECT u.id FROM users u WHERE "+c+"))",
+		ids, a := s.dialect.userIDsMatching(q.Q)
+		add("(t.name_key >= ? AND t.name_key < ? OR "+owner+" IN ("+ids+"))",
 			append([]any{prefix, prefix + "\U0010FFFF"}, a...)...)
 	}
 	if len(where) == 0 {
@@ -346,8 +352,8 @@ func (s *Store) ownersDense(ctx context.Context, q TokenQuery) bool {
 	}
 	if q.Q != "" {
 		var n int64
-		c, a := s.dialect.wordSearch(q.Q)
-		if db.Raw("SELECT COUNT(*) FROM users AS u WHERE "+c, a...).Scan(&n).Error != nil {
+		ids, a := s.dialect.userIDsMatching(q.Q)
+		if db.Raw("SELECT COUNT(*) FROM ("+ids+") AS m", a...).Scan(&n).Error != nil {
 			return false
 		}
 		some = min(some, n)
@@ -411,7 +417,14 @@ func (s *Store) afterCursor(o tokenOrder, q TokenQuery, c *TokenCursor) (string,
 func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error) {
 	page := TokenPage{Query: q}
 	now := s.Now()
-	cond, args := s.tokenFilter(q, now, false)
+	dense := s.ownersDense(ctx, q)
+	cond, args := s.tokenFilter(q, now, dense)
+	// A search is counted through the name and owner indexes: its owners'
+	// list is at hand, and walking would read every token's row.
+	countCond, countArgs := cond, args
+	if dense && q.Q != "" {
+		countCond, countArgs = s.tokenFilter(q, now, false)
+	}
 	o, order := s.tokenOrderSQL(q)
 	perPage := q.PerPage
 	if perPage <= 0 {
@@ -423,24 +436,29 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	}
 	if q.After == nil {
 		var err error
-		if page.Total, page.Exact, err = s.countTokens(ctx, q, cond, args); err != nil {
+		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs); err != nil {
 			return page, err
 		}
 	}
 	pageCond, pageArgs := cond, args
-	if s.ownersDense(ctx, q) {
-		pageCond, pageArgs = s.tokenFilter(q, now, true)
-	}
-	if q.After != nil {
-		c, a := s.afterCursor(o, q, q.After)
-		pageCond, pageArgs = pageCond+" AND "+c, append(append([]any{}, pageArgs...), a...)
-	}
-	db := s.db.WithContext(ctx).Table(from).Select("t.id").Where(pageCond, pageArgs...).Order(order)
-	if q.After == nil {
-		db = db.Offset((max(q.Page, 1) - 1) * perPage)
-	}
+	offset := (max(q.Page, 1) - 1) * perPage
 	var ids []int64
-	if err := db.Limit(perPage + 1).Scan(&ids).Error; err != nil {
+	var err error
+	switch {
+	case q.Sort == TokenSortExpires && !q.Desc && (q.State == "active" || q.State == "replaced"):
+		ids, err = s.datedThenUndated(ctx, pageCond, pageArgs, now, q.After, offset, perPage+1)
+	default:
+		if q.After != nil {
+			c, a := s.afterCursor(o, q, q.After)
+			pageCond, pageArgs = pageCond+" AND "+c, append(append([]any{}, pageArgs...), a...)
+		}
+		db := s.db.WithContext(ctx).Table(from).Select("t.id").Where(pageCond, pageArgs...).Order(order)
+		if q.After == nil {
+			db = db.Offset(offset)
+		}
+		err = db.Limit(perPage + 1).Scan(&ids).Error
+	}
+	if err != nil {
 		return page, fmt.Errorf("models: list tokens: %w", err)
 	}
 	more := len(ids) > perPage
@@ -468,6 +486,42 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 		page.Next = c
 	}
 	return page, nil
+}
+
+// datedThenUndated reads a page of working tokens soonest expiry first: the
+// dated ones from the index's range after now, then those that never
+// expire. One ORDER BY would walk past every expired token first.
+func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int) ([]int64, error) {
+	dated, dargs := cond+" AND t.expires_at > ?", append(slices.Clip(args), now)
+	undated, uargs := cond+" AND t.expires_at IS NULL", slices.Clip(args)
+	switch {
+	case after != nil && after.Time == nil: // the cursor is among the undated
+		undated, uargs, dated = undated+" AND t.id > ?", append(uargs, after.ID), ""
+	case after != nil:
+		dated += " AND (t.expires_at > ? OR t.expires_at = ? AND t.id > ?)"
+		dargs = append(dargs, *after.Time, *after.Time, after.ID)
+	}
+	var ids []int64
+	if dated != "" {
+		err := s.db.WithContext(ctx).Table("tokens AS t").Select("t.id").Where(dated, dargs...).
+			Order("t.expires_at, t.id").Offset(offset).Limit(limit).Scan(&ids).Error
+		if err != nil || len(ids) == limit {
+			return ids, err
+		}
+		if len(ids) > 0 {
+			offset = 0
+		} else if offset > 0 { // the page starts among the undated
+			var n int64
+			if err := s.db.WithContext(ctx).Table("tokens AS t").Where(dated, dargs...).Count(&n).Error; err != nil {
+				return nil, err
+			}
+			offset = max(offset-int(n), 0)
+		}
+	}
+	var rest []int64
+	err := s.db.WithContext(ctx).Table("tokens AS t").Select("t.id").Where(undated, uargs...).
+		Order("t.id").Offset(offset).Limit(limit - len(ids)).Scan(&rest).Error
+	return append(ids, rest...), err
 }
 
 // countTokens counts q's matches: exactly from the overview for the lists

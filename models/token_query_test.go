@@ -158,39 +158,58 @@ func TestParseTokenQueryDropsUnknownValues(t *testing.T) {
 func TestListTokensCursorWalk(t *testing.T) {
 	inv := newInventory(t)
 	ctx := context.Background()
-	for sort := range tokenOrders {
-		for _, desc := range []bool{false, true} {
-			q := DefaultTokenQuery()
-			q.State, q.Sort, q.Desc, q.PerPage = "all", sort, desc, 100
-			whole, err := inv.s.ListTokens(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q.PerPage = 3
-			var walked []int64
-			for range 10 {
-				page, err := inv.s.ListTokens(ctx, q)
+	for _, state := range []string{"all", "active"} {
+		for sort := range tokenOrders {
+			for _, desc := range []bool{false, true} {
+				q := DefaultTokenQuery()
+				q.State, q.Sort, q.Desc, q.PerPage = state, sort, desc, 100
+				whole, err := inv.s.ListTokens(ctx, q)
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, r := range page.Rows {
-					walked = append(walked, r.ID)
+				var want []int64
+				for _, r := range whole.Rows {
+					want = append(want, r.ID)
 				}
-				if page.Next == nil {
-					break
+				// By cursor, three at a time.
+				q.PerPage = 3
+				var walked []int64
+				for range 10 {
+					page, err := inv.s.ListTokens(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range page.Rows {
+						walked = append(walked, r.ID)
+					}
+					if page.Next == nil {
+						break
+					}
+					c, err := ParseTokenCursor(page.Next.String(), q)
+					if err != nil {
+						t.Fatalf("%s: cursor: %v", sort, err)
+					}
+					q.After = c
 				}
-				c, err := ParseTokenCursor(page.Next.String(), q)
-				if err != nil {
-					t.Fatalf("%s: cursor: %v", sort, err)
+				// By page number, two at a time.
+				q.After, q.PerPage = nil, 2
+				var paged []int64
+				for q.Page = 1; q.Page <= 5; q.Page++ {
+					page, err := inv.s.ListTokens(ctx, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range page.Rows {
+						paged = append(paged, r.ID)
+					}
 				}
-				q.After = c
-			}
-			var want []int64
-			for _, r := range whole.Rows {
-				want = append(want, r.ID)
-			}
-			if !slices.Equal(walked, want) || len(want) != 8 {
-				t.Errorf("sort %s desc %v: walked %v, want %v", sort, desc, walked, want)
+				n := map[string]int{"all": 8, "active": 6}[state]
+				if !slices.Equal(walked, want) || len(want) != n {
+					t.Errorf("state %s sort %s desc %v: walked %v, want %v", state, sort, desc, walked, want)
+				}
+				if !slices.Equal(paged, want) {
+					t.Errorf("state %s sort %s desc %v: paged %v, want %v", state, sort, desc, paged, want)
+				}
 			}
 		}
 	}
