@@ -64,6 +64,9 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 		if err := tx.Create(sess).Error; err != nil {
 			return fmt.Errorf("models: create session: %w", err)
 		}
+		if err := touchActive(tx, userID, now); err != nil {
+			return err
+		}
 		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{"user", userID, a.Label}, nil)
 	})
 	if err != nil {
@@ -75,8 +78,8 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 // SessionByToken returns the live session for a cookie token and its user.
 // A session past its limits, or whose user may no longer use the console
 // (deactivated, demoted, not human), is deleted and reported as
-// ErrSessionExpired or ErrNotFound. The last-seen time is written at most
-// once a minute.
+// ErrSessionExpired or ErrNotFound. The session's last-seen time and the
+// user's last activity are each written at most once a minute.
 func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *User, error) {
 	if token == "" {
 		return nil, nil, ErrNotFound
@@ -103,12 +106,34 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 		_ = s.writeRow(ctx, end)
 		return nil, nil, ErrNotFound
 	}
-	if now.Sub(sess.LastSeenAt) >= sessionTouchInterval {
-		if err := s.writeRow(ctx, func(db *gorm.DB) error {
-			return db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error
-		}); err != nil {
-			return nil, nil, fmt.Errorf("models: touch session: %w", err)
+	touchSession := now.Sub(sess.LastSeenAt) >= sessionTouchInterval
+	touchSess := func(db *gorm.DB) error {
+		if err := db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
+			return fmt.Errorf("models: touch session: %w", err)
 		}
+		return nil
+	}
+	switch {
+	case touchDue(u, now):
+		// Through write, like a token-use flush: the user's triggers lock
+		// data_revision, so a row-only write could deadlock with a flush.
+		if err := s.write(ctx, func(tx *gorm.DB) error {
+			if touchSession {
+				if err := touchSess(tx); err != nil {
+					return err
+				}
+			}
+			return touchActive(tx, u.ID, now)
+		}); err != nil {
+			return nil, nil, err
+		}
+		u.LastActiveAt = &now
+	case touchSession:
+		if err := s.writeRow(ctx, touchSess); err != nil {
+			return nil, nil, err
+		}
+	}
+	if touchSession {
 		sess.LastSeenAt = now
 	}
 	return &sess, u, nil
