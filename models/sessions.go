@@ -67,7 +67,7 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 		if err := touchActive(tx, userID, now); err != nil {
 			return err
 		}
-		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{"user", userID, a.Label}, nil)
+		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{kind: "user", id: userID, label: a.Label}, nil)
 	})
 	if err != nil {
 		return "", nil, err
@@ -175,7 +175,7 @@ func (s *Store) RotateSession(ctx context.Context, a Actor, oldToken string) (st
 		if err := tx.Create(sess).Error; err != nil {
 			return fmt.Errorf("models: rotate session: %w", err)
 		}
-		return s.record(tx, a, "auth.session_rotate", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_rotate", OutcomeSuccess, "", target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 	if err != nil {
 		return "", nil, err
@@ -197,7 +197,7 @@ func (s *Store) Logout(ctx context.Context, a Actor, token string) error {
 		if res.RowsAffected == 0 || a.ID == 0 {
 			return nil // already gone: nothing changed
 		}
-		return s.record(tx, a, "auth.logout", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.logout", OutcomeSuccess, "", target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 }
 
@@ -225,7 +225,7 @@ func (s *Store) EndSession(ctx context.Context, a Actor, sessionID int64) error 
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("session %d", sessionID), target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("session %d", sessionID), target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 }
 
@@ -241,7 +241,7 @@ func (s *Store) EndOtherSessions(ctx context.Context, a Actor, keepID int64) (in
 		if n = res.RowsAffected; n == 0 {
 			return nil
 		}
-		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("%d other sessions", n), target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("%d other sessions", n), target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 	return n, err
 }
