@@ -21,7 +21,7 @@ import (
 func auditRow(e *models.Event) views.AuditRow {
 	r := views.AuditRow{
 		ID: e.ID, At: e.OccurredAt, ActorKind: string(e.ActorKind), ActorLabel: e.ActorLabel, Action: e.Action,
-		Outcome: e.Outcome, Reason: e.Reason, TargetKind: e.TargetKind, TargetLabel: e.TargetLabel, IP: e.IP,
+		Outcome: e.Outcome, Reason: e.Reason, TargetKind: e.TargetKind, TargetLabel: e.TargetLabel, TargetGone: e.TargetGone, IP: e.IP,
 	}
 	if e.ActorID != nil {
 		r.ActorID = *e.ActorID
@@ -157,6 +157,15 @@ func (h *Handler) AuditShow(c *fiber.Ctx) error {
 		return err
 	}
 	d := views.AuditEventData{Row: auditRow(e), UserAgent: e.UserAgent, RequestID: e.RequestID, Hash: e.Hash, PrevHash: e.PrevHash}
+	if e.OwnerID != nil && e.TargetKind != "user" { // a user target links itself
+		owner, err := h.Store.UserByID(c.UserContext(), *e.OwnerID)
+		switch {
+		case err == nil:
+			d.OwnerID, d.OwnerName = owner.ID, owner.Name+" ("+owner.Handle()+")"
+		case !errors.Is(err, models.ErrNotFound):
+			return err
+		}
+	}
 	ch := e.ParsedChanges()
 	fields := make([]string, 0, len(ch))
 	for f := range ch {

@@ -44,6 +44,12 @@ type Event struct {
 	RequestID   string
 	PrevHash    string
 	Hash        string
+	// OwnerID is the user the event concerns: a user target itself, or a
+	// token's service user. Derived from the target, it is not hashed (see
+	// computeHash), so a migration could fill it for events written before.
+	OwnerID *int64
+	// TargetGone marks a token target deleted since; read, never stored.
+	TargetGone bool `gorm:"-"`
 }
 
 // TableName implements gorm's tabler.
@@ -78,16 +84,28 @@ func (e *Event) ParsedChanges() Changes {
 	return c
 }
 
-// target names what an event is about.
+// target names what an event is about, and for a token its owner: a user
+// target is its own owner.
 type target struct {
 	kind  string
 	id    int64
 	label string
+	owner int64
 }
 
-func userTarget(u *User) target   { return target{"user", u.ID, u.Handle()} }
-func teamTarget(t *Team) target   { return target{"team", t.ID, t.Name} }
-func tokenTarget(t *Token) target { return target{"token", t.ID, t.Name} }
+func userTarget(u *User) target { return target{kind: "user", id: u.ID, label: u.Handle()} }
+func teamTarget(t *Team) target { return target{kind: "team", id: t.ID, label: t.Name} }
+func tokenTarget(t *Token) target {
+	return target{kind: "token", id: t.ID, label: t.Name, owner: t.UserID}
+}
+
+// ownerID is the user an event about t concerns, if any.
+func (t target) ownerID() *int64 {
+	if t.kind == "user" {
+		return nonZero(t.id)
+	}
+	return nonZero(t.owner)
+}
 
 // userAction names an action on a user: service users and people have
 // their own prefixes, as in service_user.create and user.create.
@@ -144,6 +162,7 @@ func (s *Store) record(tx *gorm.DB, a Actor, action, outcome, reason string, t t
 		TokenID: nonZero(a.TokenID), Action: action, Outcome: outcome, Reason: reason,
 		TargetKind: t.kind, TargetID: nonZero(t.id), TargetLabel: clip(t.label),
 		IP: clip(a.IP), UserAgent: clip(a.UserAgent), RequestID: clip(a.RequestID), PrevHash: prev,
+		OwnerID: t.ownerID(),
 	}
 	if e.ActorKind == "" {
 		e.ActorKind = ActorSystem
@@ -216,7 +235,8 @@ func (s *Store) RebuildAuditCounts(ctx context.Context) error {
 }
 
 // computeHash is SHA-256 over the event's fields, its id and the previous
-// hash, in a fixed JSON layout.
+// hash, in a fixed JSON layout. OwnerID is left out: it is derived from the
+// target (an index, not a fact), and migration 0011 filled it in afterwards.
 func (e *Event) computeHash() string {
 	canon := struct {
 		ID          int64     `json:"id"`
@@ -247,7 +267,7 @@ func (e *Event) computeHash() string {
 // change, such as a rejected CSRF token or a refused API call.
 func (s *Store) RecordEvent(ctx context.Context, a Actor, action, outcome, reason, targetKind string, targetID int64, targetLabel string) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
-		return s.record(tx, a, action, outcome, reason, target{targetKind, targetID, targetLabel}, nil)
+		return s.record(tx, a, action, outcome, reason, target{kind: targetKind, id: targetID, label: targetLabel}, nil)
 	})
 }
 

@@ -222,12 +222,8 @@ func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bo
 		where, args = append(where, "actor_id = ?"), append(args, q.ActorID)
 	}
 	if q.UserID != 0 {
-		// By the user, about the user, or about one of its tokens. (A deleted
-		// token's rows are gone, so its events then show under the token
-		// filter only.)
-		where = append(where, `(actor_id = ? OR (target_kind = 'user' AND target_id = ?)
-			OR (target_kind = 'token' AND target_id IN (SELECT id FROM tokens WHERE user_id = ?)))`)
-		args = append(args, q.UserID, q.UserID, q.UserID)
+		// By the user, or about the user or one of its tokens, deleted or not.
+		where, args = append(where, "(actor_id = ? OR owner_id = ?)"), append(args, q.UserID, q.UserID)
 	}
 	if len(q.Actions) > 0 {
 		where, args = append(where, "action IN ?"), append(args, q.Actions)
@@ -255,8 +251,46 @@ type AuditPage struct {
 	PrevAfter  int64 // newer events: ?after=
 }
 
-// ListAudit returns one keyset page of the filtered log.
+// ListAudit returns one keyset page of the filtered log, each event about a
+// token deleted since marked TargetGone.
 func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	page, err := s.listAudit(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	return page, s.markGone(ctx, page.Events)
+}
+
+// markGone sets TargetGone on the events whose token target no longer
+// exists, in one read.
+func (s *Store) markGone(ctx context.Context, events []Event) error {
+	var ids []int64
+	for _, e := range events {
+		if e.TargetKind == "token" && e.TargetID != nil {
+			ids = append(ids, *e.TargetID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	var live []int64
+	if err := s.db.WithContext(ctx).Model(&Token{}).Where("id IN ?", slices.Compact(ids)).Pluck("id", &live).Error; err != nil {
+		return fmt.Errorf("models: audit targets: %w", err)
+	}
+	exists := make(map[int64]bool, len(live))
+	for _, id := range live {
+		exists[id] = true
+	}
+	for i := range events {
+		if e := &events[i]; e.TargetKind == "token" && e.TargetID != nil {
+			e.TargetGone = !exists[*e.TargetID]
+		}
+	}
+	return nil
+}
+
+func (s *Store) listAudit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	var page AuditPage
 	where, args, ok, err := s.auditWhere(ctx, q)
 	if err != nil || !ok {
@@ -321,7 +355,8 @@ func (s *Store) pageEvents(ctx context.Context, where string, args []any, order 
 	return out, err
 }
 
-// EventByID returns one event, or ErrNotFound.
+// EventByID returns one event, marked TargetGone like ListAudit's, or
+// ErrNotFound.
 func (s *Store) EventByID(ctx context.Context, id int64) (*Event, error) {
 	var e Event
 	err := s.db.WithContext(ctx).Take(&e, id).Error
@@ -331,7 +366,11 @@ func (s *Store) EventByID(ctx context.Context, id int64) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: event %d: %w", id, err)
 	}
-	return &e, nil
+	events := []Event{e}
+	if err := s.markGone(ctx, events); err != nil {
+		return nil, err
+	}
+	return &events[0], nil
 }
 
 // AuditDay is one day of the activity chart.

@@ -143,6 +143,7 @@ func auCheck(t *testing.T, got Event, want auWant, at time.Time) {
 		{"target_kind", got.TargetKind, want.target.kind},
 		{"target_id", auOptID(got.TargetID), auWantID(want.target.id)},
 		{"target_label", got.TargetLabel, want.target.label},
+		{"owner_id", auOptID(got.OwnerID), auOptID(want.target.ownerID())},
 	}
 	for _, f := range fields {
 		if f.got != f.want {
@@ -185,9 +186,9 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 		denied = OutcomeDenied
 		failed = OutcomeFailed
 	)
-	ada := func(f *auFixture) target { return target{"user", f.admin.ID, "ada@example.com"} }
-	userT := func(u *User) target { return target{"user", u.ID, u.Handle()} }
-	tokT := func(tok *Token) target { return target{"token", tok.ID, tok.Name} }
+	ada := func(f *auFixture) target { return target{kind: "user", id: f.admin.ID, label: "ada@example.com"} }
+	userT := func(u *User) target { return target{kind: "user", id: u.ID, label: u.Handle()} }
+	tokT := func(tok *Token) target { return target{kind: "token", id: tok.ID, label: tok.Name, owner: tok.UserID} }
 	state := func(before, after string) Changes { return Changes{"state": {before, after}} }
 	human := func(t *testing.T, f *auFixture, name, email string, role Role) (*User, string) {
 		t.Helper()
@@ -217,7 +218,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 				Name: "Airflow Prod", Role: RoleManager, TeamIDs: []int64{team.ID},
 				Description: "Loads the warehouse.", Owner: Owner{UserID: f.admin.ID},
 			}))(t)
-			return []auWant{{"service_user.create", ok, "", f.as, target{"user", u.ID, "airflow_prod@service"}, Changes{
+			return []auWant{{"service_user.create", ok, "", f.as, target{kind: "user", id: u.ID, label: "airflow_prod@service"}, Changes{
 				"name": {nil, "Airflow Prod"}, "role": {nil, "manager"}, "teams": {nil, []string{"Data", "Public"}},
 				"user_id": {nil, "airflow_prod@service"}, "description": {nil, "Loads the warehouse."},
 				"owner": {nil, "user:ada@example.com"},
@@ -229,10 +230,10 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 				t.Fatalf("create: %v (link %q)", err, link)
 			}
 			return []auWant{
-				{"user.create", ok, "", f.as, target{"user", u.ID, "bob@example.com"}, Changes{
+				{"user.create", ok, "", f.as, target{kind: "user", id: u.ID, label: "bob@example.com"}, Changes{
 					"name": {nil, "Bob Builder"}, "role": {nil, "member"}, "teams": {nil, []string{"Public"}}, "email": {nil, "bob@example.com"},
 				}},
-				{"user.password_link_issued", ok, "", f.as, target{"user", u.ID, "bob@example.com"}, nil},
+				{"user.password_link_issued", ok, "", f.as, target{kind: "user", id: u.ID, label: "bob@example.com"}, nil},
 			}
 		}},
 		{"user.create by the command line", true, func(t *testing.T, f *auFixture) []auWant {
@@ -251,7 +252,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			if u.OwnerTeamID != nil {
 				t.Error("the owner was not cleared")
 			}
-			return []auWant{{"service_user.update", ok, "", f.as, target{"user", svc.ID, "airflow@service"}, Changes{
+			return []auWant{{"service_user.update", ok, "", f.as, target{kind: "user", id: svc.ID, label: "airflow@service"}, Changes{
 				"role":        {"member", "admin"},
 				"teams":       {[]string{"Public"}, []string{"Data", "Public"}},
 				"description": {"old", "new"},
@@ -364,7 +365,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 		}},
 		{"team.create", false, func(t *testing.T, f *auFixture) []auWant {
 			team := auMust(f.s.CreateTeam(ctx, f.as, TeamInput{Name: "Data", Description: "Analysts"}))(t)
-			return []auWant{{"team.create", ok, "", f.as, target{"team", team.ID, "Data"}, Changes{
+			return []auWant{{"team.create", ok, "", f.as, target{kind: "team", id: team.ID, label: "Data"}, Changes{
 				"name": {nil, "Data"}, "description": {nil, "Analysts"},
 			}}}
 		}},
@@ -372,7 +373,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			team := auMust(f.s.CreateTeam(ctx, System, TeamInput{Name: "Data", Description: "Analysts"}))(t)
 			f.begin(t)
 			auMust(f.s.UpdateTeam(ctx, f.as, team.ID, TeamInput{Name: "Analytics", Description: "Analysts"}))(t)
-			return []auWant{{"team.update", ok, "", f.as, target{"team", team.ID, "Analytics"}, Changes{"name": {"Data", "Analytics"}}}}
+			return []auWant{{"team.update", ok, "", f.as, target{kind: "team", id: team.ID, label: "Analytics"}, Changes{"name": {"Data", "Analytics"}}}}
 		}},
 		{"team.update changing nothing writes nothing", false, func(t *testing.T, f *auFixture) []auWant {
 			team := auMust(f.s.CreateTeam(ctx, System, TeamInput{Name: "Data", Description: "Analysts"}))(t)
@@ -384,13 +385,13 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			team := auMust(f.s.CreateTeam(ctx, System, TeamInput{Name: "Data"}))(t)
 			f.begin(t)
 			auMust(f.s.DeleteTeam(ctx, f.as, team.ID))(t)
-			return []auWant{{"team.delete", ok, "", f.as, target{"team", team.ID, "Data"}, Changes{"name": {"Data", nil}}}}
+			return []auWant{{"team.delete", ok, "", f.as, target{kind: "team", id: team.ID, label: "Data"}, Changes{"name": {"Data", nil}}}}
 		}},
 		{"team.delete refused: built-in team", false, func(t *testing.T, f *auFixture) []auWant {
 			_, err := f.s.DeleteTeam(ctx, f.as, PublicTeamID)
 			auRule(t, err, "builtin_team")
 			auMust(f.s.TeamByID(ctx, PublicTeamID))(t)
-			return []auWant{{"team.delete", denied, "builtin_team", f.as, target{"team", PublicTeamID, "Public"}, nil}}
+			return []auWant{{"team.delete", denied, "builtin_team", f.as, target{kind: "team", id: PublicTeamID, label: "Public"}, nil}}
 		}},
 		{"token.create", false, func(t *testing.T, f *auFixture) []auWant {
 			svc := mustService(t, f.s, "Airflow")
@@ -522,7 +523,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			if err := f.s.SetTokenPolicy(ctx, f.as, TokenPolicy{DefaultDays: 30, MaxDays: 60}); err != nil {
 				t.Fatal(err)
 			}
-			return []auWant{{"settings.update", ok, "", f.as, target{"settings", 0, "token expiry policy"}, Changes{
+			return []auWant{{"settings.update", ok, "", f.as, target{kind: "settings", id: 0, label: "token expiry policy"}, Changes{
 				"token.default_days": {90, 30}, "token.max_days": {365, 60},
 			}}}
 		}},
@@ -530,7 +531,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			if err := f.s.SetTokenPolicy(ctx, f.as, TokenPolicy{DefaultDays: 90, MaxDays: 0, AllowNever: true}); err != nil {
 				t.Fatal(err)
 			}
-			return []auWant{{"settings.update", ok, "", f.as, target{"settings", 0, "token expiry policy"}, Changes{
+			return []auWant{{"settings.update", ok, "", f.as, target{kind: "settings", id: 0, label: "token expiry policy"}, Changes{
 				"token.max_days": {365, 0}, "token.allow_never": {false, true},
 			}}}
 		}},
@@ -661,7 +662,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			if err := f.s.RecordEvent(ctx, api, "security.authz_denied", OutcomeDenied, "role", "route", 0, "POST /api/v1/users"); err != nil {
 				t.Fatal(err)
 			}
-			return []auWant{{"security.authz_denied", denied, "role", api, target{"route", 0, "POST /api/v1/users"}, nil}}
+			return []auWant{{"security.authz_denied", denied, "role", api, target{kind: "route", id: 0, label: "POST /api/v1/users"}, nil}}
 		}},
 		{"a RecordEvent without an actor kind is the system's", false, func(t *testing.T, f *auFixture) []auWant {
 			if err := f.s.RecordEvent(ctx, Actor{Label: "janitor"}, "maintenance.run", OutcomeSuccess, "", "", 0, ""); err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 const (
-	seedRowsPerStatement = 500    // rows per INSERT: 18 columns × 500 stays below SQLite's 32766 variables
+	seedRowsPerStatement = 500    // rows per INSERT: 19 columns × 500 stays below SQLite's 32766 variables
 	seedRowsPerTx        = 50_000 // rows per transaction
 	seedCacheKiB         = 256 * 1024
 	// seeds of at least this many events rebuild the log's indexes at the end
@@ -568,7 +568,7 @@ func seedAudit(tb testing.TB, s *Store, n int, users int) {
 	tx := newSeedTx(conn)
 	ins := tx.inserter(nil, "audit_events", "id", "occurred_at", "actor_kind", "actor_id", "actor_label", "token_id",
 		"action", "outcome", "reason", "target_kind", "target_id", "target_label", "changes", "ip", "user_agent",
-		"request_id", "prev_hash", "hash")
+		"request_id", "prev_hash", "hash", "owner_id")
 	// One goroutine builds and hashes events while this one inserts them.
 	batches := make(chan []any, 4)
 	stop := make(chan struct{})
@@ -579,7 +579,7 @@ func seedAudit(tb testing.TB, s *Store, n int, users int) {
 			e := g.next(i)
 			args = append(args, e.ID, e.OccurredAt, string(e.ActorKind), nullable(derefID(e.ActorID)),
 				e.ActorLabel, nullable(derefID(e.TokenID)), e.Action, e.Outcome, e.Reason, e.TargetKind,
-				nullable(derefID(e.TargetID)), e.TargetLabel, e.Changes, e.IP, e.UserAgent, e.RequestID, e.PrevHash, e.Hash)
+				nullable(derefID(e.TargetID)), e.TargetLabel, e.Changes, e.IP, e.UserAgent, e.RequestID, e.PrevHash, e.Hash, nullable(derefID(e.OwnerID)))
 			if len(args) == seedRowsPerStatement*len(ins.cols) || i == n-1 {
 				select {
 				case batches <- args:
@@ -748,6 +748,9 @@ func (g *seedEventGen) next(i int) *Event {
 			t = g.randomUser()
 		}
 		e.TargetKind, e.TargetID, e.TargetLabel = "user", nonZero(t.id), t.label
+	}
+	if e.TargetKind == "user" {
+		e.OwnerID = e.TargetID // as record writes it; seeded tokens have no rows, so no owner
 	}
 	if e.Outcome != OutcomeSuccess {
 		ch = nil // a refusal changes nothing

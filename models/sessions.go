@@ -64,7 +64,10 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 		if err := tx.Create(sess).Error; err != nil {
 			return fmt.Errorf("models: create session: %w", err)
 		}
-		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{"user", userID, a.Label}, nil)
+		if err := touchActive(tx, userID, now); err != nil {
+			return err
+		}
+		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{kind: "user", id: userID, label: a.Label}, nil)
 	})
 	if err != nil {
 		return "", nil, err
@@ -75,8 +78,8 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 // SessionByToken returns the live session for a cookie token and its user.
 // A session past its limits, or whose user may no longer use the console
 // (deactivated, demoted, not human), is deleted and reported as
-// ErrSessionExpired or ErrNotFound. The last-seen time is written at most
-// once a minute.
+// ErrSessionExpired or ErrNotFound. The session's last-seen time and the
+// user's last activity are each written at most once a minute.
 func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *User, error) {
 	if token == "" {
 		return nil, nil, ErrNotFound
@@ -103,12 +106,34 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, *Us
 		_ = s.writeRow(ctx, end)
 		return nil, nil, ErrNotFound
 	}
-	if now.Sub(sess.LastSeenAt) >= sessionTouchInterval {
-		if err := s.writeRow(ctx, func(db *gorm.DB) error {
-			return db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error
-		}); err != nil {
-			return nil, nil, fmt.Errorf("models: touch session: %w", err)
+	touchSession := now.Sub(sess.LastSeenAt) >= sessionTouchInterval
+	touchSess := func(db *gorm.DB) error {
+		if err := db.Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen_at", now).Error; err != nil {
+			return fmt.Errorf("models: touch session: %w", err)
 		}
+		return nil
+	}
+	switch {
+	case touchDue(u, now):
+		// Through write, like a token-use flush: the user's triggers lock
+		// data_revision, so a row-only write could deadlock with a flush.
+		if err := s.write(ctx, func(tx *gorm.DB) error {
+			if touchSession {
+				if err := touchSess(tx); err != nil {
+					return err
+				}
+			}
+			return touchActive(tx, u.ID, now)
+		}); err != nil {
+			return nil, nil, err
+		}
+		u.LastActiveAt = &now
+	case touchSession:
+		if err := s.writeRow(ctx, touchSess); err != nil {
+			return nil, nil, err
+		}
+	}
+	if touchSession {
 		sess.LastSeenAt = now
 	}
 	return &sess, u, nil
@@ -150,7 +175,7 @@ func (s *Store) RotateSession(ctx context.Context, a Actor, oldToken string) (st
 		if err := tx.Create(sess).Error; err != nil {
 			return fmt.Errorf("models: rotate session: %w", err)
 		}
-		return s.record(tx, a, "auth.session_rotate", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_rotate", OutcomeSuccess, "", target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 	if err != nil {
 		return "", nil, err
@@ -172,7 +197,7 @@ func (s *Store) Logout(ctx context.Context, a Actor, token string) error {
 		if res.RowsAffected == 0 || a.ID == 0 {
 			return nil // already gone: nothing changed
 		}
-		return s.record(tx, a, "auth.logout", OutcomeSuccess, "", target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.logout", OutcomeSuccess, "", target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 }
 
@@ -200,7 +225,7 @@ func (s *Store) EndSession(ctx context.Context, a Actor, sessionID int64) error 
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("session %d", sessionID), target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("session %d", sessionID), target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 }
 
@@ -216,7 +241,7 @@ func (s *Store) EndOtherSessions(ctx context.Context, a Actor, keepID int64) (in
 		if n = res.RowsAffected; n == 0 {
 			return nil
 		}
-		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("%d other sessions", n), target{"user", a.ID, a.Label}, nil)
+		return s.record(tx, a, "auth.session_end", OutcomeSuccess, fmt.Sprintf("%d other sessions", n), target{kind: "user", id: a.ID, label: a.Label}, nil)
 	})
 	return n, err
 }

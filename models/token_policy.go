@@ -99,6 +99,6 @@ func (s *Store) SetTokenPolicy(ctx context.Context, a Actor, p TokenPolicy) erro
 		if len(ch) == 0 {
 			return nil
 		}
-		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{"settings", 0, "token expiry policy"}, ch)
+		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "token expiry policy"}, ch)
 	})
 }

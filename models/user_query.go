@@ -387,9 +387,14 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err != nil {
 		return page, err
 	}
+	// Unflushed token uses would show a row newer than SQL sorted or
+	// filtered it: lists that read last_active_at show the stored value.
+	merge := q.Sort != SortLastActive && q.Health != "idle" && q.Health != "never_used"
 	page.Rows = make([]UserRow, len(users))
 	for i, u := range users {
-		s.usage.mergeUser(&u)
+		if merge {
+			s.usage.mergeUser(&u)
+		}
 		page.Rows[i] = UserRow{User: u, Teams: teams[u.ID], Tokens: tokens[u.ID]}
 	}
 	return page, nil

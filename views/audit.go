@@ -44,7 +44,17 @@ type AuditRow struct {
 	TargetKind  string
 	TargetID    int64
 	TargetLabel string
+	TargetGone  bool // a token deleted since
 	IP          string
+}
+
+// TargetText is the target's label, "ci-60 (deleted)" for a token deleted
+// since.
+func (r AuditRow) TargetText() string {
+	if r.TargetGone {
+		return OneLine(r.TargetLabel) + " (deleted)"
+	}
+	return OneLine(r.TargetLabel)
 }
 
 // AuditDayGroup is the events of one day on the page.

@@ -198,3 +198,39 @@ func TestUserActivityIncludesItsTokens(t *testing.T) {
 		t.Fatal("the user's timeline lacks its own or its token's events")
 	}
 }
+
+// TestDeletedTokenHistoryInTheConsole: a deleted token's events stay on its
+// user's page and under /audit?user=N as "ci-60 (deleted)", and the event
+// page links the token's owner.
+func TestDeletedTokenHistoryInTheConsole(t *testing.T) {
+	h, c, admin := signedIn(t)
+	ctx := context.Background()
+	svc := createService(t, c, url.Values{"name": {"CI"}})
+	generate(t, c, svc, url.Values{"name": {"ci-60"}})
+	tokens, err := h.srv.Store().TokensOf(ctx, svc)
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("tokens of CI = %v, %v", tokens, err)
+	}
+	if _, err := h.srv.Store().RevokeToken(ctx, models.AsUser(admin), tokens[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.srv.Store().DeleteToken(ctx, models.AsUser(admin), tokens[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fmt.Sprintf("/users/%d", svc), fmt.Sprintf("/audit?user=%d", svc)} {
+		expectStatus(t, c.get(path), http.StatusOK)
+		for _, want := range []string{"token.create", "token.revoke", "token.delete", "ci-60 (deleted)"} {
+			if !strings.Contains(c.lastBody, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+	page, err := h.srv.Store().ListAudit(ctx, models.AuditQuery{Actions: []string{"token.delete"}})
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("the deletion: %v, %v", page.Events, err)
+	}
+	expectStatus(t, c.get(fmt.Sprintf("/audit/%d", page.Events[0].ID)), http.StatusOK)
+	if !strings.Contains(c.lastBody, "ci-60 (deleted)") || !strings.Contains(c.lastBody, fmt.Sprintf(`href="/users/%d"`, svc)) {
+		t.Errorf("the event page does not link the owner of ci-60 (deleted): %s", snippet(c.lastBody))
+	}
+}

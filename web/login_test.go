@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +281,34 @@ func TestLogoutEndsSessionServerSide(t *testing.T) {
 	resp := c.get("/logout")
 	if resp.StatusCode == http.StatusOK {
 		t.Error("GET /logout answered 200")
+	}
+}
+
+// TestSignInAndConsoleUseSetLastActive: signing in makes a person active,
+// and using the console keeps the time current to the minute.
+func TestSignInAndConsoleUseSetLastActive(t *testing.T) {
+	h := newHarness(t)
+	ada := h.admin("ada@example.com")
+	lastActive := func() *time.Time {
+		t.Helper()
+		u, err := h.srv.Store().UserByID(context.Background(), ada.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.LastActiveAt
+	}
+	c := h.client()
+	c.login("ada@example.com", testPassword)
+	signedIn := h.srv.Store().Now()
+	if got := lastActive(); got == nil || !got.Equal(signedIn) {
+		t.Fatalf("after signing in, last active = %v; want %v", got, signedIn)
+	}
+	h.clock.Advance(2 * time.Minute)
+	expectStatus(t, c.get("/users/"+strconv.FormatInt(ada.ID, 10)), http.StatusOK)
+	if got := lastActive(); got == nil || !got.Equal(h.srv.Store().Now()) {
+		t.Fatalf("after a page two minutes on, last active = %v; want %v", got, h.srv.Store().Now())
+	}
+	if strings.Contains(c.lastBody, ">Never<") {
+		t.Error("Ada's own page still says she was never active")
 	}
 }
