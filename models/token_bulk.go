@@ -104,7 +104,7 @@ func (s *Store) RevokeTokens(ctx context.Context, a Actor, ids []int64) ([]BulkR
 // MatchingTokenIDs returns the ids of the first limit tokens q selects, in
 // its order: "select all matching" in the console.
 func (s *Store) MatchingTokenIDs(ctx context.Context, q TokenQuery, limit int) ([]int64, error) {
-	cond, args := s.tokenFilter(q, s.Now(), s.ownersDense(ctx, q))
+	cond, args := s.tokenFilter(q, s.Now(), s.ownersShare(ctx, q) >= 1.0/40)
 	o, order := s.tokenOrderSQL(q)
 	from := "tokens AS t"
 	if o.owner {

@@ -271,7 +271,7 @@ func (p TokenPage) Pages() int {
 // tokenFilter is the WHERE condition of q on tokens AS t, and its arguments.
 // Owner conditions are lists of user ids, read first. With walk they are
 // checked per token instead, so a page walks the sort order's index and
-// stops after a page of matches: for owners holding many tokens (ownersDense).
+// stops after a page of matches: for owners holding many tokens.
 func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []any) {
 	owner := "t.user_id"
 	if walk && s.dialect == SQLite {
@@ -327,26 +327,30 @@ func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []a
 	return strings.Join(where, " AND "), args
 }
 
-// ownersDense reports whether q's owner filters (role, team, search) select
-// at least one service user in 40: their tokens are then found faster by
-// walking the sort order than by reading them all and sorting. SQLite only.
-func (s *Store) ownersDense(ctx context.Context, q TokenQuery) bool {
-	if s.dialect != SQLite || q.Role == "" && q.TeamID == 0 && q.Q == "" {
-		return false
+// ownersShare is the share of active service users q's owner filters
+// (role, team, search) select, from counts kept by triggers and the
+// full-text index; 1 without owner filters. SQLite only: 0 on PostgreSQL,
+// whose planner has statistics of its own.
+func (s *Store) ownersShare(ctx context.Context, q TokenQuery) float64 {
+	if q.Role == "" && q.TeamID == 0 && q.Q == "" {
+		return 1
+	}
+	if s.dialect != SQLite {
+		return 0
 	}
 	var all, some int64
 	db := s.db.WithContext(ctx)
-	if db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active'").Scan(&all).Error != nil {
-		return false
+	if db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active'").Scan(&all).Error != nil || all == 0 {
+		return 0
 	}
 	some = all
 	if q.Role != "" && db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active' AND role = ?", string(q.Role)).Scan(&some).Error != nil {
-		return false
+		return 0
 	}
 	if q.TeamID != 0 {
 		var n int64
 		if db.Raw("SELECT COALESCE(SUM(n), 0) FROM team_counts WHERE team_id = ? AND kind = 'service' AND status = 'active'", q.TeamID).Scan(&n).Error != nil {
-			return false
+			return 0
 		}
 		some = min(some, n)
 	}
@@ -354,11 +358,11 @@ func (s *Store) ownersDense(ctx context.Context, q TokenQuery) bool {
 		var n int64
 		ids, a := s.dialect.userIDsMatching(q.Q)
 		if db.Raw("SELECT COUNT(*) FROM ("+ids+") AS m", a...).Scan(&n).Error != nil {
-			return false
+			return 0
 		}
 		some = min(some, n)
 	}
-	return some*40 >= all
+	return float64(some) / float64(all)
 }
 
 // tokenOrderSQL is q's ORDER BY: the sort column (NULLs last either way),
@@ -417,13 +421,16 @@ func (s *Store) afterCursor(o tokenOrder, q TokenQuery, c *TokenCursor) (string,
 func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error) {
 	page := TokenPage{Query: q}
 	now := s.Now()
-	dense := s.ownersDense(ctx, q)
-	cond, args := s.tokenFilter(q, now, dense)
-	// A search is counted through the name and owner indexes: its owners'
-	// list is at hand, and walking would read every token's row.
+	// Owners holding one token in 40 or more are found faster by walking
+	// the sort order; fewer, by reading their tokens and sorting. A count
+	// walks only for a quarter or more (a search never: its list is at hand).
+	share := s.ownersShare(ctx, q)
+	walk := share >= 1.0/40
+	cond, args := s.tokenFilter(q, now, walk)
+	countWalk := share >= 0.25 && q.Q == ""
 	countCond, countArgs := cond, args
-	if dense && q.Q != "" {
-		countCond, countArgs = s.tokenFilter(q, now, false)
+	if walk != countWalk {
+		countCond, countArgs = s.tokenFilter(q, now, countWalk)
 	}
 	o, order := s.tokenOrderSQL(q)
 	perPage := q.PerPage
@@ -436,7 +443,7 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	}
 	if q.After == nil {
 		var err error
-		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs); err != nil {
+		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs, countWalk); err != nil {
 			return page, err
 		}
 	}
@@ -446,7 +453,7 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	var err error
 	switch {
 	case q.Sort == TokenSortExpires && !q.Desc && (q.State == "active" || q.State == "replaced"):
-		ids, err = s.datedThenUndated(ctx, pageCond, pageArgs, now, q.After, offset, perPage+1)
+		ids, err = s.datedThenUndated(ctx, pageCond, pageArgs, now, q.After, offset, perPage+1, walk)
 	default:
 		if q.After != nil {
 			c, a := s.afterCursor(o, q, q.After)
@@ -489,11 +496,17 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 }
 
 // datedThenUndated reads a page of working tokens soonest expiry first: the
-// dated ones from the index's range after now, then those that never
-// expire. One ORDER BY would walk past every expired token first.
-func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int) ([]int64, error) {
-	dated, dargs := cond+" AND t.expires_at > ?", append(slices.Clip(args), now)
-	undated, uargs := cond+" AND t.expires_at IS NULL", slices.Clip(args)
+// dated ones (from the index's range after now, with seek), then those that
+// never expire. One ORDER BY would walk past every expired token first.
+func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int, seek bool) ([]int64, error) {
+	// Without seek, the expiry is no index term: few owners' tokens are
+	// read by owner, then sorted.
+	col := "t.expires_at"
+	if !seek && s.dialect == SQLite {
+		col = "+t.expires_at"
+	}
+	dated, dargs := cond+" AND "+col+" > ?", append(slices.Clip(args), now)
+	undated, uargs := cond+" AND "+col+" IS NULL", slices.Clip(args)
 	switch {
 	case after != nil && after.Time == nil: // the cursor is among the undated
 		undated, uargs, dated = undated+" AND t.id > ?", append(uargs, after.ID), ""
@@ -526,7 +539,7 @@ func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, n
 
 // countTokens counts q's matches: exactly from the overview for the lists
 // its cards link to, else up to TokenCountCap+1.
-func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any) (int64, bool, error) {
+func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any, walk bool) (int64, bool, error) {
 	if n := q.ActiveFilters(); n == 0 || n == 1 && (q.ExpiresWithin != 0 || q.Health != "") {
 		o, err := s.TokenOverview(ctx)
 		counts := map[string]int64{"": o.Active, "7": o.Expiring7, "30": o.Expiring30, "90": o.Expiring90,
@@ -537,8 +550,14 @@ func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args
 		}
 		return counts[key], true, err
 	}
+	// A walk follows the expiry index and stops at the cap; without an
+	// order SQLite would first collect every row the index ranges hold.
+	order := ""
+	if walk {
+		order = " ORDER BY t.expires_at"
+	}
 	var n int64
-	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM tokens AS t WHERE "+cond+" LIMIT ?) AS m",
+	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM tokens AS t WHERE "+cond+order+" LIMIT ?) AS m",
 		append(append([]any{}, args...), TokenCountCap+1)...).Scan(&n).Error
 	if err != nil {
 		return 0, false, fmt.Errorf("models: count tokens: %w", err)
