@@ -441,29 +441,37 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	if o.owner {
 		from = "tokens AS t JOIN users AS u ON u.id = t.user_id"
 	}
-	if q.After == nil {
-		var err error
-		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs, countWalk); err != nil {
-			return page, err
-		}
-	}
-	pageCond, pageArgs := cond, args
 	offset := (max(q.Page, 1) - 1) * perPage
+	// readIDs reads limit ids from offset in q's order, after q.After.
+	readIDs := func(cond string, args []any, walk bool, offset, limit int) ([]int64, error) {
+		if walk && q.Sort == TokenSortExpires && !q.Desc && (q.State == "active" || q.State == "replaced") {
+			return s.datedThenUndated(ctx, cond, args, now, q.After, offset, limit)
+		}
+		if q.After != nil {
+			c, a := s.afterCursor(o, q, q.After)
+			cond, args = cond+" AND "+c, append(append([]any{}, args...), a...)
+		}
+		var ids []int64
+		err := s.db.WithContext(ctx).Table(from).Select("t.id").Where(cond, args...).Order(order).
+			Offset(offset).Limit(limit).Scan(&ids).Error
+		return ids, err
+	}
 	var ids []int64
 	var err error
 	switch {
-	case q.Sort == TokenSortExpires && !q.Desc && (q.State == "active" || q.State == "replaced"):
-		ids, err = s.datedThenUndated(ctx, pageCond, pageArgs, now, q.After, offset, perPage+1, walk)
+	case q.After != nil:
+		ids, err = readIDs(cond, args, walk, 0, perPage+1)
+	case walk == countWalk && offset+perPage <= TokenCountCap && !q.countedByOverview():
+		// One read answers both: the matches up to the cap, in order, walked
+		// or read by owner alike, are the count and hold the page.
+		if ids, err = readIDs(cond, args, walk, 0, TokenCountCap+1); err == nil {
+			page.Total, page.Exact = int64(len(ids)), len(ids) <= TokenCountCap
+			ids = ids[min(offset, len(ids)):min(offset+perPage+1, len(ids))]
+		}
 	default:
-		if q.After != nil {
-			c, a := s.afterCursor(o, q, q.After)
-			pageCond, pageArgs = pageCond+" AND "+c, append(append([]any{}, pageArgs...), a...)
+		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs, countWalk); err == nil {
+			ids, err = readIDs(cond, args, walk, offset, perPage+1)
 		}
-		db := s.db.WithContext(ctx).Table(from).Select("t.id").Where(pageCond, pageArgs...).Order(order)
-		if q.After == nil {
-			db = db.Offset(offset)
-		}
-		err = db.Limit(perPage + 1).Scan(&ids).Error
 	}
 	if err != nil {
 		return page, fmt.Errorf("models: list tokens: %w", err)
@@ -496,17 +504,11 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 }
 
 // datedThenUndated reads a page of working tokens soonest expiry first: the
-// dated ones (from the index's range after now, with seek), then those that
-// never expire. One ORDER BY would walk past every expired token first.
-func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int, seek bool) ([]int64, error) {
-	// Without seek, the expiry is no index term: few owners' tokens are
-	// read by owner, then sorted.
-	col := "t.expires_at"
-	if !seek && s.dialect == SQLite {
-		col = "+t.expires_at"
-	}
-	dated, dargs := cond+" AND "+col+" > ?", append(slices.Clip(args), now)
-	undated, uargs := cond+" AND "+col+" IS NULL", slices.Clip(args)
+// dated ones from the index's range after now, then those that never
+// expire. One ORDER BY would walk past every expired token first.
+func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int) ([]int64, error) {
+	dated, dargs := cond+" AND t.expires_at > ?", append(slices.Clip(args), now)
+	undated, uargs := cond+" AND t.expires_at IS NULL", slices.Clip(args)
 	switch {
 	case after != nil && after.Time == nil: // the cursor is among the undated
 		undated, uargs, dated = undated+" AND t.id > ?", append(uargs, after.ID), ""
@@ -537,10 +539,17 @@ func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, n
 	return append(ids, rest...), err
 }
 
+// countedByOverview reports whether the overview counts q's list: the
+// working tokens, alone or with one expiry or health filter.
+func (q TokenQuery) countedByOverview() bool {
+	n := q.ActiveFilters()
+	return n == 0 || n == 1 && (q.ExpiresWithin != 0 || q.Health != "")
+}
+
 // countTokens counts q's matches: exactly from the overview for the lists
 // its cards link to, else up to TokenCountCap+1.
 func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any, walk bool) (int64, bool, error) {
-	if n := q.ActiveFilters(); n == 0 || n == 1 && (q.ExpiresWithin != 0 || q.Health != "") {
+	if q.countedByOverview() {
 		o, err := s.TokenOverview(ctx)
 		counts := map[string]int64{"": o.Active, "7": o.Expiring7, "30": o.Expiring30, "90": o.Expiring90,
 			"never_used": o.NeverUsed, "idle": o.Idle, "no_expiry": o.NoExpiry}
