@@ -35,6 +35,16 @@ func (d Dialect) automated(expr string) string {
 	return "CASE WHEN " + expr + " IN ('service', 'system') THEN 1 ELSE 0 END"
 }
 
+// liveTokens names the tokens not revoked for a pass over all of them: on
+// SQLite the partial index holding their expiry and last use, which covers
+// the overview's counts (its planner would otherwise read every row).
+func (d Dialect) liveTokens() string {
+	if d == Postgres {
+		return "tokens"
+	}
+	return "tokens INDEXED BY tokens_live_used"
+}
+
 // timestampType is the column type for times in ad-hoc DDL.
 func (d Dialect) timestampType() string {
 	if d == Postgres {

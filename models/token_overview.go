@@ -56,7 +56,7 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 		COUNT(CASE WHEN last_used_at IS NULL THEN 1 END) AS never_used,
 		COUNT(CASE WHEN last_used_at < ? THEN 1 END) AS idle,
 		COUNT(CASE WHEN expires_at IS NULL THEN 1 END) AS no_expiry
-		FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+		FROM `+s.dialect.liveTokens()+` WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
 		now.Add(7*day), now.Add(30*day), now.Add(90*day), now.Add(-idleDays*day), now).Scan(&o).Error
 	if err != nil {
 		return o, fmt.Errorf("models: token overview: %w", err)
