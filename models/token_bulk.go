@@ -104,14 +104,14 @@ func (s *Store) RevokeTokens(ctx context.Context, a Actor, ids []int64) ([]BulkR
 // MatchingTokenIDs returns the ids of the first limit tokens q selects, in
 // its order: "select all matching" in the console.
 func (s *Store) MatchingTokenIDs(ctx context.Context, q TokenQuery, limit int) ([]int64, error) {
-	cond, args := s.tokenFilter(q, s.Now(), s.ownersShare(ctx, q) >= 1.0/40)
-	o, order := s.tokenOrderSQL(q)
+	where := s.tokenFilter(q, s.Now(), s.ownersShare(ctx, q).plan(1.0/40))
 	from := "tokens AS t"
-	if o.owner {
+	if o, _ := s.tokenOrderSQL(q); o.owner {
 		from = "tokens AS t JOIN users AS u ON u.id = t.user_id"
 	}
+	sqlText, args := s.tokenIDsSQL(q, from, where)
 	var ids []int64
-	if err := s.db.WithContext(ctx).Table(from).Select("t.id").Where(cond, args...).Order(order).Limit(limit).Scan(&ids).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(sqlText+" LIMIT ?", append(args, limit)...).Scan(&ids).Error; err != nil {
 		return nil, fmt.Errorf("models: matching tokens: %w", err)
 	}
 	return ids, nil

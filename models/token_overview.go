@@ -21,15 +21,34 @@ type TokenOverview struct {
 	NoExpiry   int64
 }
 
-// tokenCounts keeps the last TokenOverview while data_revision holds and
-// the clock has not reached until, the first instant a token crosses an
-// expiry or idle boundary by itself. make bench: see docs/performance.md.
+// tokenCounts keeps the last TokenOverview, and the filtered lists' counts,
+// while data_revision holds and the clock has not reached until, the first
+// instant a token crosses an expiry or idle boundary by itself.
 type tokenCounts struct {
-	mu    sync.Mutex
-	rev   int64
-	until time.Time
-	o     *TokenOverview
+	mu       sync.Mutex
+	rev      int64
+	until    time.Time
+	o        *TokenOverview
+	filtered map[tokenFilterKey]keptCount
 }
+
+// tokenFilterKey is what a token list's count depends on: its filters.
+type tokenFilterKey struct {
+	State, Q, Role, Health string
+	TeamID                 int64
+	ExpiresWithin          int
+}
+
+// keptCount is a filtered list's count, exact or past TokenCountCap, and
+// the shares of service users its owner filters select.
+type keptCount struct {
+	n      int64
+	exact  bool
+	shares ownerShares
+}
+
+// maxKeptCounts bounds the filtered counts kept at one revision.
+const maxKeptCounts = 256
 
 // TokenOverview counts the tokens of the overview cards. The counts change
 // the moment a token does: any write moves the data revision, and time
@@ -86,8 +105,36 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 	}
 	c.mu.Lock()
 	if rev >= c.rev {
-		c.rev, c.until, c.o = rev, until, &o
+		c.rev, c.until, c.o, c.filtered = rev, until, &o, nil
 	}
 	c.mu.Unlock()
 	return o, nil
+}
+
+// keptTokenCount returns the count kept for q's filters, and the revision
+// and boundary a count read now would be kept under.
+func (s *Store) keptTokenCount(ctx context.Context, q TokenQuery) (keptCount, bool, func(keptCount), error) {
+	if _, err := s.TokenOverview(ctx); err != nil { // brings rev and until up to date
+		return keptCount{}, false, nil, err
+	}
+	key := tokenFilterKey{State: q.State, Q: q.Q, Role: string(q.Role), Health: q.Health, TeamID: q.TeamID, ExpiresWithin: q.ExpiresWithin}
+	c := &s.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.filtered[key]
+	rev, until := c.rev, c.until
+	keep := func(k keptCount) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		// Kept under the revision and boundary it was read at, unless a
+		// newer one was seen meanwhile (which empties the map anyway).
+		if c.rev != rev || !c.until.Equal(until) || !s.Now().Before(until) {
+			return
+		}
+		if c.filtered == nil || len(c.filtered) >= maxKeptCounts {
+			c.filtered = map[tokenFilterKey]keptCount{}
+		}
+		c.filtered[key] = k
+	}
+	return k, ok, keep, nil
 }

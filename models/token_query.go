@@ -268,11 +268,32 @@ func (p TokenPage) Pages() int {
 	return int((p.Total + int64(p.Query.PerPage) - 1) / int64(p.Query.PerPage))
 }
 
-// tokenFilter is the WHERE condition of q on tokens AS t, and its arguments.
-// Owner conditions are lists of user ids, read first. With walk they are
-// checked per token instead, so a page walks the sort order's index and
-// stops after a page of matches: for owners holding many tokens.
-func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []any) {
+// tokenWhere is a token list's condition on tokens AS t: the union of its
+// parts' matches. A search read by owner has two parts, the token names and
+// the owners' tokens, each read from its own index (an OR reads neither).
+type tokenWhere []sqlPart
+
+// sqlPart is a condition and its arguments.
+type sqlPart struct {
+	cond string
+	args []any
+}
+
+// and narrows every part of w by cond.
+func (w tokenWhere) and(cond string, args ...any) tokenWhere {
+	out := make(tokenWhere, len(w))
+	for i, p := range w {
+		out[i] = sqlPart{p.cond + " AND " + cond, append(slices.Clip(p.args), args...)}
+	}
+	return out
+}
+
+// tokenFilter is q's condition on tokens AS t. Owner conditions are lists
+// of user ids, read first. With walk they are checked per token instead, so
+// a page walks the sort order's index and stops after a page of matches:
+// for owners holding many tokens.
+func (s *Store) tokenFilter(q TokenQuery, now time.Time, p tokenPlan) tokenWhere {
+	walk := p.walk
 	owner := "t.user_id"
 	if walk && s.dialect == SQLite {
 		owner = "+t.user_id" // unary plus: not an index term
@@ -308,61 +329,103 @@ func (s *Store) tokenFilter(q TokenQuery, now time.Time, walk bool) (string, []a
 		add("t.user_id IN (SELECT u.id FROM users u WHERE u.role = ?)", string(q.Role))
 	}
 	switch {
-	case q.TeamID != 0 && walk:
+	case q.TeamID != 0 && walk && !p.teamList:
 		add("EXISTS (SELECT 1 FROM user_teams ut WHERE ut.user_id = t.user_id AND ut.team_id = ?)", q.TeamID)
 	case q.TeamID != 0:
-		add("t.user_id IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
-	}
-	if q.Q != "" {
-		// The token's name starts with the search, or the owner's words
-		// start with its words (the Users search).
-		prefix := strings.ToLower(q.Q)
-		ids, a := s.dialect.userIDsMatching(q.Q)
-		add("(t.name_key >= ? AND t.name_key < ? OR "+owner+" IN ("+ids+"))",
-			append([]any{prefix, prefix + "\U0010FFFF"}, a...)...)
+		add(owner+" IN (SELECT ut.user_id FROM user_teams ut WHERE ut.team_id = ?)", q.TeamID)
 	}
 	if len(where) == 0 {
-		return "1 = 1", nil
+		add("1 = 1")
 	}
-	return strings.Join(where, " AND "), args
+	w := tokenWhere{{strings.Join(where, " AND "), args}}
+	if q.Q == "" {
+		return w
+	}
+	// The token's name starts with the search, or the owner's words start
+	// with its words (the Users search).
+	prefix := strings.ToLower(q.Q)
+	name, nameArgs := "t.name_key >= ? AND t.name_key < ?", []any{prefix, prefix + "\U0010FFFF"}
+	ids, idArgs := s.dialect.userIDsMatching(q.Q)
+	if walk {
+		return w.and("("+name+" OR "+owner+" IN ("+ids+"))", append(nameArgs, idArgs...)...)
+	}
+	return tokenWhere{w.and(name, nameArgs...)[0], w.and(owner+" IN ("+ids+")", idArgs...)[0]}
 }
 
-// ownersShare is the share of active service users q's owner filters
-// (role, team, search) select, from counts kept by triggers and the
+// tokenIDsSQL selects the ids of w's matches from from, in q's order.
+func (s *Store) tokenIDsSQL(q TokenQuery, from string, w tokenWhere) (string, []any) {
+	o, order := s.tokenOrderSQL(q)
+	if len(w) == 1 {
+		return "SELECT t.id FROM " + from + " WHERE " + w[0].cond + " ORDER BY " + order, w[0].args
+	}
+	cols := "t.id AS id"
+	if o.col != nil {
+		cols += ", " + o.col(s.dialect) + " AS k"
+	}
+	var parts []string
+	var args []any
+	for _, p := range w {
+		parts, args = append(parts, "SELECT "+cols+" FROM "+from+" WHERE "+p.cond), append(args, p.args...)
+	}
+	// The union is ordered by its own columns; the first is the id.
+	order = strings.ReplaceAll(order, "t.id", "id")
+	if o.col != nil {
+		order = strings.Replace(order, o.col(s.dialect), "k", 1)
+	}
+	return "SELECT id FROM (" + strings.Join(parts, " UNION ") + ") AS m ORDER BY " + order, args
+}
+
+// ownerShares are the shares of active service users q's owner filters
+// select: all of them together (role, team, search), and the team alone.
+type ownerShares struct{ all, team float64 }
+
+// tokenPlan is how a token list reads owner conditions.
+type tokenPlan struct {
+	walk     bool // walk the sort order's index, checking owners per token
+	teamList bool // while walking, check the team against its member list, read once
+}
+
+// plan walks for owners holding one token in walkAt or more; a team of less
+// than a quarter is checked against its list, a larger one per token.
+func (sh ownerShares) plan(walkAt float64) tokenPlan {
+	return tokenPlan{walk: sh.all >= walkAt, teamList: sh.team < 0.25}
+}
+
+// ownersShare measures q's ownerShares from counts kept by triggers and the
 // full-text index; 1 without owner filters. SQLite only: 0 on PostgreSQL,
 // whose planner has statistics of its own.
-func (s *Store) ownersShare(ctx context.Context, q TokenQuery) float64 {
+func (s *Store) ownersShare(ctx context.Context, q TokenQuery) ownerShares {
+	none := ownerShares{}
 	if q.Role == "" && q.TeamID == 0 && q.Q == "" {
-		return 1
+		return ownerShares{1, 1}
 	}
 	if s.dialect != SQLite {
-		return 0
+		return none
 	}
 	var all, some int64
 	db := s.db.WithContext(ctx)
 	if db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active'").Scan(&all).Error != nil || all == 0 {
-		return 0
+		return none
 	}
-	some = all
+	some, team := all, all
 	if q.Role != "" && db.Raw("SELECT COALESCE(SUM(n), 0) FROM user_counts WHERE kind = 'service' AND status = 'active' AND role = ?", string(q.Role)).Scan(&some).Error != nil {
-		return 0
+		return none
 	}
 	if q.TeamID != 0 {
-		var n int64
-		if db.Raw("SELECT COALESCE(SUM(n), 0) FROM team_counts WHERE team_id = ? AND kind = 'service' AND status = 'active'", q.TeamID).Scan(&n).Error != nil {
-			return 0
+		if db.Raw("SELECT COALESCE(SUM(n), 0) FROM team_counts WHERE team_id = ? AND kind = 'service' AND status = 'active'", q.TeamID).Scan(&team).Error != nil {
+			return none
 		}
-		some = min(some, n)
+		some = min(some, team)
 	}
 	if q.Q != "" {
 		var n int64
 		ids, a := s.dialect.userIDsMatching(q.Q)
 		if db.Raw("SELECT COUNT(*) FROM ("+ids+") AS m", a...).Scan(&n).Error != nil {
-			return 0
+			return none
 		}
 		some = min(some, n)
 	}
-	return float64(some) / float64(all)
+	return ownerShares{float64(some) / float64(all), float64(team) / float64(all)}
 }
 
 // tokenOrderSQL is q's ORDER BY: the sort column (NULLs last either way),
@@ -421,17 +484,20 @@ func (s *Store) afterCursor(o tokenOrder, q TokenQuery, c *TokenCursor) (string,
 func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error) {
 	page := TokenPage{Query: q}
 	now := s.Now()
+	kept, known, keep, err := s.keptTokenCount(ctx, q)
+	if err != nil {
+		return page, fmt.Errorf("models: list tokens: %w", err)
+	}
+	if !known {
+		kept.shares = s.ownersShare(ctx, q)
+	}
 	// Owners holding one token in 40 or more are found faster by walking
 	// the sort order; fewer, by reading their tokens and sorting. A count
 	// walks only for a quarter or more (a search never: its list is at hand).
-	share := s.ownersShare(ctx, q)
-	walk := share >= 1.0/40
-	cond, args := s.tokenFilter(q, now, walk)
-	countWalk := share >= 0.25 && q.Q == ""
-	countCond, countArgs := cond, args
-	if walk != countWalk {
-		countCond, countArgs = s.tokenFilter(q, now, countWalk)
-	}
+	plan, countPlan := kept.shares.plan(1.0/40), kept.shares.plan(0.25)
+	countPlan.walk = countPlan.walk && q.Q == ""
+	walk, countWalk := plan.walk, countPlan.walk
+	where := s.tokenFilter(q, now, plan)
 	o, order := s.tokenOrderSQL(q)
 	perPage := q.PerPage
 	if perPage <= 0 {
@@ -443,38 +509,48 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 	}
 	offset := (max(q.Page, 1) - 1) * perPage
 	// readIDs reads limit ids from offset in q's order, after q.After.
-	readIDs := func(cond string, args []any, walk bool, offset, limit int) ([]int64, error) {
+	readIDs := func(offset, limit int) ([]int64, error) {
 		if walk && q.Sort == TokenSortExpires && !q.Desc && (q.State == "active" || q.State == "replaced") {
-			return s.datedThenUndated(ctx, cond, args, now, q.After, offset, limit)
+			return s.datedThenUndated(ctx, where[0], now, q.After, offset, limit)
 		}
+		w := where
 		if q.After != nil {
 			c, a := s.afterCursor(o, q, q.After)
-			cond, args = cond+" AND "+c, append(append([]any{}, args...), a...)
+			w = w.and(c, a...)
 		}
+		sqlText, args := s.tokenIDsSQL(q, from, w)
 		var ids []int64
-		err := s.db.WithContext(ctx).Table(from).Select("t.id").Where(cond, args...).Order(order).
-			Offset(offset).Limit(limit).Scan(&ids).Error
+		err := s.db.WithContext(ctx).Raw(sqlText+" LIMIT ? OFFSET ?", append(slices.Clip(args), limit, offset)...).Scan(&ids).Error
 		return ids, err
 	}
 	var ids []int64
-	var err error
+	read := false
 	switch {
-	case q.After != nil:
-		ids, err = readIDs(cond, args, walk, 0, perPage+1)
-	case walk == countWalk && offset+perPage <= TokenCountCap && !q.countedByOverview():
-		// One read answers both: the matches up to the cap, in order, walked
-		// or read by owner alike, are the count and hold the page.
-		if ids, err = readIDs(cond, args, walk, 0, TokenCountCap+1); err == nil {
-			page.Total, page.Exact = int64(len(ids)), len(ids) <= TokenCountCap
-			ids = ids[min(offset, len(ids)):min(offset+perPage+1, len(ids))]
+	case q.After != nil: // the API's cursor pages are not counted
+	case q.countedByOverview():
+		page.Total, page.Exact, err = s.overviewCount(ctx, q)
+	case known: // counted at this revision
+	case walk == countWalk && offset+perPage <= TokenCountCap:
+		// One read answers both: the matches up to the cap, in order,
+		// walked or read by owner alike, are the count and hold the page.
+		if ids, err = readIDs(0, TokenCountCap+1); err == nil {
+			kept.n, kept.exact = int64(len(ids)), len(ids) <= TokenCountCap
+			ids, read = ids[min(offset, len(ids)):min(offset+perPage+1, len(ids))], true
 		}
 	default:
-		if page.Total, page.Exact, err = s.countTokens(ctx, q, countCond, countArgs, countWalk); err == nil {
-			ids, err = readIDs(cond, args, walk, offset, perPage+1)
-		}
+		kept.n, kept.exact, err = s.countTokens(ctx, s.tokenFilter(q, now, countPlan), countWalk)
+	}
+	if err == nil && !read {
+		ids, err = readIDs(offset, perPage+1)
 	}
 	if err != nil {
 		return page, fmt.Errorf("models: list tokens: %w", err)
+	}
+	if q.After == nil && !q.countedByOverview() {
+		page.Total, page.Exact = kept.n, kept.exact
+		if !known {
+			keep(kept)
+		}
 	}
 	more := len(ids) > perPage
 	if more {
@@ -506,9 +582,9 @@ func (s *Store) ListTokens(ctx context.Context, q TokenQuery) (TokenPage, error)
 // datedThenUndated reads a page of working tokens soonest expiry first: the
 // dated ones from the index's range after now, then those that never
 // expire. One ORDER BY would walk past every expired token first.
-func (s *Store) datedThenUndated(ctx context.Context, cond string, args []any, now time.Time, after *TokenCursor, offset, limit int) ([]int64, error) {
-	dated, dargs := cond+" AND t.expires_at > ?", append(slices.Clip(args), now)
-	undated, uargs := cond+" AND t.expires_at IS NULL", slices.Clip(args)
+func (s *Store) datedThenUndated(ctx context.Context, w sqlPart, now time.Time, after *TokenCursor, offset, limit int) ([]int64, error) {
+	dated, dargs := w.cond+" AND t.expires_at > ?", append(slices.Clip(w.args), now)
+	undated, uargs := w.cond+" AND t.expires_at IS NULL", slices.Clip(w.args)
 	switch {
 	case after != nil && after.Time == nil: // the cursor is among the undated
 		undated, uargs, dated = undated+" AND t.id > ?", append(uargs, after.ID), ""
@@ -546,28 +622,33 @@ func (q TokenQuery) countedByOverview() bool {
 	return n == 0 || n == 1 && (q.ExpiresWithin != 0 || q.Health != "")
 }
 
-// countTokens counts q's matches: exactly from the overview for the lists
-// its cards link to, else up to TokenCountCap+1.
-func (s *Store) countTokens(ctx context.Context, q TokenQuery, cond string, args []any, walk bool) (int64, bool, error) {
-	if q.countedByOverview() {
-		o, err := s.TokenOverview(ctx)
-		counts := map[string]int64{"": o.Active, "7": o.Expiring7, "30": o.Expiring30, "90": o.Expiring90,
-			"never_used": o.NeverUsed, "idle": o.Idle, "no_expiry": o.NoExpiry}
-		key := q.Health
-		if q.ExpiresWithin != 0 {
-			key = strconv.Itoa(q.ExpiresWithin)
-		}
-		return counts[key], true, err
+// overviewCount is the exact count of a list the overview counts.
+func (s *Store) overviewCount(ctx context.Context, q TokenQuery) (int64, bool, error) {
+	o, err := s.TokenOverview(ctx)
+	counts := map[string]int64{"": o.Active, "7": o.Expiring7, "30": o.Expiring30, "90": o.Expiring90,
+		"never_used": o.NeverUsed, "idle": o.Idle, "no_expiry": o.NoExpiry}
+	key := q.Health
+	if q.ExpiresWithin != 0 {
+		key = strconv.Itoa(q.ExpiresWithin)
 	}
-	// A walk follows the expiry index and stops at the cap; without an
-	// order SQLite would first collect every row the index ranges hold.
-	order := ""
+	return counts[key], true, err
+}
+
+// countTokens counts w's matches up to TokenCountCap+1.
+func (s *Store) countTokens(ctx context.Context, w tokenWhere, walk bool) (int64, bool, error) {
+	var parts []string
+	var args []any
+	for _, p := range w {
+		parts, args = append(parts, "SELECT t.id FROM tokens AS t WHERE "+p.cond), append(args, p.args...)
+	}
+	inner := strings.Join(parts, " UNION ")
 	if walk {
-		order = " ORDER BY t.expires_at"
+		// A walk follows the expiry index and stops at the cap; without an
+		// order SQLite would first collect every row the index ranges hold.
+		inner += " ORDER BY t.expires_at"
 	}
 	var n int64
-	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM tokens AS t WHERE "+cond+order+" LIMIT ?) AS m",
-		append(append([]any{}, args...), TokenCountCap+1)...).Scan(&n).Error
+	err := s.db.WithContext(ctx).Raw("SELECT COUNT(*) FROM ("+inner+" LIMIT ?) AS m", append(args, TokenCountCap+1)...).Scan(&n).Error
 	if err != nil {
 		return 0, false, fmt.Errorf("models: count tokens: %w", err)
 	}

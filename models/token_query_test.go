@@ -98,8 +98,32 @@ func (inv *inventory) names(t *testing.T, raw string) []string {
 	return out
 }
 
+// The lists are the same whichever plan reads them: with three service
+// users each owner filter walks the sort order; among 120 more (holding no
+// tokens, ten of them in the team) role and search read the owners' tokens
+// (a search in two parts), and the team walks against its member list.
 func TestListTokensFiltersAndSorts(t *testing.T) {
 	inv := newInventory(t)
+	t.Run("few owners", func(t *testing.T) { checkTokenLists(t, inv) })
+	for i := range 120 {
+		u := NewServiceUser{Name: "Filler " + strconv.Itoa(i), Role: RoleMember}
+		if i < 10 {
+			u.TeamIDs = []int64{inv.team.ID}
+		}
+		if _, err := inv.s.CreateServiceUser(context.Background(), System, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := inv.s.ownersShare(context.Background(), TokenQuery{TeamID: inv.team.ID}).plan(1.0 / 40); inv.s.dialect == SQLite && (!p.walk || !p.teamList) {
+		t.Fatalf("team plan = %+v, want a walk against the member list", p)
+	}
+	if share := inv.s.ownersShare(context.Background(), TokenQuery{Role: RoleAdmin}).all; inv.s.dialect == SQLite && share >= 1.0/40 {
+		t.Fatalf("share of admins = %v: the fillers did not change the plan", share)
+	}
+	t.Run("many owners", func(t *testing.T) { checkTokenLists(t, inv) })
+}
+
+func checkTokenLists(t *testing.T, inv *inventory) {
 	for _, c := range []struct {
 		query string
 		want  []string
@@ -286,6 +310,43 @@ func TestTokenOverviewFollowsWritesAndTime(t *testing.T) {
 	check("90 days later", TokenOverview{Active: 1, Expiring7: 0, Expiring30: 0, Expiring90: 0, NeverUsed: 0, Idle: 1, NoExpiry: 1})
 }
 
+// A filtered list's count, kept while nothing changes, follows a write (by
+// hand too) and time at once.
+func TestFilteredTokenCountsFollowWritesAndTime(t *testing.T) {
+	inv := newInventory(t)
+	ctx := context.Background()
+	check := func(when, raw string, want int64) {
+		t.Helper()
+		v, _ := url.ParseQuery(raw)
+		q, _ := ParseTokenQuery(v)
+		for range 2 { // counted, then kept
+			page, err := inv.s.ListTokens(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != want || !page.Exact || len(page.Rows) != int(want) {
+				t.Errorf("%s: ?%s counts %d (exact %v, %d rows), want %d", when, raw, page.Total, page.Exact, len(page.Rows), want)
+			}
+		}
+	}
+	team := "team=" + itoa(inv.team.ID)
+	check("at first", team, 4) // prod (replaced), prod-r2, stage, old
+	check("at first", "q=airflow", 4)
+	check("at first", "state=expired", 1)
+	if err := inv.s.db.Exec("UPDATE tokens SET revoked_at = ? WHERE id = ?", inv.clock.Now(), inv.ids["stage"]).Error; err != nil {
+		t.Fatal(err)
+	}
+	check("after a revocation by hand", team, 3)
+	check("after a revocation by hand", "q=airflow", 3)
+	inv.clock.Advance(24 * time.Hour) // prod's overlap ends
+	check("a day later", team, 2)
+	check("a day later", "state=expired", 2)
+	if err := inv.s.db.Exec("DELETE FROM user_teams WHERE team_id = ?", inv.team.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	check("after leaving the team", team, 0)
+}
+
 func TestRevokeTokensAnswersEachID(t *testing.T) {
 	inv := newInventory(t)
 	ctx := context.Background()
@@ -332,10 +393,8 @@ func TestTokenListPlansUseIndexes(t *testing.T) {
 	for _, raw := range queries {
 		v, _ := url.ParseQuery(raw)
 		q, _ := ParseTokenQuery(v)
-		cond, args := inv.s.tokenFilter(q, inv.clock.Now(), false)
-		_, order := inv.s.tokenOrderSQL(q)
-		sql := "SELECT t.id FROM tokens AS t WHERE " + cond + " ORDER BY " + order + " LIMIT 26"
-		plan := inv.s.explain(t, ctx, sql, args...)
+		sql, args := inv.s.tokenIDsSQL(q, "tokens AS t", inv.s.tokenFilter(q, inv.clock.Now(), tokenPlan{}))
+		plan := inv.s.explain(t, ctx, sql+" LIMIT 26", args...)
 		if fullScan(inv.s.dialect, plan) {
 			t.Errorf("?%s scans all of tokens:\n%s", raw, plan)
 		}
