@@ -121,7 +121,7 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 	for _, sql := range []string{
 		`DROP INDEX audit_owner`,
 		`ALTER TABLE audit_events DROP COLUMN owner_id`,
-		`DELETE FROM schema_migrations WHERE version = 11`,
+		`DELETE FROM schema_migrations WHERE version >= 11`, // later ones are applied again
 	} {
 		auExec(t, s, sql)
 	}
