@@ -859,7 +859,7 @@ func TokensTable(userID int64, rows []TokenRow, now time.Time, csrf string, canG
 					}
 					return nil
 				})
-				templ_7745c5c3_Err = Table(TableProps{Caption: "Tokens"}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var36), templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = Table(TableProps{Caption: "Tokens", Class: "user-tokens"}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var36), templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1103,7 +1103,7 @@ func tokenRow(t TokenRow, now time.Time, csrf string, canGenerate bool) templ.Co
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\" name=\"overlap\" class=\"control control-select w-auto py-0.5 pl-1 pr-6 text-xs\" title=\"How long the old token keeps working\"><option value=\"none\">old stops now</option> <option value=\"1h\">old works 1 h</option> <option value=\"24h\" selected>old works 24 h</option> <option value=\"7d\">old works 7 days</option></select>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\" name=\"overlap\" class=\"control control-select min-h-6 w-auto py-0.5 pl-1 pr-6 text-xs\" title=\"How long the old token keeps working\"><option value=\"none\">old stops now</option> <option value=\"1h\">old works 1 h</option> <option value=\"24h\" selected>old works 24 h</option> <option value=\"7d\">old works 7 days</option></select>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
