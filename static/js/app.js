@@ -77,6 +77,18 @@
     boxes.forEach(function (b) { b.checked = all.checked; });
   });
 
+  // The audit log's date inputs show only while the period is "Custom
+  // date"; hidden ones are disabled so the form does not send them.
+  document.addEventListener("change", function (evt) {
+    var sel = evt.target;
+    if (!sel.matches || !sel.matches("select[name=range]") || !sel.form) return;
+    var custom = sel.value === "custom";
+    sel.form.querySelectorAll("[data-custom-date]").forEach(function (el) {
+      el.hidden = !custom;
+      el.querySelectorAll("input").forEach(function (i) { i.disabled = !custom; });
+    });
+  });
+
   // Flash messages can be dismissed.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-dismiss]");
