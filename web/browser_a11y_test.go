@@ -153,6 +153,15 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		b.navigate("open "+p.path, base+p.path, 200)
 		check(b, p.name)
 	}
+	// At 390 px the nav is a menu button; opened, it is the way to a page.
+	b.do("set a phone viewport", chromedp.EmulateViewport(390, 844))
+	b.navigate("open /users on a phone", base+"/users", 200)
+	b.do("open the menu", chromedp.Click(chromedp.CSS(`details.nav-menu > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`details.nav-menu a[href="/tokens"]`)))
+	check(b, "nav-menu")
+	b.load("follow the menu's Tokens link", 200, chromedp.Click(chromedp.CSS(`details.nav-menu a[href="/tokens"]`)))
+	b.expectPath("after the menu's link", "/tokens")
+
 	// The token's reveal.
 	b.navigate("open the token form", base+user+"/tokens/new", 200)
 	b.do("name the token", chromedp.SendKeys(chromedp.ID("name"), "a11y"))
