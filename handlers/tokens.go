@@ -208,30 +208,6 @@ func (h *Handler) TokenDelete(c *fiber.Ctx) error {
 	}, "deleted")
 }
 
-// TokenDeleteConfirm asks before deleting.
-func (h *Handler) TokenDeleteConfirm(c *fiber.Ctx) error {
-	t, err := h.loadToken(c)
-	if err != nil {
-		return err
-	}
-	u, err := h.Store.UserByID(c.UserContext(), t.UserID)
-	if err != nil {
-		return err
-	}
-	state := t.State(h.Store.Now())
-	if state == models.TokenActive {
-		h.Sessions.AddFlash(c, "error", "An active token cannot be deleted. Revoke it first.")
-		return c.Redirect(userPath(u.ID), fiber.StatusSeeOther)
-	}
-	p, err := h.page(c, "Delete token", "users")
-	if err != nil {
-		return err
-	}
-	return render(c, fiber.StatusOK, views.TokenDelete(p, views.TokenDeleteData{
-		ID: t.ID, Name: t.Name, Hint: t.Hint, State: string(state), UserID: u.ID, UserName: u.Name,
-	}))
-}
-
 // TokensRevokeAll revokes every active token of a service user, the step
 // the deactivation page offers before retrying.
 func (h *Handler) TokensRevokeAll(c *fiber.Ctx) error {

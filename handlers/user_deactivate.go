@@ -10,22 +10,25 @@ import (
 	"github.com/warden-console/warden/views"
 )
 
+// renderDeactivate shows the confirmation; a rule that will refuse the
+// deactivation is said up front, with its way forward.
 func (h *Handler) renderDeactivate(c *fiber.Ctx, status int, u *models.User, msg string) error {
-	var active int64
-	if u.Kind == models.KindService {
-		n, err := h.Store.ActiveTokenCount(c.UserContext(), u.ID)
-		if err != nil {
-			return err
+	refusal, err := h.Store.DeactivateRefusal(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
+	d := views.DeactivateData{ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Error: msg}
+	if refusal != nil {
+		d.Refusal, d.RuleCode, d.ActiveTokens = refusal.Message, refusal.Code, refusal.Count
+		if msg == refusal.Message {
+			d.Error = "" // said once, in the refusal
 		}
-		active = n
 	}
 	p, err := h.page(c, "Deactivate "+u.Name, "users")
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.Deactivate(p, views.DeactivateData{
-		ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Error: msg, ActiveTokens: active,
-	}))
+	return render(c, status, views.Deactivate(p, d))
 }
 
 func (h *Handler) loadUser(c *fiber.Ctx) (*models.User, error) {

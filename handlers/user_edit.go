@@ -31,6 +31,9 @@ func (h *Handler) UserEdit(c *fiber.Ctx) error {
 		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: string(u.Role),
 		Description: u.Description, Owner: models.OwnerOf(u).String(),
 	}
+	if d.RoleLocked, err = h.roleLock(c, u); err != nil {
+		return err
+	}
 	return h.renderUserForm(c, fiber.StatusOK, "Edit "+u.Name, d, teamIDs)
 }
 
@@ -53,6 +56,9 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 	d := views.UserFormData{
 		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: BodyValue(c, "role"),
 		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"),
+	}
+	if d.RoleLocked, err = h.roleLock(c, u); err != nil {
+		return err
 	}
 	owner, ok := models.ParseOwner(d.Owner)
 	if !ok {
@@ -82,4 +88,14 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 	}
 	h.Sessions.AddFlash(c, "success", "Saved changes to "+updated.Name+".")
 	return c.Redirect(userPath(id), fiber.StatusSeeOther)
+}
+
+// roleLock is the rule that keeps u an Admin, said on the edit form before
+// anyone tries to change the role; UpdateUser still enforces it.
+func (h *Handler) roleLock(c *fiber.Ctx, u *models.User) (string, error) {
+	refusal, err := h.Store.DemoteRefusal(c.UserContext(), u)
+	if refusal == nil || err != nil {
+		return "", err
+	}
+	return refusal.Message, nil
 }

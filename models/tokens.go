@@ -299,19 +299,8 @@ func (s *Store) RestoreToken(ctx context.Context, a Actor, id int64) (*Token, er
 		if t, err = tokenByID(tx, id); err != nil {
 			return err
 		}
-		now := s.Now()
-		if t.RevokedAt == nil {
-			return s.refuse(tx, a, "token.restore", tokenTarget(t), &RuleError{Code: "not_revoked", Message: "Only a revoked token can be restored."})
-		}
-		if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
-			return s.refuse(tx, a, "token.restore", tokenTarget(t), &RuleError{Code: "expired", Message: "This token has expired, so it cannot be restored. Generate a new one."})
-		}
-		u, err := userForUpdate(tx, t.UserID)
-		if err != nil {
-			return err
-		}
-		if u.Status != StatusActive {
-			return s.refuse(tx, a, "token.restore", tokenTarget(t), errDeactivatedOwner)
+		if err := restoreGuard(tx, t, s.Now()); err != nil {
+			return s.refuseRule(tx, a, "token.restore", tokenTarget(t), err)
 		}
 		t.RevokedAt, t.RevokedBy = nil, nil
 		if err := tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": nil, "revoked_by": nil}).Error; err != nil {

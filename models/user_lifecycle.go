@@ -175,21 +175,12 @@ func (s *Store) DeactivateUser(ctx context.Context, a Actor, id int64) (*User, e
 		if u.Status == StatusDeactivated {
 			return nil
 		}
-		if err := guardLastAdmin(tx, u); err != nil {
-			return s.refuse(tx, a, userAction(u, "deactivate"), userTarget(u), err)
-		}
 		now := s.Now()
-		if u.Kind == KindService {
-			// Checked in the same immediate transaction as the update, so a
-			// token generated concurrently is either seen here or refused
-			// for a deactivated user: never both missed.
-			n, err := activeTokenCount(tx, u.ID, now)
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return s.refuse(tx, a, userAction(u, "deactivate"), userTarget(u), activeTokensError(u.Name, n))
-			}
+		// Checked in the same immediate transaction as the update, so a
+		// token generated concurrently is either seen here or refused for a
+		// deactivated user: never both missed.
+		if err := deactivateGuard(tx, u, now); err != nil {
+			return s.refuseRule(tx, a, userAction(u, "deactivate"), userTarget(u), err)
 		}
 		u.Status, u.DeactivatedAt, u.UpdatedAt = StatusDeactivated, &now, now
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{

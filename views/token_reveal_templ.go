@@ -238,7 +238,7 @@ func TokenRevealSection(d TokenRevealData) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Button(ButtonProps{Href: userURL(d.UserID) + "#" + tokenRowID(d.TokenID), Attrs: templ.Attributes{"data-close-reveal": ""}}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Button(ButtonProps{Href: userURL(d.UserID) + "#" + tokenRowID(d.TokenID), Attrs: templ.Attributes{"data-close-dialog": true}}).Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -140,6 +140,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		{"user-deactivate", user + "/deactivate"},
 		{"token-new", user + "/tokens/new"},
 		{"token-delete", "/tokens/" + strconv.FormatInt(seed.RevokedID, 10) + "/delete"},
+		{"token-restore", "/tokens/" + strconv.FormatInt(seed.RevokedID, 10) + "/restore"},
+		{"tokens-revoke-all", user + "/tokens/revoke-all"},
 		{"tokens", "/tokens"},
 		{"tokens-filtered", "/tokens?state=all&sort=owner"},
 		{"token-lookup", "/tokens/lookup"},

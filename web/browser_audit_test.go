@@ -122,8 +122,8 @@ func TestBrowserAuditLog(t *testing.T) {
 	// closed it.
 	b.do("click Done", chromedp.Click(chromedp.Search(`//a[starts-with(normalize-space(), "Done, back to")]`)))
 	b.waitUntil("the reveal closed", `document.querySelector("dialog") === null && document.getElementById("token-value") === null`)
-	b.load("click Revoke", 200, chromedp.Click(chromedp.Search(fmt.Sprintf(
-		`//section[@aria-labelledby="tokens-heading"]//tr[.//div[normalize-space()=%q]]//button[starts-with(normalize-space(), "Revoke")]`, auditLogToken))))
+	b.openTokenDialog(auditLogToken, "Revoke…")
+	b.load("click Revoke", 200, chromedp.Click(chromedp.Search(`//dialog//button[normalize-space()="Revoke token"]`)))
 	b.expectPath("after Revoke", userPage)
 	expectText(b, "after Revoke: flash", chromedp.CSS(`[data-flash]`), "Token “"+auditLogToken+"” revoked.")
 	expectText(b, "after Revoke: state", chromedp.Search(fmt.Sprintf(

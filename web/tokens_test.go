@@ -383,8 +383,12 @@ func TestRotateFromTheConsole(t *testing.T) {
 	tokens, _ := h.srv.Store().TokensOf(context.Background(), svc)
 	path := fmt.Sprintf("/tokens/%d/rotate", tokens[0].ID)
 	c.get(fmt.Sprintf("/users/%d", svc))
-	if !strings.Contains(c.lastBody, `action="`+path+`"`) {
-		t.Fatal("the token row offers no Rotate")
+	if !strings.Contains(c.lastBody, `href="`+path+`"`) {
+		t.Fatal("the token row's menu offers no Rotate…")
+	}
+	if r := c.get(path); r.StatusCode != http.StatusOK || !strings.Contains(c.lastBody, `action="`+path+`"`) ||
+		!strings.Contains(c.lastBody, "Rotate the token “deploy” of Rotator?") || !strings.Contains(c.lastBody, `name="overlap" value="1h"`) {
+		t.Fatalf("the rotation's confirmation: %d %s", r.StatusCode, snippet(c.lastBody))
 	}
 	fresh, _ := followReveal(t, c, c.post(path, url.Values{"overlap": {"1h"}}))
 	if fresh == old || !strings.Contains(c.lastBody, "deploy-r2") || !strings.Contains(c.lastBody, "It replaces “deploy”") {

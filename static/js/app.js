@@ -116,14 +116,53 @@
     var copy = reveal.querySelector("[data-copy]");
     if (copy) copy.focus();
   }
-  // Done closes the dialog; without a dialog it is a link to the user's page.
+  // Done and Cancel close their dialog; without a dialog they are links.
   document.addEventListener("click", function (evt) {
-    var done = evt.target.closest("[data-close-reveal]");
+    var done = evt.target.closest("[data-close-dialog]");
     var d = done && done.closest("dialog");
     if (d) {
       evt.preventDefault();
       d.close();
     }
+  });
+
+  // A link marked data-dialog (a token row's Rotate…, Revoke…) opens its
+  // confirmation page as a modal dialog over this page: the page's
+  // [data-confirm-card] section is fetched into a <dialog>. Escape or Cancel
+  // closes it and the focus returns to the menu. Without a script, or when
+  // the page is not a confirmation, the link is simply followed.
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest("a[data-dialog]");
+    if (!link || evt.button !== 0 || evt.ctrlKey || evt.metaKey || evt.shiftKey || evt.altKey) return;
+    if (typeof HTMLDialogElement !== "function" || !HTMLDialogElement.prototype.showModal) return;
+    evt.preventDefault();
+    var menu = link.closest("details");
+    var back = menu ? menu.querySelector("summary") : link;
+    if (menu) menu.open = false;
+    fetch(link.href, { credentials: "same-origin" }).then(function (r) {
+      return r.ok && !r.redirected ? r.text() : null;
+    }).then(function (html) {
+      var card = html && new DOMParser().parseFromString(html, "text/html").querySelector("[data-confirm-card]");
+      if (!card) {
+        window.location.assign(link.href);
+        return;
+      }
+      var dialog = document.createElement("dialog");
+      dialog.className = "confirm-dialog";
+      dialog.setAttribute("aria-labelledby", "confirm-heading");
+      dialog.appendChild(document.importNode(card, true));
+      document.body.appendChild(dialog);
+      dialog.addEventListener("close", function () {
+        dialog.remove();
+        back.focus();
+      });
+      dialog.showModal();
+      // The choice to make, else the safe way out: Cancel.
+      var first = dialog.querySelector("input:checked") || dialog.querySelector("[data-close-dialog]");
+      if (first) first.focus();
+    }, function () {
+      window.location.assign(link.href);
+    });
   });
 
   // Flash messages can be dismissed.

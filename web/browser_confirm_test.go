@@ -1,0 +1,98 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/warden-console/warden/models"
+)
+
+// tokenRowXPath selects the row of the token named name on a user's page.
+func tokenRowXPath(name string) string {
+	return fmt.Sprintf(`//section[@aria-labelledby="tokens-heading"]//tr[.//div[normalize-space()=%q]]`, name)
+}
+
+// openTokenDialog opens the menu of the token row named token, picks item
+// ("Revoke…") and waits for its confirmation dialog.
+func (b *browser) openTokenDialog(token, item string) {
+	b.t.Helper()
+	row := tokenRowXPath(token)
+	b.do("open the menu of "+token, chromedp.Click(chromedp.Search(row+`//summary`)))
+	b.do("choose "+item, chromedp.Click(chromedp.Search(fmt.Sprintf(`%s//a[normalize-space()=%q]`, row, item))))
+	b.waitUntil("the "+item+" dialog is open", `document.querySelector("dialog.confirm-dialog")?.open === true`)
+}
+
+// TestBrowserTokenConfirmDialogs: a token row's menu opens a modal
+// confirmation naming the token and its owner; Escape closes it with the
+// focus back on the menu and nothing changed; Rotate's dialog carries the
+// overlap and leads to the reveal.
+func TestBrowserTokenConfirmDialogs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := findChromium()
+	if chromium == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
+		}
+		t.Skip("browser test needs Chromium")
+	}
+	axe := axeSource(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	var seed consoleSeed
+	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) (err error) {
+		seed, err = seedConsole(ctx, st)
+		return err
+	})
+	b := newBrowser(t, ctx, chromium)
+	b.do("set the viewport", chromedp.EmulateViewport(1366, 900))
+	b.signIn(base, consoleAdminEmail)
+	userPage := base + "/users/" + strconv.FormatInt(seed.ServiceID, 10)
+	b.navigate("open the service user", userPage, 200)
+
+	// Revoke…: a modal naming the token and owner, the focus on Cancel.
+	b.openTokenDialog("airflow-prod", "Revoke…")
+	b.waitUntil("the dialog is modal", `document.querySelector("dialog.confirm-dialog").matches(":modal")`)
+	expectText(b, "the dialog's heading", chromedp.CSS(`dialog.confirm-dialog h1`), "Revoke the token “airflow-prod” of Airflow ETL?")
+	b.waitUntil("the focus is on Cancel", `document.activeElement.closest("dialog") !== null && document.activeElement.textContent.trim() === "Cancel"`)
+	for _, w := range []int64{1366, 390} {
+		b.do("set the viewport", chromedp.EmulateViewport(w, 844))
+		b.checkPage(axe, "revoke dialog", w)
+		b.screenshot(os.Getenv("WARDEN_SCREENSHOT_DIR"), fmt.Sprintf("token-revoke-dialog-%d.png", w))
+	}
+	b.do("set the viewport", chromedp.EmulateViewport(1366, 900))
+
+	// Escape closes it; the focus returns to the row's menu; nothing changed.
+	b.do("press Escape", chromedp.KeyEvent(kb.Escape))
+	b.waitUntil("the dialog is gone", `document.querySelector("dialog") === null`)
+	b.waitUntil("the focus is back on the row's menu", `document.activeElement.matches("summary") &&
+		document.activeElement.getAttribute("aria-label") === "Actions for token airflow-prod"`)
+	expectText(b, "after Escape: state", chromedp.Search(tokenRowXPath("airflow-prod")), "Active")
+
+	// Cancel closes it too; confirming revokes.
+	b.openTokenDialog("airflow-prod", "Revoke…")
+	b.do("click Cancel", chromedp.Click(chromedp.Search(`//dialog//a[normalize-space()="Cancel"]`)))
+	b.waitUntil("the dialog is gone after Cancel", `document.querySelector("dialog") === null`)
+	b.openTokenDialog("airflow-prod", "Revoke…")
+	b.load("confirm the revocation", 200, chromedp.Click(chromedp.Search(`//dialog//button[normalize-space()="Revoke token"]`)))
+	expectText(b, "after Revoke: flash", chromedp.CSS(`[data-flash]`), "Token “airflow-prod” revoked.")
+	expectText(b, "after Revoke: state", chromedp.Search(tokenRowXPath("airflow-prod")), "Revoked")
+
+	// Rotate…: the overlap is chosen in the dialog (24 hours preselected and
+	// focused); confirming shows the replacement once.
+	b.openTokenDialog("airflow-staging", "Rotate…")
+	b.waitUntil("the focus is on the 24 hours overlap", `document.activeElement.name === "overlap" && document.activeElement.value === "24h"`)
+	b.do("choose 1 hour", chromedp.Click(chromedp.Search(`//dialog//label[normalize-space()="Keeps working 1 hour"]`)))
+	b.load("confirm the rotation", 200, chromedp.Click(chromedp.Search(`//dialog//button[normalize-space()="Rotate token"]`)))
+	b.do("wait for the reveal", chromedp.WaitVisible(chromedp.ID("token-value")))
+	expectText(b, "the reveal", chromedp.CSS(`#token-reveal`), "airflow-staging-r2")
+	b.expectCleanConsole()
+}
