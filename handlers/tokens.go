@@ -131,7 +131,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
 		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret,
-		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt,
+		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt, Now: h.Store.Now(),
 	}))
 }
 
@@ -306,6 +306,6 @@ func (h *Handler) TokenRotate(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
 		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret, Filename: TokenFilename(tok.Name),
-		ExpiresAt: tok.ExpiresAt, Replaces: old.Name, ReplacedEnds: &ends,
+		ExpiresAt: tok.ExpiresAt, Replaces: old.Name, ReplacedEnds: &ends, Now: h.Store.Now(),
 	}))
 }
