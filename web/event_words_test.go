@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -143,10 +144,43 @@ func TestActivityInWords(t *testing.T) {
 	}
 	expectNoActionCodes(t, event, c.lastBody)
 
+	// A token's history says the same, its times relative to the clock
+	// with the exact second in the title.
+	revokedAt := h.clock.Now()
+	h.clock.Advance(3 * time.Hour)
+	c.login("ada@example.com", testPassword) // the session ended meanwhile
+	history := fmt.Sprintf("/audit?target_kind=token&target_id=%d", ids["ci-30"])
+	expectStatus(t, c.get(history), http.StatusOK)
+	text = visibleText(c.lastBody)
+	for _, want := range []string{"Ada Admin revoked token ci-30 of Nightly ETL", "Ada Admin generated token ci-30 for Nightly ETL"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", history, want, text)
+		}
+	}
+	if strings.Contains(text, "deploy") || strings.Contains(text, "created team Data") {
+		t.Errorf("%s shows another token's events", history)
+	}
+	exact := fmt.Sprintf(`<time datetime="%s" title="%s">3 hours ago</time>`,
+		revokedAt.UTC().Format(time.RFC3339), revokedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if !strings.Contains(c.lastBody, exact) {
+		t.Errorf("%s lacks the revocation's time %s", history, exact)
+	}
+	expectNoActionCodes(t, history, c.lastBody)
+	expectOneTimeFormat(t, history, c.lastBody)
+
 	// The exports and the API keep the codes.
 	c.get("/audit/export.csv?action=token.revoke")
 	if !strings.Contains(c.lastBody, ",token.revoke,") {
 		t.Errorf("the CSV export lost the action code: %s", snippet(c.lastBody))
+	}
+	c.get("/audit/export.ndjson?action=service_user.deactivate")
+	if !strings.Contains(c.lastBody, `"action":"service_user.deactivate"`) || !strings.Contains(c.lastBody, `"reason":"active_tokens"`) {
+		t.Errorf("the NDJSON export lost the codes: %s", snippet(c.lastBody))
+	}
+	resp := apiPost(t, h, fmt.Sprintf("/api/v1/users/%d/deactivate", etl), api, `{}`)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "rule/active_tokens") {
+		t.Errorf("the API's refusal: %d %s, want its code active_tokens", resp.StatusCode, body)
 	}
 }
 
