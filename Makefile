@@ -6,6 +6,9 @@ NPM       ?= npm
 BIN       ?= bin/warden
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
+# The browser tests check every page with axe-core as package.json pins it;
+# make test installs it first where npm is installed (CI always has npm).
+AXE       := $(if $(shell command -v $(NPM) 2>/dev/null),node_modules/.package-lock.json)
 
 .PHONY: run build test generate css check fuzz bench help
 
@@ -18,7 +21,7 @@ run: ## run the console on http://127.0.0.1:8080 with ./data/warden.db
 build: ## build the binary into bin/warden
 	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 
-test: ## run every test (unit, store, handler, security, browser), then store and web tests again on PostgreSQL
+test: $(AXE) ## run every test (unit, store, handler, security, browser, axe-core), then store and web tests again on PostgreSQL
 	$(GO) test -race -count=1 ./...
 	WARDEN_TEST_DB=postgres $(GO) test -race -count=1 -skip 'TestBrowser' ./models/ ./web/
 

@@ -32,8 +32,11 @@ Usage:
                                 create a human administrator (first run or break-glass)
   warden admin reset-password --email E [--db FILE]
                                 print a new one-time set-password link for a person
-  warden users create-service --name N --role R [--team T]... [--description D]
-                                create a service user from a shell
+  warden users create-service --name N [--role R] [--team T]... [--description D]
+                                create a service user from a shell (--role: member by default)
+  warden teams create --name N [--description D]
+                                create a team, for --team above
+  warden teams list             list the teams with their active members
   warden tokens create --user USER_ID --name N [--expires-in-days D]
                                 generate a token; it is printed once, on standard output
   warden backup --out FILE      write a consistent copy of the database while it runs
@@ -84,7 +87,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if len(args) > 0 && args[0] == "create-service" {
 			return usersCreateService(args[1:], stdout, stderr)
 		}
-		fmt.Fprint(stderr, "usage: warden users create-service --name N --role R [--team T]...\n")
+		fmt.Fprint(stderr, "usage: warden users create-service --name N [--role R] [--team T]...\n")
+		return 2
+	case "teams":
+		if len(args) > 0 && args[0] == "create" {
+			return teamsCreate(args[1:], stdout, stderr)
+		}
+		if len(args) > 0 && args[0] == "list" {
+			return teamsList(args[1:], stdout, stderr)
+		}
+		fmt.Fprint(stderr, "usage: warden teams create --name N [--description D] | warden teams list\n")
 		return 2
 	case "tokens":
 		if len(args) > 0 && args[0] == "create" {
@@ -352,11 +364,11 @@ func usersCreateService(args []string, stdout, stderr io.Writer) int {
 	var name, role, description string
 	var teams multiFlag
 	store, code, ok := openForCLI("warden users create-service",
-		"Usage: warden users create-service --name N --role admin|manager|member [--team T]... [--description D] [--db FILE]\n\nCreates a service user and prints its user_id.",
+		"Usage: warden users create-service --name N [--role admin|manager|member] [--team T]... [--description D] [--db FILE]\n\nCreates a service user and prints its user_id. Without --role it is a member, the least privilege.",
 		args, stderr, func(fs *flag.FlagSet) {
 			fs.StringVar(&name, "name", "", "display name; the user_id is derived from it (required)")
 			fs.StringVar(&role, "role", "member", "admin, manager or member")
-			fs.Var(&teams, "team", "a team name to join (repeatable); the team must exist")
+			fs.Var(&teams, "team", "a team name to join (repeatable); the team must exist (warden teams create)")
 			fs.StringVar(&description, "description", "", "purpose of the service user")
 		})
 	if !ok {
@@ -368,7 +380,7 @@ func usersCreateService(args []string, stdout, stderr io.Writer) int {
 	for _, tn := range teams {
 		t, err := store.TeamByName(ctx, tn)
 		if err != nil {
-			fmt.Fprintf(stderr, "warden: no team named %q\n", tn)
+			fmt.Fprintf(stderr, "warden: no team named %q (create it with: warden teams create --name %q)\n", tn, tn)
 			return 1
 		}
 		ids = append(ids, t.ID)

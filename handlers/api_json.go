@@ -36,20 +36,23 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		detail := "The body is not valid JSON for this endpoint."
+		p := Problem{Type: problemBase + "malformed-body", Title: "Bad Request", Status: fiber.StatusBadRequest,
+			Detail: "The body is not valid JSON for this endpoint."}
 		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			detail = fmt.Sprintf("The body is not valid JSON (at byte %d).", se.Offset)
-		case errors.As(err, &te):
-			detail = fmt.Sprintf("The field %q must be a %s.", te.Field, te.Type)
+			p.Detail = fmt.Sprintf("The body is not valid JSON (at byte %d).", se.Offset)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			detail = "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; only the documented fields are accepted."
+			p.Detail = "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + "; only the documented fields are accepted."
 		case errors.Is(err, io.EOF):
-			detail = "The body is empty."
+			p.Detail = "The body is empty."
+		default:
+			if field, want, ok := jsonTypeError(err, c.Body(), dst); ok {
+				p.Detail = fmt.Sprintf("%s must be %s.", field, want)
+				p.Errors = map[string]string{field: fmt.Sprintf("Must be %s.", want)}
+			}
 		}
-		_ = problem(c, Problem{Type: problemBase + "malformed-body", Title: "Bad Request", Status: fiber.StatusBadRequest, Detail: detail})
+		_ = problem(c, p)
 		return errProblemSent
 	}
 	if dec.More() {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,7 +67,8 @@ func (h *Handler) AuditList(c *fiber.Ctx) error {
 func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 	ctx := c.UserContext()
 	now := h.Store.Now()
-	q, problems := models.ParseAuditQuery(queryValues(c), now)
+	v, custom := auditValues(c)
+	q, problems := models.ParseAuditQuery(v, now)
 	page, err := h.Store.ListAudit(ctx, q)
 	if err != nil {
 		return err
@@ -82,6 +84,9 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 		Total: sum.Total, Admins: sum.ActiveAdmins, TopActor: sum.TopActor, TopActorN: sum.TopActorN,
 		TopAction: sum.TopAction, TopActionN: sum.TopActionN,
 		Chart: views.BuildChart(chartDays(sum.Days, q, now)),
+	}
+	if custom || (q.Range == "" && (!q.From.IsZero() || !q.To.IsZero())) {
+		d.Range = "custom"
 	}
 	d.SummarySpan = summarySpan(q)
 	if q.TargetID != 0 {
@@ -121,6 +126,18 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.Audit(p, d))
+}
+
+// auditValues returns the console's audit filter. The period "custom"
+// means "the From and To dates": it is the console's, not a range the
+// store or the API knows, so it is taken out here; custom reports it.
+func auditValues(c *fiber.Ctx) (url.Values, bool) {
+	v := queryValues(c)
+	custom := v.Get("range") == "custom"
+	if custom {
+		v.Del("range")
+	}
+	return v, custom
 }
 
 // summarySpan names the period the cards and chart cover.
@@ -284,7 +301,8 @@ type exportEvent struct {
 func (h *Handler) AuditExport(format string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		now := h.Store.Now()
-		q, problems := models.ParseAuditQuery(queryValues(c), now)
+		v, _ := auditValues(c)
+		q, problems := models.ParseAuditQuery(v, now)
 		if len(problems) > 0 {
 			// An export is refused whole, never made of a filter other than
 			// the one asked for.

@@ -32,6 +32,9 @@ func (h *Handler) renderLogin(c *fiber.Ctx, status int, f views.LoginForm) error
 	if err != nil {
 		return err
 	}
+	if f.NeedsSetup, err = h.Store.NeedsSetup(c.UserContext()); err != nil {
+		return err
+	}
 	return render(c, status, views.Login(p, f))
 }
 

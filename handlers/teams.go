@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -62,13 +63,66 @@ func (h *Handler) loadTeam(c *fiber.Ctx) (*models.TeamRow, error) {
 }
 
 func (h *Handler) renderTeam(c *fiber.Ctx, status int, t *models.TeamRow, formName, desc string, errs map[string]string) error {
+	d := views.TeamData{
+		ID: t.ID, Name: t.Name, FormName: formName, Description: desc, Builtin: t.Builtin, Members: t.Members, Errors: errs,
+	}
+	if err := h.teamLists(c, t.ID, &d); err != nil {
+		return err
+	}
 	p, err := h.page(c, t.Name, "teams")
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.Team(p, views.TeamData{
-		ID: t.ID, Name: t.Name, FormName: formName, Description: desc, Builtin: t.Builtin, Members: t.Members, Errors: errs,
-	}))
+	return render(c, status, views.Team(p, d))
+}
+
+// teamLists reads one page of the team's active members (page) and of the
+// service users it owns (owned_page); each list's links keep the other's page.
+func (h *Handler) teamLists(c *fiber.Ctx, id int64, d *views.TeamData) error {
+	ctx := c.UserContext()
+	q := queryValues(c)
+	memberPage, ownedPage := pageParam(q.Get("page")), pageParam(q.Get("owned_page"))
+	keep := url.Values{}
+	if memberPage > 1 {
+		keep.Set("page", strconv.Itoa(memberPage))
+	}
+	if ownedPage > 1 {
+		keep.Set("owned_page", strconv.Itoa(ownedPage))
+	}
+	members, err := h.Store.ListUsers(ctx, models.UserQuery{
+		TeamIDs: []int64{id}, Sort: models.SortName, Status: "active", Page: memberPage, PerPage: teamPageSize,
+	})
+	if err != nil {
+		return err
+	}
+	for _, u := range members.Rows {
+		d.MemberRows = append(d.MemberRows, teamUserRow(&u.User))
+	}
+	d.MemberList = views.ListState{Path: teamPath(id), Values: keep, Page: memberPage, PerPage: teamPageSize, Total: members.Total}
+	owned, err := h.Store.TeamOwnedUsers(ctx, id, ownedPage, teamPageSize)
+	if err != nil {
+		return err
+	}
+	for i := range owned.Users {
+		d.OwnedRows = append(d.OwnedRows, teamUserRow(&owned.Users[i]))
+	}
+	d.OwnedList = views.ListState{Path: teamPath(id), Values: keep, Page: ownedPage, PerPage: teamPageSize, Total: owned.Total, PageParam: "owned_page"}
+	return nil
+}
+
+// teamPageSize is the number of users on a page of a team's lists.
+const teamPageSize = 25
+
+// pageParam reads a page number; anything else is the first page.
+func pageParam(s string) int {
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= 1_000_000 {
+		return n
+	}
+	return 1
+}
+
+func teamUserRow(u *models.User) views.TeamUserRow {
+	return views.TeamUserRow{ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Role: string(u.Role), Status: string(u.Status)}
 }
 
 // TeamShow renders a team's page.
@@ -106,7 +160,7 @@ func (h *Handler) TeamDelete(c *fiber.Ctx) error {
 	}
 	if BodyValue(c, "confirm") != "yes" {
 		return h.renderTeam(c, fiber.StatusUnprocessableEntity, t, t.Name, t.Description,
-			map[string]string{"description": "Tick the box to confirm that the team should be deleted."})
+			map[string]string{"confirm": "Tick the box to confirm that the team should be deleted."})
 	}
 	_, err = h.Store.DeleteTeam(c.UserContext(), h.actor(c), t.ID)
 	if msg := models.RuleMessage(err); msg != "" {

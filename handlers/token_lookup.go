@@ -19,12 +19,21 @@ func (h *Handler) TokenLookupShow(c *fiber.Ctx) error {
 	return render(c, fiber.StatusOK, views.TokenLookup(p, views.TokenLookupData{}))
 }
 
+// maxLookupEcho is the longest input the lookup form shows again: tokens
+// are far shorter, and a pasted page of text need not come back.
+const maxLookupEcho = 256
+
 // TokenLookupSubmit identifies a pasted token. It is a POST so the token
 // never travels in a URL, and the page is not cached.
 func (h *Handler) TokenLookupSubmit(c *fiber.Ctx) error {
 	secret := strings.TrimSpace(BodyValue(c, "token"))
 	d := views.TokenLookupData{Searched: true, Now: h.Store.Now()}
 	tok, u, err := h.Store.LookupToken(c.UserContext(), h.actor(c), secret)
+	if err != nil && len(secret) <= maxLookupEcho {
+		// Shown again so the admin can see what went wrong with it; a
+		// token that was found needs no second look.
+		d.Input = secret
+	}
 	switch {
 	case errors.Is(err, models.ErrTokenMalformed):
 		d.Problem = "This is not a Warden token: its shape or checksum is wrong (a typo, a truncated copy, or another system's token)."

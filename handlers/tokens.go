@@ -94,8 +94,9 @@ func parseExpiry(choice, date string) (models.Expiry, string) {
 	return models.Expiry{}, "Choose when the token expires."
 }
 
-// TokenCreate generates a token and reveals it once, in this response.
-// Nothing about the secret goes into a redirect, a flash, a cookie or a log.
+// TokenCreate generates a token and sends the browser to its reveal page
+// (TokenRevealShow). The secret leaves this request only sealed for the
+// session; nothing of it goes into the redirect, a flash, a cookie or a log.
 func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 	u, err := h.loadUser(c)
 	if err != nil {
@@ -110,9 +111,13 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 		d.Errors = map[string]string{"expiry": msg}
 		return h.renderTokenForm(c, fiber.StatusUnprocessableEntity, u, d)
 	}
-	tok, secret, err := h.Store.GenerateToken(c.UserContext(), h.actor(c), u.ID, models.NewToken{
+	k, err := h.revealKey(c)
+	if err != nil {
+		return err
+	}
+	_, reveal, err := h.Store.GenerateTokenForReveal(c.UserContext(), h.actor(c), u.ID, models.NewToken{
 		Name: d.Name, Description: d.Description, Expiry: expiry,
-	})
+	}, k)
 	if fields := models.FieldErrors(err); fields != nil {
 		d.Errors = fields
 		return h.renderTokenForm(c, fiber.StatusUnprocessableEntity, u, d)
@@ -124,15 +129,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.page(c, "Token generated", "users")
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
-		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret,
-		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt, Now: h.Store.Now(),
-	}))
+	return c.Redirect(revealPath(reveal), fiber.StatusSeeOther)
 }
 
 // TokenFilename is the download name of a token: its name as a slug, then
@@ -273,7 +270,8 @@ func createdByIDs(list []models.Token) []int64 {
 }
 
 // TokenRotate issues a replacement for an active token from the console and
-// reveals it once; the old token keeps working for the chosen overlap.
+// sends the browser to its reveal page; the old token keeps working for the
+// chosen overlap.
 func (h *Handler) TokenRotate(c *fiber.Ctx) error {
 	old, err := h.loadToken(c)
 	if err != nil {
@@ -283,7 +281,11 @@ func (h *Handler) TokenRotate(c *fiber.Ctx) error {
 	if !ok {
 		overlap = models.Overlaps["24h"]
 	}
-	tok, secret, err := h.Store.RotateToken(c.UserContext(), h.actor(c), old.ID, overlap)
+	k, err := h.revealKey(c)
+	if err != nil {
+		return err
+	}
+	_, reveal, err := h.Store.RotateTokenForReveal(c.UserContext(), h.actor(c), old.ID, overlap, k)
 	if msg := models.RuleMessage(err); msg != "" {
 		h.Sessions.AddFlash(c, "error", msg)
 		return c.Redirect(userPath(old.UserID), fiber.StatusSeeOther)
@@ -291,21 +293,5 @@ func (h *Handler) TokenRotate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.Store.UserByID(c.UserContext(), tok.UserID)
-	if err != nil {
-		return err
-	}
-	ends := h.Store.Now().Add(overlap)
-	if old.ExpiresAt != nil && old.ExpiresAt.Before(ends) {
-		ends = *old.ExpiresAt
-	}
-	p, err := h.page(c, "Token rotated", "users")
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return render(c, fiber.StatusCreated, views.TokenReveal(p, views.TokenRevealData{
-		UserID: u.ID, UserName: u.Name, TokenName: tok.Name, Secret: secret, Filename: TokenFilename(tok.Name),
-		ExpiresAt: tok.ExpiresAt, Replaces: old.Name, ReplacedEnds: &ends, Now: h.Store.Now(),
-	}))
+	return c.Redirect(revealPath(reveal), fiber.StatusSeeOther)
 }

@@ -66,7 +66,11 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 			Tokens: r.Tokens.Active, NextExpiry: r.Tokens.Next,
 		}
 		for _, t := range r.Teams {
-			row.Teams = append(row.Teams, views.TeamChip{ID: t.ID, Name: t.Name})
+			// Everyone is in Public: a chip on every row would say nothing.
+			// The user's page and the team filter still show it.
+			if !t.Builtin {
+				row.Teams = append(row.Teams, views.TeamChip{ID: t.ID, Name: t.Name})
+			}
 		}
 		d.Rows = append(d.Rows, row)
 	}

@@ -133,9 +133,12 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, QueryProblems) {
 		if !to.IsZero() {
 			q.To = to.Add(24 * time.Hour) // the whole "to" day
 		}
+		// An end before the start is kept, not dropped: the list is then
+		// empty, and the notice says so. Dropping the end would list
+		// everything after the start, a period the admin never asked for,
+		// under a notice that reads as if the dates had been taken.
 		if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-			problems["to"] = QueryProblem{"The end date is before the start date", "it was ignored"}
-			q.To = time.Time{}
+			problems["to"] = QueryProblem{"The end date is before the start date", "no event can match: change one of the dates"}
 		}
 	}
 	return q, problems
@@ -181,6 +184,9 @@ func (q AuditQuery) Values() url.Values {
 // keyset paging on the primary key instead of sorting by time. ok is false
 // when the range holds no events at all.
 func (s *Store) auditWhere(ctx context.Context, q AuditQuery) (string, []any, bool, error) {
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return "", nil, false, nil // an empty period (see ParseAuditQuery)
+	}
 	db := s.db.WithContext(ctx)
 	var where []string
 	var args []any

@@ -51,6 +51,19 @@ var commonPasswords = func() map[string]struct{} {
 // keyboards or platforms hashes the same way.
 func NormalizePassword(p string) string { return norm.NFKC.String(p) }
 
+// CheckPasswordConfirm returns the message for a "Password again" field
+// that does not repeat password, or "". It is checked whatever the policy
+// says of password: both fields come back empty, so both need retyping.
+func CheckPasswordConfirm(password, confirm string) string {
+	switch {
+	case password == confirm:
+		return ""
+	case confirm == "":
+		return "Type the password again."
+	}
+	return "The two passwords do not match."
+}
+
 // CheckPasswordPolicy returns a user-facing message when password breaks the
 // policy, or "" when it is acceptable. context holds words the password must
 // not simply be (the account's email and name).

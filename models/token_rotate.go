@@ -29,6 +29,12 @@ func rotatedName(name string) string {
 // working for the overlap, then expires by itself. Both changes and their
 // events share one transaction.
 func (s *Store) RotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration) (*Token, string, error) {
+	return s.rotateToken(ctx, a, id, overlap, nil)
+}
+
+// rotateToken is RotateToken; keep, when set, runs in its transaction with
+// the replacement and its secret (to seal it for a reveal).
+func (s *Store) rotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration, keep func(tx *gorm.DB, tok *Token, secret string) error) (*Token, string, error) {
 	if overlap < 0 || overlap > 7*24*time.Hour {
 		return nil, "", NewValidationError("overlap", "Choose an overlap of none, 1 hour, 24 hours or 7 days.")
 	}
@@ -95,6 +101,11 @@ func (s *Store) RotateToken(ctx context.Context, a Actor, id int64, overlap time
 		}
 		if err := tx.Model(&Token{}).Where("id = ?", old.ID).Updates(map[string]any{"expires_at": oldEnd, "replaced_by": fresh.ID}).Error; err != nil {
 			return fmt.Errorf("models: rotate: %w", err)
+		}
+		if keep != nil {
+			if err := keep(tx, fresh, secret); err != nil {
+				return err
+			}
 		}
 		ch := tokenFields(fresh, u)
 		ch.set("replaces", nil, old.Name)

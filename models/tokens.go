@@ -142,6 +142,12 @@ var errDeactivatedOwner = &RuleError{Code: "deactivated", Message: "The user is 
 // GenerateToken creates a token for an active service user and returns it
 // with its secret, which exists only in this return value.
 func (s *Store) GenerateToken(ctx context.Context, a Actor, userID int64, in NewToken) (*Token, string, error) {
+	return s.generateToken(ctx, a, userID, in, nil)
+}
+
+// generateToken is GenerateToken; keep, when set, runs in its transaction
+// with the new token and its secret (to seal it for a reveal).
+func (s *Store) generateToken(ctx context.Context, a Actor, userID int64, in NewToken, keep func(tx *gorm.DB, tok *Token, secret string) error) (*Token, string, error) {
 	ve := &ValidationError{}
 	name, msg := cleanTokenName(in.Name)
 	if msg != "" {
@@ -193,6 +199,11 @@ func (s *Store) GenerateToken(ctx context.Context, a Actor, userID int64, in New
 		}
 		if err := tx.Create(tok).Error; err != nil {
 			return fmt.Errorf("models: create token: %w", err)
+		}
+		if keep != nil {
+			if err := keep(tx, tok, secret); err != nil {
+				return err
+			}
 		}
 		return s.record(tx, a, "token.create", OutcomeSuccess, "", tokenTarget(tok), tokenFields(tok, u))
 	})

@@ -334,11 +334,15 @@ func (s *Store) SetPasswordWithLink(ctx context.Context, a Actor, token, passwor
 	if err != nil {
 		return nil, err
 	}
+	ve := &ValidationError{}
 	if msg := CheckPasswordPolicy(password, u.Handle(), u.Name); msg != "" {
-		return nil, NewValidationError("password", msg)
+		ve.Add("password", msg)
 	}
-	if password != confirm {
-		return nil, NewValidationError("confirm", "The two passwords do not match.")
+	if msg := CheckPasswordConfirm(password, confirm); msg != "" {
+		ve.Add("confirm", msg)
+	}
+	if err := ve.OrNil(); err != nil {
+		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {

@@ -31,8 +31,9 @@ func (in NewHuman) validate() (name, email, key string, err error) {
 	}
 	if msg := CheckPasswordPolicy(in.Password, in.Email, in.Name); msg != "" {
 		ve.Add("password", msg)
-	} else if in.Password != in.Confirm {
-		ve.Add("confirm", "The two passwords do not match.")
+	}
+	if msg := CheckPasswordConfirm(in.Password, in.Confirm); msg != "" {
+		ve.Add("confirm", msg)
 	}
 	if !in.Role.Valid() {
 		ve.Add("role", "Choose a role.")
@@ -186,10 +187,11 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, current, next, conf
 	ve := &ValidationError{}
 	if msg := CheckPasswordPolicy(next, u.Handle(), u.Name); msg != "" {
 		ve.Add("new_password", msg)
-	} else if next != confirm {
-		ve.Add("confirm", "The two passwords do not match.")
 	} else if ok, _ := s.hasher.Verify(ctx, *u.PasswordHash, next); ok {
 		ve.Add("new_password", "Choose a password different from the current one.")
+	}
+	if msg := CheckPasswordConfirm(next, confirm); msg != "" {
+		ve.Add("confirm", msg)
 	}
 	if err := ve.OrNil(); err != nil {
 		return err

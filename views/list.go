@@ -18,6 +18,9 @@ type ListState struct {
 	Total   int64
 	// DefaultSort is the sort that needs no parameter.
 	DefaultSort string
+	// PageParam is the page's query parameter, "page" when empty: a page
+	// with two paged lists gives each its own.
+	PageParam string
 }
 
 // SortURL returns the link for sorting by key: the other direction when key
@@ -61,11 +64,15 @@ func (l ListState) SortArrow(key string) string {
 
 // PageURL returns the link to page n of the current view.
 func (l ListState) PageURL(n int) string {
+	key := l.PageParam
+	if key == "" {
+		key = "page"
+	}
 	v := cloneValues(l.Values)
 	if n <= 1 {
-		v.Del("page")
+		v.Del(key)
 	} else {
-		v.Set("page", strconv.Itoa(n))
+		v.Set(key, strconv.Itoa(n))
 	}
 	return l.url(v)
 }

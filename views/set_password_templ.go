@@ -101,11 +101,12 @@ func SetPassword(p Page, d SetPasswordData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "password", Label: "Password", Type: "password", Error: d.Errors["password"], Autocomplete: "new-password", Required: true, Autofocus: true, Hint: "At least 15 characters. A few unrelated words are easy to remember and hard to guess."}).Render(ctx, templ_7745c5c3_Buffer)
+			focus := FirstError(d.Errors, "password", "password", "confirm")
+			templ_7745c5c3_Err = Field(FieldProps{ID: "password", Label: "Password", Type: "password", Error: d.Errors["password"], Autocomplete: "new-password", Required: true, Autofocus: focus == "password", Hint: "At least 15 characters. A few unrelated words are easy to remember and hard to guess."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "confirm", Label: "Password again", Type: "password", Error: d.Errors["confirm"], Autocomplete: "new-password", Required: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(FieldProps{ID: "confirm", Label: "Password again", Type: "password", Error: d.Errors["confirm"], Autocomplete: "new-password", Required: true, Autofocus: focus == "confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

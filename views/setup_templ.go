@@ -84,19 +84,20 @@ func Setup(p Page, f SetupForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "name", Label: "Your name", Type: "text", Value: f.Name, Error: f.Errors["name"], Autocomplete: "name", Required: true, Autofocus: true, MaxLength: 100}).Render(ctx, templ_7745c5c3_Buffer)
+			focus := FirstError(f.Errors, "name", "name", "email", "password", "confirm")
+			templ_7745c5c3_Err = Field(FieldProps{ID: "name", Label: "Your name", Type: "text", Value: f.Name, Error: f.Errors["name"], Autocomplete: "name", Required: true, Autofocus: focus == "name", MaxLength: 100}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "email", Label: "Email", Type: "email", Value: f.Email, Error: f.Errors["email"], Autocomplete: "username", Required: true, MaxLength: 254}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(FieldProps{ID: "email", Label: "Email", Type: "email", Value: f.Email, Error: f.Errors["email"], Autocomplete: "username", Required: true, Autofocus: focus == "email", MaxLength: 254}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "password", Label: "Password", Type: "password", Error: f.Errors["password"], Autocomplete: "new-password", Required: true, Hint: "At least 15 characters. A few unrelated words are easy to remember and hard to guess."}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(FieldProps{ID: "password", Label: "Password", Type: "password", Error: f.Errors["password"], Autocomplete: "new-password", Required: true, Autofocus: focus == "password", Hint: "At least 15 characters. A few unrelated words are easy to remember and hard to guess."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Field(FieldProps{ID: "confirm", Label: "Password again", Type: "password", Error: f.Errors["confirm"], Autocomplete: "new-password", Required: true}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field(FieldProps{ID: "confirm", Label: "Password again", Type: "password", Error: f.Errors["confirm"], Autocomplete: "new-password", Required: true, Autofocus: focus == "confirm"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

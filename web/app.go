@@ -156,6 +156,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Post("/users/:id<int>/tokens/revoke-all", h.TokensRevokeAll)
 	app.Get("/tokens", h.TokensList)
 	app.Post("/tokens/revoke", h.TokensBulkRevoke)
+	app.Get("/tokens/reveal/:id", h.TokenRevealShow)
 	app.Get("/tokens/lookup", h.TokenLookupShow)
 	app.Post("/tokens/lookup", h.TokenLookupSubmit)
 	app.Post("/tokens/:id<int>/revoke", h.TokenRevoke)

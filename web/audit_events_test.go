@@ -178,12 +178,7 @@ func TestAuditEventsThroughTheConsole(t *testing.T) {
 	userPath := fmt.Sprintf("/users/%d", svc)
 	expectStatus(t, c.get(userPath+"/tokens/new"), http.StatusOK)
 	resp = c.post(userPath+"/tokens", url.Values{"name": {"airflow-prod"}, "expiry": {"30"}})
-	expectStatus(t, resp, http.StatusCreated)
-	sm := revealed.FindStringSubmatch(c.lastBody)
-	if sm == nil {
-		t.Fatalf("no token revealed: %s", snippet(c.lastBody))
-	}
-	secret := sm[1]
+	secret, _ := followReveal(t, c, resp)
 	tokens, err := h.srv.Store().TokensOf(ctx, svc)
 	if err != nil || len(tokens) != 1 {
 		t.Fatalf("tokens: %v %v", tokens, err)

@@ -40,6 +40,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	b.signIn(base, consoleAdminEmail)
 
 	user := "/users/" + strconv.FormatInt(seed.ServiceID, 10)
+	today, yesterday := time.Now().UTC().Format("2006-01-02"), time.Now().UTC().Add(-24*time.Hour).Format("2006-01-02")
 	for _, width := range []int64{1366, 390} {
 		b.do("set the viewport", chromedp.EmulateViewport(width, 900))
 		shot := func(name string) {
@@ -55,7 +56,10 @@ func TestBrowserScreenshots(t *testing.T) {
 			{"token-new", user + "/tokens/new"},
 			{"teams", "/teams"},
 			{"team", "/teams/" + strconv.FormatInt(seed.TeamID, 10)},
+			{"team-public", "/teams/1?page=2"},
 			{"account", "/account"},
+			{"audit-custom", "/audit?range=custom"},
+			{"audit-end-before-start", "/audit?from=" + today + "&to=" + yesterday},
 		} {
 			b.navigate("open "+p.path, base+p.path, 200)
 			shot(p.name)
@@ -63,7 +67,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		// The token reveal and the lookup of the token just revealed.
 		b.navigate("open the token form", base+user+"/tokens/new", 200)
 		b.do("name the token", chromedp.SendKeys(chromedp.ID("name"), fmt.Sprintf("screens-%d", width)))
-		b.load("generate the token", 201, chromedp.Click(button("Generate token")))
+		b.load("generate the token", 200, chromedp.Click(button("Generate token")))
 		shot("token-reveal")
 		secret, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("token-value")))
 		if err != nil {
@@ -73,6 +77,25 @@ func TestBrowserScreenshots(t *testing.T) {
 		b.do("paste the token", chromedp.SendKeys(chromedp.ID("token"), secret))
 		b.load("look the token up", 200, chromedp.Click(button("Look up")))
 		shot("token-lookup")
+	}
+
+	// Before the first administrator: the sign-in page's hint, and the
+	// setup form with errors.
+	fresh, setupURL := startBrowserTestServer(t, ctx)
+	for _, width := range []int64{1366, 390} {
+		b.do("set the viewport", chromedp.EmulateViewport(width, 900))
+		b.navigate("open the sign-in page before setup", fresh+"/login", 200)
+		b.expectStylesheet("login-setup")
+		b.screenshot(shotDir, fmt.Sprintf("login-setup-%d.png", width))
+		b.navigate("open the setup page", setupURL, 200)
+		b.do("fill the setup form",
+			chromedp.SendKeys(chromedp.ID("name"), "Ada"),
+			chromedp.SendKeys(chromedp.ID("email"), "ada@"),
+			chromedp.SendKeys(chromedp.ID("password"), "short"),
+			chromedp.SendKeys(chromedp.ID("confirm"), "shirt"))
+		b.load("submit the setup form", 422, chromedp.Click(button("Create administrator")))
+		b.expectStylesheet("setup-errors")
+		b.screenshot(shotDir, fmt.Sprintf("setup-errors-%d.png", width))
 	}
 	b.expectCleanConsole()
 }

@@ -387,8 +387,8 @@ func seedTokenScreens(ctx context.Context, st *models.Store) error {
 }
 
 // tokenCardJS reads the overview's token cards: label → [value, href].
-const tokenCardJS = `Object.fromEntries(Array.from(document.querySelectorAll('dl[aria-label="Tokens"] a'),
-	a => [a.querySelector("dt")?.textContent.trim() ?? "", [a.querySelector("dd")?.textContent.trim() ?? "", a.getAttribute("href")]]))`
+const tokenCardJS = `Object.fromEntries(Array.from(document.querySelectorAll('dl[aria-label="Tokens"] .stat-linked'),
+	c => [c.querySelector("dt")?.textContent.trim() ?? "", [c.querySelector("dd a")?.textContent.trim() ?? "", c.querySelector("dd a")?.getAttribute("href")]]))`
 
 // expectTokenCard fails unless the overview's token card label shows value
 // and links to href.
@@ -405,7 +405,7 @@ func (b *browser) expectTokenCard(step, label, value, href string) {
 
 // tokenCard selects the overview's token card by its label.
 func tokenCard(label string) chromedp.Search {
-	return chromedp.Search(fmt.Sprintf(`//dl[@aria-label="Tokens"]//a[dt[normalize-space()=%q]]`, label))
+	return chromedp.Search(fmt.Sprintf(`//dl[@aria-label="Tokens"]//div[dt[normalize-space()=%q]]//a`, label))
 }
 
 // tokenRowsJS reads the token names of the inventory's rows; a row with no

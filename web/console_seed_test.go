@@ -11,8 +11,11 @@ const consoleAdminEmail = "ada@example.com"
 
 // consoleSeed is what seedConsole made: the ids the page tests open.
 type consoleSeed struct {
-	ServiceID int64 // a service user with tokens, one of them revoked
-	TeamID    int64 // a team with members
+	ServiceID int64  // a service user with tokens, one of them revoked
+	TeamID    int64  // a team with members
+	HumanID   int64  // a person who has not set a password yet
+	SetupLink string // that person's one-time set-password token
+	RevokedID int64  // the revoked token of ServiceID
 }
 
 // consoleServiceNames are the service users of seedConsole, 30 of them so
@@ -81,6 +84,7 @@ func seedConsole(ctx context.Context, st *models.Store) (consoleSeed, error) {
 					return out, fmt.Errorf("token %s: %w", tok, err)
 				}
 				if tok == "airflow-legacy" {
+					out.RevokedID = t.ID
 					if _, err := st.RevokeToken(ctx, by, t.ID); err != nil {
 						return out, fmt.Errorf("revoke %s: %w", tok, err)
 					}
@@ -99,8 +103,12 @@ func seedConsole(ctx context.Context, st *models.Store) (consoleSeed, error) {
 		{Name: "Edsger Dijkstra", Email: "edsger@example.com", Role: models.RoleMember},
 	} {
 		p.TeamIDs = []int64{teams[(i+2)%6]}
-		if _, _, err := st.CreateHumanUser(ctx, by, p); err != nil {
+		u, link, err := st.CreateHumanUser(ctx, by, p)
+		if err != nil {
 			return out, fmt.Errorf("person %s: %w", p.Name, err)
+		}
+		if i == 1 {
+			out.HumanID, out.SetupLink = u.ID, link
 		}
 	}
 	stranger := models.Actor{Kind: models.ActorAnonymous, Label: "mallory@example.net", IP: "198.51.100.23"}

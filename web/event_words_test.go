@@ -84,7 +84,7 @@ func TestActivityInWords(t *testing.T) {
 	c.get(fmt.Sprintf("/users/%d", etl))
 	expectRedirect(t, c.post(fmt.Sprintf("/tokens/%d/revoke", ids["ci-30"]), nil), fmt.Sprintf("/users/%d", etl))
 	c.get(fmt.Sprintf("/users/%d", etl))
-	expectStatus(t, c.post(fmt.Sprintf("/tokens/%d/rotate", ids["deploy"]), url.Values{"overlap": {"24h"}}), http.StatusCreated)
+	followReveal(t, c, c.post(fmt.Sprintf("/tokens/%d/rotate", ids["deploy"]), url.Values{"overlap": {"24h"}}))
 
 	sentences := []string{
 		"Ada Admin rotated token deploy of Nightly ETL (old one works 24 h)",
@@ -244,7 +244,7 @@ func TestOneTimeFormat(t *testing.T) {
 	}
 	tokens, _ := h.srv.Store().TokensOf(ctx, svc)
 	c.get(fmt.Sprintf("/users/%d", svc))
-	expectStatus(t, c.post(fmt.Sprintf("/tokens/%d/rotate", tokens[0].ID), url.Values{"overlap": {"1h"}}), http.StatusCreated)
+	followReveal(t, c, c.post(fmt.Sprintf("/tokens/%d/rotate", tokens[0].ID), url.Values{"overlap": {"1h"}}))
 	expectOneTimeFormat(t, "the rotation's reveal", c.lastBody)
 	// Events at odd sub-second times, some days back.
 	h.clock.Advance(26*time.Hour + 123456789*time.Nanosecond)

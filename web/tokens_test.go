@@ -17,33 +17,51 @@ import (
 	"github.com/warden-console/warden/models"
 )
 
-var revealed = regexp.MustCompile(`id="token-value" type="text" readonly value="(wdn_[0-9A-Za-z]{38})"`)
+var revealed = regexp.MustCompile(`id="token-value"[^>]*>(wdn_[0-9A-Za-z]{38})</textarea>`)
 
-// generate creates a token through the form and returns its secret.
+var revealLocation = regexp.MustCompile(`^/tokens/reveal/[A-Za-z0-9_-]{22}$`)
+
+// generate creates a token through the form, follows the redirect to its
+// reveal page and returns the secret shown there.
 func generate(t *testing.T, c *client, userID int64, form url.Values) string {
 	t.Helper()
 	if form.Get("expiry") == "" {
 		form.Set("expiry", "30")
 	}
 	c.get(fmt.Sprintf("/users/%d/tokens/new", userID))
-	resp := c.post(fmt.Sprintf("/users/%d/tokens", userID), form)
-	expectStatus(t, resp, http.StatusCreated)
+	secret, _ := followReveal(t, c, c.post(fmt.Sprintf("/users/%d/tokens", userID), form))
+	return secret
+}
+
+// followReveal checks that a generating or rotating POST answered 303 to a
+// reveal page, opens it, and returns the secret it shows and its path.
+func followReveal(t *testing.T, c *client, resp *http.Response) (secret, path string) {
+	t.Helper()
+	expectStatus(t, resp, http.StatusSeeOther)
+	path = resp.Header.Get("Location")
+	if !revealLocation.MatchString(path) {
+		t.Fatalf("%s %s: redirect to %q; want /tokens/reveal/<id>", resp.Request.Method, resp.Request.URL.Path, path)
+	}
+	page := c.get(path)
+	expectStatus(t, page, http.StatusOK)
 	m := revealed.FindStringSubmatch(c.lastBody)
 	if m == nil {
 		t.Fatalf("no token revealed: %s", snippet(c.lastBody))
 	}
-	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("reveal Cache-Control = %q", cc)
-	}
-	for _, ck := range resp.Cookies() {
-		if strings.Contains(ck.Value, m[1]) {
-			t.Error("the token is in a cookie")
+	for _, r := range []*http.Response{resp, page} {
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s %s: Cache-Control = %q", r.Request.Method, r.Request.URL.Path, cc)
+		}
+		for _, ck := range r.Cookies() {
+			if strings.Contains(ck.Value, m[1]) {
+				t.Error("the token is in a cookie")
+			}
+		}
+		if strings.Contains(fmt.Sprint(r.Header), m[1]) {
+			t.Error("the token is in a header")
 		}
 	}
-	if resp.Header.Get("Location") != "" {
-		t.Error("the reveal redirected")
-	}
-	return m[1]
+	return m[1], path
 }
 
 func apiGet(t *testing.T, h *harness, path string, headers map[string]string) (*http.Response, string) {
@@ -368,16 +386,11 @@ func TestRotateFromTheConsole(t *testing.T) {
 	if !strings.Contains(c.lastBody, `action="`+path+`"`) {
 		t.Fatal("the token row offers no Rotate")
 	}
-	resp := c.post(path, url.Values{"overlap": {"1h"}})
-	expectStatus(t, resp, http.StatusCreated)
-	m := revealed.FindStringSubmatch(c.lastBody)
-	if m == nil || m[1] == old || !strings.Contains(c.lastBody, "deploy-r2") || !strings.Contains(c.lastBody, "It replaces “deploy”") {
+	fresh, _ := followReveal(t, c, c.post(path, url.Values{"overlap": {"1h"}}))
+	if fresh == old || !strings.Contains(c.lastBody, "deploy-r2") || !strings.Contains(c.lastBody, "It replaces “deploy”") {
 		t.Fatalf("rotation reveal: %s", snippet(c.lastBody))
 	}
-	if resp.Header.Get("Cache-Control") != "no-store" {
-		t.Error("the rotation reveal may be cached")
-	}
-	for _, s := range []string{old, m[1]} {
+	for _, s := range []string{old, fresh} {
 		if r, _ := apiGet(t, h, "/api/v1/me", bearer(s)); r.StatusCode != http.StatusOK {
 			t.Errorf("a token stopped working within the overlap: %d", r.StatusCode)
 		}
@@ -386,7 +399,7 @@ func TestRotateFromTheConsole(t *testing.T) {
 	if r, _ := apiGet(t, h, "/api/v1/me", bearer(old)); r.StatusCode != http.StatusUnauthorized {
 		t.Error("the old token still works after the overlap")
 	}
-	if r, _ := apiGet(t, h, "/api/v1/me", bearer(m[1])); r.StatusCode != http.StatusOK {
+	if r, _ := apiGet(t, h, "/api/v1/me", bearer(fresh)); r.StatusCode != http.StatusOK {
 		t.Error("the new token does not work")
 	}
 }

@@ -77,6 +77,55 @@
     boxes.forEach(function (b) { b.checked = all.checked; });
   });
 
+  // The audit log's date inputs show only while the period is "Custom
+  // date"; hidden ones are disabled so the form does not send them.
+  document.addEventListener("change", function (evt) {
+    var sel = evt.target;
+    if (!sel.matches || !sel.matches("select[name=range]") || !sel.form) return;
+    var custom = sel.value === "custom";
+    sel.form.querySelectorAll("[data-custom-date]").forEach(function (el) {
+      el.hidden = !custom;
+      el.querySelectorAll("input").forEach(function (i) { i.disabled = !custom; });
+    });
+  });
+
+  // Elements marked data-needs-js (Copy and Download) are hidden until a
+  // script can make them work.
+  document.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
+
+  // The token reveal (data-reveal) becomes a modal dialog over the user's
+  // page, with the focus on Copy. Escape or Done closes it, takes the
+  // secret out of the page and puts the focus on the token's row, which
+  // data-reveal names.
+  var reveal = document.querySelector("[data-reveal]");
+  if (reveal && typeof HTMLDialogElement === "function" && HTMLDialogElement.prototype.showModal) {
+    var dialog = document.createElement("dialog");
+    dialog.className = "reveal-dialog";
+    dialog.setAttribute("aria-labelledby", reveal.getAttribute("aria-labelledby"));
+    reveal.parentNode.insertBefore(dialog, reveal);
+    dialog.appendChild(reveal);
+    dialog.addEventListener("close", function () {
+      var row = document.querySelector(reveal.getAttribute("data-reveal"));
+      dialog.remove();
+      if (row) {
+        row.setAttribute("tabindex", "-1");
+        row.focus();
+      }
+    });
+    dialog.showModal();
+    var copy = reveal.querySelector("[data-copy]");
+    if (copy) copy.focus();
+  }
+  // Done closes the dialog; without a dialog it is a link to the user's page.
+  document.addEventListener("click", function (evt) {
+    var done = evt.target.closest("[data-close-reveal]");
+    var d = done && done.closest("dialog");
+    if (d) {
+      evt.preventDefault();
+      d.close();
+    }
+  });
+
   // Flash messages can be dismissed.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-dismiss]");

@@ -6,6 +6,8 @@ package session
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -34,6 +36,9 @@ type Manager struct {
 	codecs   []securecookie.Codec
 	secure   bool
 	lifetime models.SessionLifetime
+	// reveal is the cookie encryption key, the server's half of the key
+	// that seals a token for its reveal page (RevealKey).
+	reveal []byte
 }
 
 // NewManager builds a Manager from the signing (64-byte) and encryption
@@ -57,7 +62,7 @@ func NewManager(store *models.Store, hashKey, blockKey string, secure bool) (*Ma
 			sc.SetSerializer(securecookie.JSONEncoder{})
 		}
 	}
-	return &Manager{store: store, codecs: codecs, secure: secure, lifetime: lifetime}, nil
+	return &Manager{store: store, codecs: codecs, secure: secure, lifetime: lifetime, reveal: bk}, nil
 }
 
 func (m *Manager) name(base string) string {
@@ -111,6 +116,28 @@ func (m *Manager) Token(c *fiber.Ctx) string {
 		return tok
 	}
 	return ""
+}
+
+// revealInfo separates the reveal key from anything else derived from the
+// same inputs.
+const revealInfo = "warden token reveal v1"
+
+// RevealKey returns the key that seals a token for the request's session
+// until its reveal page shows it: HKDF-SHA256 of the server's cookie
+// encryption key and the session's cookie token. The database holds the
+// cookie token only hashed, so it never holds this key. The key is nil
+// when the request has no session cookie.
+func (m *Manager) RevealKey(c *fiber.Ctx) ([]byte, error) {
+	tok := m.Token(c)
+	if tok == "" {
+		return nil, nil
+	}
+	ikm := append(append(make([]byte, 0, len(m.reveal)+len(tok)), m.reveal...), tok...)
+	key, err := hkdf.Key(sha256.New, ikm, nil, revealInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("session: reveal key: %w", err)
+	}
+	return key, nil
 }
 
 // Load returns the live session of the request and its user.
@@ -246,7 +273,8 @@ func (m *Manager) PopFlashes(c *fiber.Ctx) []Flash {
 	return list
 }
 
-// Purge deletes expired sessions every interval until ctx ends.
+// Purge deletes expired sessions, and forgets old token reveals, every
+// interval until ctx ends.
 func (m *Manager) Purge(ctx context.Context, interval time.Duration, onError func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -256,6 +284,9 @@ func (m *Manager) Purge(ctx context.Context, interval time.Duration, onError fun
 			return
 		case <-t.C:
 			if _, err := m.store.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+				onError(err)
+			}
+			if _, err := m.store.PurgeTokenReveals(ctx); err != nil && ctx.Err() == nil {
 				onError(err)
 			}
 		}

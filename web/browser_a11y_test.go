@@ -1,0 +1,171 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/warden-console/warden/models"
+)
+
+// axeSource is axe-core as package.json pins it (npm ci installs it; make
+// test runs npm ci when npm is there, and CI always).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "node_modules", "axe-core", "axe.min.js"))
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node_modules/axe-core is missing: run npm ci")
+		}
+		t.Skip("node_modules/axe-core is missing: run npm ci (make test does when npm is installed)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// axeViolation is one rule axe-core found broken, with the elements.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target         []any  `json:"target"`
+		FailureSummary string `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+// pageCheck is what checkPage found wrong on one page at one width.
+func (b *browser) checkPage(axe, name string, width int64) {
+	b.t.Helper()
+	fits, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`))
+	if err != nil {
+		b.t.Fatalf("%s at %d px: measure: %v", name, width, err)
+	}
+	if fits[0] > fits[1] {
+		b.t.Errorf("%s at %d px scrolls sideways: scrollWidth %d > innerWidth %d", name, width, fits[0], fits[1])
+	}
+	// Injected through DevTools, so the page's CSP does not apply to it.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`typeof axe !== "undefined" || (function(){`+axe+`
+		;return true})()`)); err != nil {
+		b.t.Fatalf("%s: inject axe-core: %v", name, err)
+	}
+	vs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {
+		runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+		resultTypes: ["violations"],
+	}).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical"))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: run axe-core: %v", name, err)
+	}
+	for _, v := range vs {
+		var where []string
+		for i, n := range v.Nodes {
+			if i == 3 {
+				where = append(where, fmt.Sprintf("and %d more", len(v.Nodes)-3))
+				break
+			}
+			where = append(where, fmt.Sprint(n.Target))
+		}
+		b.t.Errorf("%s at %d px: axe %s (%s): %s: %s", name, width, v.ID, v.Impact, v.Help, strings.Join(where, "; "))
+	}
+}
+
+// TestBrowserEveryPageFitsAndPassesAxe opens every console page at 1366 and
+// 390 px wide and fails when one scrolls sideways or axe-core finds a
+// serious or critical violation. WARDEN_SCREENSHOT_DIR keeps screenshots.
+func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skip("no Chromium")
+	}
+	axe := axeSource(t)
+	shots := os.Getenv("WARDEN_SCREENSHOT_DIR")
+	if shots != "" {
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	widths := []int64{1366, 390}
+	check := func(b *browser, name string) {
+		for _, w := range widths {
+			b.do("set the viewport", chromedp.EmulateViewport(w, 844))
+			b.checkPage(axe, name, w)
+			b.screenshot(shots, fmt.Sprintf("%s-%d.png", name, w))
+		}
+	}
+
+	// Before the first administrator: the sign-in page and the setup form.
+	fresh, setupURL := startBrowserTestServer(t, ctx)
+	b := newBrowser(t, ctx, chromium)
+	b.navigate("open the sign-in page before setup", fresh+"/login", 200)
+	check(b, "login-before-setup")
+	b.navigate("open the setup page", setupURL, 200)
+	check(b, "setup")
+
+	var seed consoleSeed
+	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) (err error) {
+		seed, err = seedConsole(ctx, st)
+		return err
+	})
+	b.navigate("open the sign-in page", base+"/login", 200)
+	check(b, "login")
+	b.navigate("open a set-password link", base+"/set-password/"+seed.SetupLink, 200)
+	check(b, "set-password")
+	b.signIn(base, consoleAdminEmail)
+	user := "/users/" + strconv.FormatInt(seed.ServiceID, 10)
+	person := "/users/" + strconv.FormatInt(seed.HumanID, 10)
+	for _, p := range []struct{ name, path string }{
+		{"users", "/users"},
+		{"users-search", "/users?q=air&sort=next_expiry"},
+		{"user-new", "/users/new"},
+		{"person-new", "/users/new?kind=human"},
+		{"user", user},
+		{"person", person},
+		{"user-edit", user + "/edit"},
+		{"user-deactivate", user + "/deactivate"},
+		{"token-new", user + "/tokens/new"},
+		{"token-delete", "/tokens/" + strconv.FormatInt(seed.RevokedID, 10) + "/delete"},
+		{"tokens", "/tokens"},
+		{"tokens-filtered", "/tokens?state=all&sort=owner"},
+		{"token-lookup", "/tokens/lookup"},
+		{"teams", "/teams"},
+		{"team", "/teams/" + strconv.FormatInt(seed.TeamID, 10)},
+		{"audit", "/audit"},
+		{"audit-event", "/audit/1"},
+		{"settings", "/settings"},
+		{"account", "/account"},
+	} {
+		b.navigate("open "+p.path, base+p.path, 200)
+		check(b, p.name)
+	}
+	// At 390 px the nav is a menu button; opened, it is the way to a page.
+	b.do("set a phone viewport", chromedp.EmulateViewport(390, 844))
+	b.navigate("open /users on a phone", base+"/users", 200)
+	b.do("open the menu", chromedp.Click(chromedp.CSS(`details.nav-menu > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`details.nav-menu a[href="/tokens"]`)))
+	check(b, "nav-menu")
+	b.load("follow the menu's Tokens link", 200, chromedp.Click(chromedp.CSS(`details.nav-menu a[href="/tokens"]`)))
+	b.expectPath("after the menu's link", "/tokens")
+
+	// The token's reveal.
+	b.navigate("open the token form", base+user+"/tokens/new", 200)
+	b.do("name the token", chromedp.SendKeys(chromedp.ID("name"), "a11y"))
+	b.do("generate the token", chromedp.Click(button("Generate token")), chromedp.WaitVisible(chromedp.ID("token-value")))
+	check(b, "token-reveal")
+	b.expectCleanConsole()
+}
