@@ -19,10 +19,24 @@ import (
 	"github.com/warden-console/warden/views"
 )
 
+// auditRows is what the views need to word events: the store names their
+// users and tokens first (see models.Store.NameEvents).
+func (h *Handler) auditRows(ctx context.Context, events []models.Event) ([]views.AuditRow, error) {
+	if err := h.Store.NameEvents(ctx, events); err != nil {
+		return nil, err
+	}
+	rows := make([]views.AuditRow, len(events))
+	for i := range events {
+		rows[i] = auditRow(&events[i])
+	}
+	return rows, nil
+}
+
 func auditRow(e *models.Event) views.AuditRow {
 	r := views.AuditRow{
 		ID: e.ID, At: e.OccurredAt, ActorKind: string(e.ActorKind), ActorLabel: e.ActorLabel, Action: e.Action,
 		Outcome: e.Outcome, Reason: e.Reason, TargetKind: e.TargetKind, TargetLabel: e.TargetLabel, TargetGone: e.TargetGone, IP: e.IP,
+		ActorName: e.ActorName, TokenName: e.TokenName, TokenGone: e.TokenGone, OwnerName: e.OwnerName,
 	}
 	if e.ActorID != nil {
 		r.ActorID = *e.ActorID
@@ -32,6 +46,15 @@ func auditRow(e *models.Event) views.AuditRow {
 	}
 	if e.TargetID != nil {
 		r.TargetID = *e.TargetID
+	}
+	if e.OwnerID != nil {
+		r.OwnerID = *e.OwnerID
+	}
+	if ch := e.ParsedChanges(); len(ch) > 0 {
+		r.Changes = make(map[string]views.EventChange, len(ch))
+		for f, c := range ch {
+			r.Changes[f] = views.EventChange{Before: c.Before, After: c.After}
+		}
 	}
 	return r
 }
@@ -79,9 +102,9 @@ func (h *Handler) renderAudit(c *fiber.Ctx, verify *views.VerifyView) error {
 		d.Selected[a] = true
 	}
 	d.Notices = problems.Notices()
-	rows := make([]views.AuditRow, len(page.Events))
-	for i := range page.Events {
-		rows[i] = auditRow(&page.Events[i])
+	rows, err := h.auditRows(ctx, page.Events)
+	if err != nil {
+		return err
 	}
 	d.Days = views.GroupByDay(rows)
 	link := func(key string, id int64) string {
@@ -173,7 +196,11 @@ func (h *Handler) AuditShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.AuditEventData{Row: auditRow(e), UserAgent: e.UserAgent, RequestID: e.RequestID, Hash: e.Hash, PrevHash: e.PrevHash}
+	rows, err := h.auditRows(c.UserContext(), []models.Event{*e})
+	if err != nil {
+		return err
+	}
+	d := views.AuditEventData{Row: rows[0], UserAgent: e.UserAgent, RequestID: e.RequestID, Hash: e.Hash, PrevHash: e.PrevHash, Now: h.Store.Now()}
 	if e.OwnerID != nil && e.TargetKind != "user" { // a user target links itself
 		owner, err := h.Store.UserByID(c.UserContext(), *e.OwnerID)
 		switch {

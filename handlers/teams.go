@@ -23,6 +23,7 @@ func (h *Handler) renderTeams(c *fiber.Ctx, status int, d views.TeamsData) error
 			ID: t.ID, Name: t.Name, Description: t.Description, Builtin: t.Builtin, Members: t.Members, CreatedAt: t.CreatedAt,
 		})
 	}
+	d.Now = h.Store.Now()
 	p, err := h.page(c, "Teams", "teams")
 	if err != nil {
 		return err

@@ -60,8 +60,8 @@ func (h *Handler) TokenLookupSubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		for i := range page.Events {
-			d.Events = append(d.Events, auditRow(&page.Events[i]))
+		if d.Events, err = h.auditRows(c.UserContext(), page.Events); err != nil {
+			return err
 		}
 	}
 	p, err := h.page(c, "Token lookup", "lookup")

@@ -66,7 +66,7 @@ func (h *Handler) TokenRevealShow(c *fiber.Ctx) error {
 	}
 	d.Reveal = &views.TokenRevealData{
 		TokenID: tok.ID, UserID: tok.UserID, UserName: d.Name, TokenName: tok.Name, Secret: r.Secret,
-		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt,
+		Filename: TokenFilename(tok.Name), ExpiresAt: tok.ExpiresAt, Now: d.Now,
 	}
 	if r.Replaces != nil {
 		d.Reveal.Replaces, d.Reveal.ReplacedEnds = r.Replaces.Name, r.Replaces.ExpiresAt

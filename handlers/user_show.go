@@ -51,8 +51,8 @@ func (h *Handler) userShowData(c *fiber.Ctx, id int64) (views.UserShowData, erro
 	if err != nil {
 		return d, err
 	}
-	for i := range events {
-		d.Activity = append(d.Activity, auditRow(&events[i]))
+	if d.Activity, err = h.auditRows(ctx, events); err != nil {
+		return d, err
 	}
 	return d, nil
 }

@@ -48,8 +48,14 @@ type Event struct {
 	// token's service user. Derived from the target, it is not hashed (see
 	// computeHash), so a migration could fill it for events written before.
 	OwnerID *int64
-	// TargetGone marks a token target deleted since; read, never stored.
+	// TargetGone marks a token or team target deleted since; read, never
+	// stored.
 	TargetGone bool `gorm:"-"`
+	// The names NameEvents fills for the console; read, never stored.
+	ActorName string `gorm:"-"` // the actor's name now, "" unless a user
+	OwnerName string `gorm:"-"` // OwnerID's name now
+	TokenName string `gorm:"-"` // the name of the token the actor used
+	TokenGone bool   `gorm:"-"` // that token was deleted since
 }
 
 // TableName implements gorm's tabler.

@@ -258,7 +258,7 @@ type AuditPage struct {
 }
 
 // ListAudit returns one keyset page of the filtered log, each event about a
-// token deleted since marked TargetGone.
+// token or team deleted since marked TargetGone.
 func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	page, err := s.listAudit(ctx, q)
 	if err != nil {
@@ -267,30 +267,35 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	return page, s.markGone(ctx, page.Events)
 }
 
-// markGone sets TargetGone on the events whose token target no longer
-// exists, in one read.
+// markGone sets TargetGone on the events whose token or team target no
+// longer exists, in one read per kind.
 func (s *Store) markGone(ctx context.Context, events []Event) error {
-	var ids []int64
-	for _, e := range events {
-		if e.TargetKind == "token" && e.TargetID != nil {
-			ids = append(ids, *e.TargetID)
+	for _, k := range []struct {
+		kind  string
+		model any
+	}{{"token", &Token{}}, {"team", &Team{}}} {
+		var ids []int64
+		for _, e := range events {
+			if e.TargetKind == k.kind && e.TargetID != nil {
+				ids = append(ids, *e.TargetID)
+			}
 		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	slices.Sort(ids)
-	var live []int64
-	if err := s.db.WithContext(ctx).Model(&Token{}).Where("id IN ?", slices.Compact(ids)).Pluck("id", &live).Error; err != nil {
-		return fmt.Errorf("models: audit targets: %w", err)
-	}
-	exists := make(map[int64]bool, len(live))
-	for _, id := range live {
-		exists[id] = true
-	}
-	for i := range events {
-		if e := &events[i]; e.TargetKind == "token" && e.TargetID != nil {
-			e.TargetGone = !exists[*e.TargetID]
+		if len(ids) == 0 {
+			continue
+		}
+		slices.Sort(ids)
+		var live []int64
+		if err := s.db.WithContext(ctx).Model(k.model).Where("id IN ?", slices.Compact(ids)).Pluck("id", &live).Error; err != nil {
+			return fmt.Errorf("models: audit targets: %w", err)
+		}
+		exists := make(map[int64]bool, len(live))
+		for _, id := range live {
+			exists[id] = true
+		}
+		for i := range events {
+			if e := &events[i]; e.TargetKind == k.kind && e.TargetID != nil {
+				e.TargetGone = !exists[*e.TargetID]
+			}
 		}
 	}
 	return nil

@@ -79,13 +79,20 @@ type refusal struct{ err error }
 func (r *refusal) Error() string { return r.err.Error() }
 
 // refuse records a denied event and returns the refusal for write to commit.
+// A rule's count (the active tokens that block a deactivation) is kept
+// under the rule's code, unchanged before and after, so the event can say
+// "refused: 5 active tokens" as it was then.
 func (s *Store) refuse(tx *gorm.DB, a Actor, action string, t target, err error) error {
 	reason := err.Error()
+	var ch Changes
 	var re *RuleError
 	if errors.As(err, &re) {
 		reason = re.Code
+		if re.Count > 0 {
+			ch = Changes{re.Code: {Before: re.Count, After: re.Count}}
+		}
 	}
-	if rerr := s.record(tx, a, action, OutcomeDenied, reason, t, nil); rerr != nil {
+	if rerr := s.record(tx, a, action, OutcomeDenied, reason, t, ch); rerr != nil {
 		return rerr
 	}
 	return &refusal{err: err}

@@ -44,8 +44,21 @@ type AuditRow struct {
 	TargetKind  string
 	TargetID    int64
 	TargetLabel string
-	TargetGone  bool // a token deleted since
+	TargetGone  bool // a token or team deleted since
 	IP          string
+	// What the event's sentence needs besides (see EventSentence).
+	ActorName string // the acting user's name; "" when not a user
+	TokenName string // the token an API caller used
+	TokenGone bool   // that token was deleted since
+	OwnerID   int64  // the user the event concerns: a user target, or a token's service user
+	OwnerName string
+	Changes   map[string]EventChange // as the event recorded them
+}
+
+// EventChange is one recorded field's value before and after, as decoded
+// from JSON (numbers are float64).
+type EventChange struct {
+	Before, After any
 }
 
 // TargetText is the target's label, "ci-60 (deleted)" for a token deleted

@@ -37,36 +37,44 @@ func FormatTime(t time.Time) string {
 }
 
 // RelativeTime renders how long ago t was, or how soon it comes, relative
-// to now.
+// to now: "just now", "3 hours ago", "in 5 days", "2 years ago". It is the
+// only way the console prints a time (see Time); the exact one goes in the
+// title.
 func RelativeTime(t, now time.Time) string {
 	d := now.Sub(t)
 	switch {
 	case d < -time.Minute:
-		return futureTime(-d, t)
+		return futureTime(-d)
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
 		return plural(int(d/time.Minute), "minute") + " ago"
 	case d < 24*time.Hour:
 		return plural(int(d/time.Hour), "hour") + " ago"
-	case d < 30*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	case d < 30*day:
+		return plural(int(d/day), "day") + " ago"
+	case d < 365*day:
+		return plural(int(d/(30*day)), "month") + " ago"
 	}
-	return t.UTC().Format("2 Jan 2006")
+	return plural(int(d/(365*day)), "year") + " ago"
 }
 
+const day = 24 * time.Hour
+
 // futureTime is RelativeTime for a time d ahead.
-func futureTime(d time.Duration, t time.Time) string {
+func futureTime(d time.Duration) string {
 	switch {
 	// Rounded to the nearest unit: a token made for 2 days is "in 2 days".
 	case d < time.Hour:
 		return "in " + plural(int(d.Round(time.Minute)/time.Minute), "minute")
 	case d < 24*time.Hour:
 		return "in " + plural(int(d.Round(time.Hour)/time.Hour), "hour")
-	case d < 60*24*time.Hour:
-		return "in " + plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
+	case d < 60*day:
+		return "in " + plural(int(d.Round(day)/day), "day")
+	case d < 365*day:
+		return "in " + plural(int(d.Round(30*day)/(30*day)), "month")
 	}
-	return t.UTC().Format("2 Jan 2006")
+	return "in " + plural(int(d.Round(365*day)/(365*day)), "year")
 }
 
 func plural(n int, unit string) string {

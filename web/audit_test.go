@@ -32,14 +32,15 @@ func TestAuditPage(t *testing.T) {
 	svc := createService(t, c, url.Values{"name": {"Audited bot"}})
 
 	expectStatus(t, c.get("/audit"), http.StatusOK)
-	for _, want := range []string{"Audit log", "service_user.create", "team.create", "auth.login", "Most frequent action", "<svg", "events on this page", "Older →"} {
+	for _, want := range []string{"Audit log", "Ada Admin</a> created service user <a href=\"/users/", ">Audited bot</a>", "Ada Admin</a> created team <a href=\"/teams/",
+		"Most frequent action", "<svg", "events on this page", "Older →"} {
 		if !strings.Contains(c.lastBody, want) {
 			t.Errorf("audit page lacks %q", want)
 		}
 	}
 	// Filter by action, and walk the keyset pages.
 	c.get("/audit?action=team.create")
-	if strings.Contains(c.lastBody, "service_user.create</a>") {
+	if strings.Contains(c.lastBody, "created service user") {
 		t.Error("action filter let other actions through")
 	}
 	next := regexp.MustCompile(`href="(/audit\?[^"]*before=\d+[^"]*)" rel="next"`).FindStringSubmatch(c.lastBody)
@@ -62,7 +63,7 @@ func TestAuditPage(t *testing.T) {
 
 	// Links from the user page, and the detail page's before/after.
 	c.get(fmt.Sprintf("/users/%d", svc))
-	if !strings.Contains(c.lastBody, fmt.Sprintf("/audit?user=%d", svc)) || !strings.Contains(c.lastBody, "service_user.create") {
+	if !strings.Contains(c.lastBody, fmt.Sprintf("/audit?user=%d", svc)) || !strings.Contains(c.lastBody, "created service user <a href=") {
 		t.Error("user page lacks its recent activity")
 	}
 	c.get(fmt.Sprintf("/users/%d/edit", svc))
@@ -73,7 +74,8 @@ func TestAuditPage(t *testing.T) {
 		t.Fatal("no update event listed")
 	}
 	expectStatus(t, c.get("/audit/"+m[1]), http.StatusOK)
-	for _, want := range []string{"service_user.update", ">role<", ">member<", ">manager<", ">now documented<", "Ada Admin", "ada@example.com"} {
+	for _, want := range []string{"Ada Admin</a> updated <a href=\"/users/", ">Audited bot</a> (purpose and role)", ">Service user updated<",
+		">role<", ">member<", ">manager<", ">now documented<", "Ada Admin", "ada@example.com"} {
 		if !strings.Contains(c.lastBody, want) {
 			t.Errorf("event page lacks %q", want)
 		}
@@ -190,11 +192,12 @@ func TestUserActivityIncludesItsTokens(t *testing.T) {
 	svc := createService(t, c, url.Values{"name": {"Busy bot"}})
 	generate(t, c, svc, url.Values{"name": {"busy-token"}})
 	c.get(fmt.Sprintf("/users/%d", svc))
-	if !strings.Contains(c.lastBody, "token.create") {
+	if !strings.Contains(visibleText(c.lastBody), "Ada Admin generated token busy-token for Busy bot") {
 		t.Fatal("the user page's activity lacks the creation of its token")
 	}
 	c.get(fmt.Sprintf("/audit?user=%d", svc))
-	if !strings.Contains(c.lastBody, "token.create") || !strings.Contains(c.lastBody, "service_user.create") {
+	if text := visibleText(c.lastBody); !strings.Contains(text, "Ada Admin generated token busy-token for Busy bot") ||
+		!strings.Contains(text, "Ada Admin created service user Busy bot") {
 		t.Fatal("the user's timeline lacks its own or its token's events")
 	}
 }
@@ -219,8 +222,9 @@ func TestDeletedTokenHistoryInTheConsole(t *testing.T) {
 	}
 	for _, path := range []string{fmt.Sprintf("/users/%d", svc), fmt.Sprintf("/audit?user=%d", svc)} {
 		expectStatus(t, c.get(path), http.StatusOK)
-		for _, want := range []string{"token.create", "token.revoke", "token.delete", "ci-60 (deleted)"} {
-			if !strings.Contains(c.lastBody, want) {
+		for _, want := range []string{"Ada Admin generated token ci-60 (deleted) for CI", "Ada Admin revoked token ci-60 (deleted) of CI",
+			"Ada Admin deleted token ci-60 of CI"} {
+			if !strings.Contains(visibleText(c.lastBody), want) {
 				t.Errorf("%s lacks %q", path, want)
 			}
 		}

@@ -144,7 +144,8 @@ func TestBrowserAuditLog(t *testing.T) {
 	}
 	for i, w := range want {
 		r := rows[i]
-		if r.Action != w.action || !strings.Contains(r.Text, w.text) || !strings.Contains(r.Text, auditLogAdminEmail) {
+		if r.Action != w.action || !strings.Contains(r.Text, w.text) || !strings.Contains(r.Text, auditLogAdminEmail) ||
+			!strings.HasPrefix(r.Sentence, auditLogAdminName+" ") {
 			t.Fatalf("the audit log: row %d is %q (%s); want %s by %s about %q\nall rows: %v",
 				i+1, r.Text, r.Action, w.action, auditLogAdminEmail, w.text, rows)
 		}
@@ -184,9 +185,10 @@ func TestBrowserAuditLog(t *testing.T) {
 	// back/forward cache, which chromedp v0.23 does not follow reliably.)
 	filteredURL := b.location("before Details").String()
 	b.load("click Details of token.revoke", 200, chromedp.Click(chromedp.Search(fmt.Sprintf(
-		`//main//tbody/tr[td[3][normalize-space()=%q]]//a[starts-with(normalize-space(), "Details")]`, auditLogTokenRevoke))))
+		`//main//tbody/tr[td[3][starts-with(normalize-space(), %q)]]//a[starts-with(normalize-space(), "Details")]`, auditLogAdminName+" revoked token"))))
 	b.expectPath("the event page", "/audit/"+filtered[auditLogTokenRevoke])
-	expectText(b, "the event page: action", chromedp.CSS(`main h1`), auditLogTokenRevoke)
+	expectText(b, "the event page: sentence", chromedp.CSS(`main h1`), auditLogAdminName+" revoked token "+auditLogToken+" of "+auditLogService)
+	expectText(b, "the event page: action", auditEventField("Action"), "Token revoked")
 	expectText(b, "the event page: actor", auditEventField("Actor"), auditLogAdminEmail)
 	expectText(b, "the event page: target", auditEventField("Target"), auditLogToken)
 	changes, err := chromedp.Run(b.ctx, chromedp.Evaluate[[][]string](`Array.from(
@@ -265,9 +267,20 @@ func TestBrowserAuditLog(t *testing.T) {
 
 // auditListRow is one row of the audit log's tables.
 type auditListRow struct {
-	ID     string `json:"id"`     // the event id, from the Details link
-	Action string `json:"action"` // the Action column
-	Text   string `json:"text"`   // the row's whole text, on one line
+	ID       string `json:"id"`       // the event id, from the Details link
+	Sentence string `json:"sentence"` // the event in words, the third column
+	Action   string `json:"-"`        // the action the sentence words (see sentenceActions)
+	Text     string `json:"text"`     // the row's whole text, on one line
+}
+
+// sentenceActions are the words by which a reader tells the actions these
+// tests perform apart; the log shows no codes.
+var sentenceActions = []struct{ words, action string }{
+	{" revoked token ", auditLogTokenRevoke},
+	{" generated token ", auditLogTokenCreate},
+	{" created service user ", auditLogServiceEvent},
+	{" created team ", "team.create"},
+	{" signed in", "auth.login"},
 }
 
 func (r auditListRow) String() string { return r.Action + "#" + r.ID }
@@ -277,11 +290,19 @@ func (b *browser) auditListRows(step string) []auditListRow {
 	b.t.Helper()
 	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]auditListRow](`Array.from(document.querySelectorAll("main section > table > tbody > tr"), tr => ({
 		id: (tr.querySelector('a[href^="/audit/"]')?.getAttribute("href") ?? "").replace("/audit/", ""),
-		action: tr.cells[2]?.textContent.trim() ?? "",
+		sentence: (tr.cells[2]?.textContent ?? "").trim().replace(/\s+/g, " "),
 		text: tr.textContent.trim().replace(/\s+/g, " "),
 	}))`))
 	if err != nil {
 		b.t.Fatalf("%s: read the rows: %v", step, err)
+	}
+	for i := range rows {
+		for _, sa := range sentenceActions {
+			if strings.Contains(rows[i].Sentence, sa.words) {
+				rows[i].Action = sa.action
+				break
+			}
+		}
 	}
 	return rows
 }

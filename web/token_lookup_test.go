@@ -30,7 +30,7 @@ func TestTokenLookup(t *testing.T) {
 	}
 	resp := c.post("/tokens/lookup", url.Values{"token": {" " + secret + "\n"}})
 	expectStatus(t, resp, http.StatusOK)
-	for _, want := range []string{"leaked", "Leaked bot", "leaked_bot@service", "Revoke this token now", "token.create"} {
+	for _, want := range []string{"leaked", "Leaked bot", "leaked_bot@service", "Revoke this token now", "generated token <a href="} {
 		if !strings.Contains(c.lastBody, want) {
 			t.Errorf("lookup result lacks %q", want)
 		}
