@@ -12,6 +12,9 @@ import (
 // characters and text-direction overrides appear as visible escapes instead
 // of acting on the page.
 func OneLine(s string) string {
+	if strings.IndexFunc(s, escaped) < 0 {
+		return s // the usual case: nothing to show differently
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -21,13 +24,19 @@ func OneLine(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case unicode.IsControl(r) || (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F' || r == '\u061C':
+		case escaped(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// escaped reports whether OneLine shows r as an escape: control characters
+// and the marks that override the direction of text.
+func escaped(r rune) bool {
+	return unicode.IsControl(r) || (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F' || r == '\u061C'
 }
 
 // AuditRow is one event in the list.

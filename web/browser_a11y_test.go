@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/warden-console/warden/models"
 )
@@ -149,6 +150,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		{"team", "/teams/" + strconv.FormatInt(seed.TeamID, 10)},
 		{"audit", "/audit"},
 		{"audit-event", "/audit/1"},
+		{"token-history", "/audit?target_kind=token&target_id=" + strconv.FormatInt(seed.RevokedID, 10)},
 		{"settings", "/settings"},
 		{"account", "/account"},
 	} {
@@ -169,5 +171,32 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	b.do("name the token", chromedp.SendKeys(chromedp.ID("name"), "a11y"))
 	b.do("generate the token", chromedp.Click(button("Generate token")), chromedp.WaitVisible(chromedp.ID("token-value")))
 	check(b, "token-reveal")
+	secret, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("token-value")))
+	if err != nil {
+		t.Fatalf("read the revealed token: %v", err)
+	}
+	// The lookup's result, with the token's owner and its events.
+	b.navigate("open the lookup", base+"/tokens/lookup", 200)
+	b.do("paste the token", chromedp.SendKeys(chromedp.ID("token"), secret))
+	b.load("look it up", 200, chromedp.Click(button("Look up")))
+	check(b, "token-lookup-result")
+
+	// Keyboard focus is visible on every stop of the first tab stops.
+	b.do("set the viewport", chromedp.EmulateViewport(1366, 844))
+	b.navigate("open a service user", base+user, 200)
+	for i := 0; i < 12; i++ {
+		b.do("press Tab", chromedp.KeyEvent(kb.Tab))
+		shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+			const el = document.activeElement, s = getComputedStyle(el);
+			const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== "none";
+			return ring ? "" : el.outerHTML.slice(0, 120);
+		})()`))
+		if err != nil {
+			t.Fatalf("tab stop %d: %v", i+1, err)
+		}
+		if shown != "" {
+			t.Errorf("tab stop %d shows no focus: %s", i+1, shown)
+		}
+	}
 	b.expectCleanConsole()
 }
