@@ -216,7 +216,7 @@ func TokenRevealSection(d TokenRevealData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "Send it as <code class=\"font-mono\">Authorization: Bearer …</code>.</p><div class=\"reveal-done\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "Send it as <code class=\"whitespace-nowrap font-mono\">Authorization: Bearer &lt;token&gt;</code>.</p><div class=\"reveal-done\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -202,7 +202,7 @@ func TokenForm(p Page, d TokenFormData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</div><div class=\"mt-3\"><label for=\"custom_date\" class=\"mb-1 block text-sm text-slate-700\">Custom date (the token works until the end of that day, UTC)</label> <input id=\"custom_date\" name=\"custom_date\" type=\"date\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</div><div class=\"mt-3\" data-custom-date><label for=\"custom_date\" class=\"mb-1 block text-sm text-slate-700\">Custom date (the token works until the end of that day, UTC)</label> <input id=\"custom_date\" name=\"custom_date\" type=\"date\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

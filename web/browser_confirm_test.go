@@ -96,3 +96,34 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 	expectText(b, "the reveal", chromedp.CSS(`#token-reveal`), "airflow-staging-r2")
 	b.expectCleanConsole()
 }
+
+// TestBrowserTokenFormCustomDate: the token form's custom date shows only
+// while "Custom date" is chosen.
+func TestBrowserTokenFormCustomDate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := findChromium()
+	if chromium == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
+		}
+		t.Skip("browser test needs Chromium")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	var seed consoleSeed
+	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) (err error) {
+		seed, err = seedConsole(ctx, st)
+		return err
+	})
+	b := newBrowser(t, ctx, chromium)
+	b.signIn(base, consoleAdminEmail)
+	b.navigate("open the token form", base+"/users/"+strconv.FormatInt(seed.ServiceID, 10)+"/tokens/new", 200)
+	b.waitUntil("the custom date is hidden with 90 days", `document.getElementById("custom_date").closest("[data-custom-date]").hidden`)
+	b.do("choose Custom date", chromedp.Click(chromedp.Search(`//label[normalize-space()="Custom date"]`)))
+	b.waitUntil("the custom date shows", `!document.getElementById("custom_date").closest("[data-custom-date]").hidden && !document.getElementById("custom_date").disabled`)
+	b.do("choose 30 days", chromedp.Click(chromedp.Search(`//label[normalize-space()="30 days"]`)))
+	b.waitUntil("the custom date hides again", `document.getElementById("custom_date").closest("[data-custom-date]").hidden`)
+	b.expectCleanConsole()
+}

@@ -77,16 +77,23 @@
     boxes.forEach(function (b) { b.checked = all.checked; });
   });
 
-  // The audit log's date inputs show only while the period is "Custom
-  // date"; hidden ones are disabled so the form does not send them.
-  document.addEventListener("change", function (evt) {
-    var sel = evt.target;
-    if (!sel.matches || !sel.matches("select[name=range]") || !sel.form) return;
-    var custom = sel.value === "custom";
-    sel.form.querySelectorAll("[data-custom-date]").forEach(function (el) {
+  // A custom date (the audit log's period, a new token's expiry) shows only
+  // while "Custom date" is chosen; hidden inputs are disabled so the form
+  // does not send them. Without a script the date is always there.
+  var customChoice = "select[name=range], input[name=expiry]";
+  function showCustomDate(choice) {
+    var custom = choice.value === "custom";
+    choice.form.querySelectorAll("[data-custom-date]").forEach(function (el) {
       el.hidden = !custom;
       el.querySelectorAll("input").forEach(function (i) { i.disabled = !custom; });
     });
+  }
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches(customChoice) && el.form) showCustomDate(el);
+  });
+  document.querySelectorAll("input[name=expiry]:checked").forEach(function (el) {
+    if (el.form) showCustomDate(el);
   });
 
   // Elements marked data-needs-js (Copy and Download) are hidden until a
