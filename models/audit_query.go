@@ -491,12 +491,12 @@ func (s *Store) summarizeFromCounts(ctx context.Context, q AuditQuery, sum Audit
 		where, args = `action IN ? AND `+where, []any{q.Actions, from, to}
 		actors = `audit_daily_actor_actions`
 	}
-	if err := db.Raw(`SELECT COALESCE(SUM(n), 0) FROM audit_daily_actions WHERE `+where, args...).Scan(&sum.Total).Error; err != nil {
-		return sum, fmt.Errorf("models: audit summary: %w", err)
-	}
 	if err := db.Raw(`SELECT day, SUM(CASE WHEN automated = 0 THEN n ELSE 0 END) AS human, SUM(CASE WHEN automated = 1 THEN n ELSE 0 END) AS automated
 		FROM audit_daily_actions WHERE `+where+` GROUP BY day ORDER BY day`, args...).Scan(&sum.Days).Error; err != nil {
 		return sum, fmt.Errorf("models: audit chart: %w", err)
+	}
+	for _, d := range sum.Days { // the chart's days hold every count
+		sum.Total += d.Human + d.Automated
 	}
 	var top struct {
 		Label string
