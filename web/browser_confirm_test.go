@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -34,17 +33,9 @@ func (b *browser) openTokenDialog(token, item string) {
 // focus back on the menu and nothing changed; Rotate's dialog carries the
 // overlap and leads to the reveal.
 func TestBrowserTokenConfirmDialogs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip("browser test needs Chromium")
-	}
+	chromium := needChromium(t)
 	axe := axeSource(t)
+	shots := screenshotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	var seed consoleSeed
@@ -66,7 +57,7 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 	for _, w := range []int64{1366, 390} {
 		b.do("set the viewport", chromedp.EmulateViewport(w, 844))
 		b.checkPage(axe, "revoke dialog", w)
-		b.screenshot(os.Getenv("WARDEN_SCREENSHOT_DIR"), fmt.Sprintf("token-revoke-dialog-%d.png", w))
+		b.screenshot(shots, fmt.Sprintf("token-revoke-dialog-%d.png", w))
 	}
 	b.do("set the viewport", chromedp.EmulateViewport(1366, 900))
 
@@ -100,16 +91,7 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 // TestBrowserTokenFormCustomDate: the token form's custom date shows only
 // while "Custom date" is chosen.
 func TestBrowserTokenFormCustomDate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip("browser test needs Chromium")
-	}
+	chromium := needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	var seed consoleSeed
