@@ -49,6 +49,17 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 	userPage := base + "/users/" + strconv.FormatInt(seed.ServiceID, 10)
 	b.navigate("open the service user", userPage, 200)
 
+	// The menu closes on Escape, with the focus back on its button, and on a
+	// click elsewhere.
+	menu := `document.querySelector('summary[aria-label="Actions for token airflow-prod"]').parentElement`
+	b.do("open the menu", chromedp.Click(chromedp.Search(tokenRowXPath("airflow-prod")+`//summary`)))
+	b.waitUntil("the menu is open", menu+`.open`)
+	b.do("press Escape in the menu", chromedp.KeyEvent(kb.Escape))
+	b.waitUntil("Escape closed the menu", `!`+menu+`.open && document.activeElement === `+menu+`.querySelector("summary")`)
+	b.do("open the menu again", chromedp.Click(chromedp.Search(tokenRowXPath("airflow-prod")+`//summary`)))
+	b.do("click the page's heading", chromedp.Click(chromedp.CSS(`main h1`)))
+	b.waitUntil("a click elsewhere closed the menu", `!`+menu+`.open`)
+
 	// Revoke…: a modal naming the token and owner, the focus on Cancel.
 	b.openTokenDialog("airflow-prod", "Revoke…")
 	b.waitUntil("the dialog is modal", `document.querySelector("dialog.confirm-dialog").matches(":modal")`)
