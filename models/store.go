@@ -17,11 +17,12 @@ type Store struct {
 	now      func() time.Time
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
-	usage    *usageBuffer // see token_usage.go
-	turns    writeTurns   // see tx.go
-	auths    authCache    // see token_auth_cache.go
-	counts   tokenCounts  // see token_overview.go
-	revStmt  *sql.Stmt    // reads data_revision, prepared once: every API request does
+	usage    *usageBuffer  // see token_usage.go
+	turns    writeTurns    // see tx.go
+	auths    authCache     // see token_auth_cache.go
+	counts   tokenCounts   // see token_overview.go
+	revStmt  *sql.Stmt     // reads data_revision, prepared once: every API request does
+	webhooks WebhookConfig // see webhooks.go
 }
 
 // Option configures a Store.
