@@ -52,7 +52,7 @@ func (h *Handler) tokenConfirm(c *fiber.Ctx, action string) error {
 	}
 	d := views.TokenConfirmData{
 		Action: action, ID: t.ID, Name: t.Name, Hint: t.Hint, State: string(state), ExpiresAt: t.ExpiresAt,
-		UserID: u.ID, UserName: u.Name, Now: now,
+		UserID: u.ID, UserName: u.Name, Now: now, Next: tokenNext(c.Query("next")),
 	}
 	if t.Replaced(now) {
 		d.State = "replaced"
@@ -101,4 +101,16 @@ func (h *Handler) TokensRevokeAllConfirm(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, fiber.StatusOK, views.RevokeAllConfirm(p, d))
+}
+
+// tokenNext is where a token action returns to when it was opened from a
+// list: a local path only (SafeNext), else "" for the user's page.
+func tokenNext(next string) string {
+	if next == "" {
+		return ""
+	}
+	if next = SafeNext(next); next == "/" {
+		return ""
+	}
+	return next
 }

@@ -184,6 +184,9 @@ func (h *Handler) tokenAction(c *fiber.Ctx, act func(actor models.Actor, id int6
 		return err
 	}
 	h.Sessions.AddFlash(c, "success", "Token “"+t.Name+"” "+done+".")
+	if next := tokenNext(BodyValue(c, "next")); next != "" {
+		return c.Redirect(next, fiber.StatusSeeOther)
+	}
 	return c.Redirect(userPath(t.UserID), fiber.StatusSeeOther)
 }
 

@@ -62,6 +62,9 @@ func (l ListState) SortArrow(key string) string {
 	return "▲"
 }
 
+// URL returns the link to the current view.
+func (l ListState) URL() string { return l.url(cloneValues(l.Values)) }
+
 // PageURL returns the link to page n of the current view.
 func (l ListState) PageURL(n int) string {
 	key := l.PageParam

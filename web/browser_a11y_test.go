@@ -85,20 +85,9 @@ func (b *browser) checkPage(axe, name string, width int64) {
 // 390 px wide and fails when one scrolls sideways or axe-core finds a
 // serious or critical violation. WARDEN_SCREENSHOT_DIR keeps screenshots.
 func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		t.Skip("no Chromium")
-	}
+	chromium := needChromium(t)
 	axe := axeSource(t)
-	shots := os.Getenv("WARDEN_SCREENSHOT_DIR")
-	if shots != "" {
-		if err := os.MkdirAll(shots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shots := screenshotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	widths := []int64{1366, 390}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -15,17 +14,7 @@ import (
 // shows the From and To inputs and any other period hides and disables
 // them, so the filter sent is the one shown.
 func TestBrowserAuditCustomDates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		msg := "browser test needs Chromium (on Debian: apt-get install chromium)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip(msg)
-	}
+	chromium := needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) error {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -47,23 +46,8 @@ const (
 // With WARDEN_SCREENSHOT_DIR set it writes audit.png and audit-event.png
 // there.
 func TestBrowserAuditLog(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		msg := "browser test needs Chromium: /usr/bin/chromium is missing and there is no chromium on PATH (on Debian: apt-get install chromium)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip(msg)
-	}
-	shotDir := os.Getenv("WARDEN_SCREENSHOT_DIR")
-	if shotDir != "" {
-		if err := os.MkdirAll(shotDir, 0o755); err != nil {
-			t.Fatalf("WARDEN_SCREENSHOT_DIR: %v", err)
-		}
-	}
+	chromium := needChromium(t)
+	shotDir := screenshotDir(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -34,17 +33,9 @@ func (b *browser) openTokenDialog(token, item string) {
 // focus back on the menu and nothing changed; Rotate's dialog carries the
 // overlap and leads to the reveal.
 func TestBrowserTokenConfirmDialogs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip("browser test needs Chromium")
-	}
+	chromium := needChromium(t)
 	axe := axeSource(t)
+	shots := screenshotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	var seed consoleSeed
@@ -58,6 +49,17 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 	userPage := base + "/users/" + strconv.FormatInt(seed.ServiceID, 10)
 	b.navigate("open the service user", userPage, 200)
 
+	// The menu closes on Escape, with the focus back on its button, and on a
+	// click elsewhere.
+	menu := `document.querySelector('summary[aria-label="Actions for token airflow-prod"]').parentElement`
+	b.do("open the menu", chromedp.Click(chromedp.Search(tokenRowXPath("airflow-prod")+`//summary`)))
+	b.waitUntil("the menu is open", menu+`.open`)
+	b.do("press Escape in the menu", chromedp.KeyEvent(kb.Escape))
+	b.waitUntil("Escape closed the menu", `!`+menu+`.open && document.activeElement === `+menu+`.querySelector("summary")`)
+	b.do("open the menu again", chromedp.Click(chromedp.Search(tokenRowXPath("airflow-prod")+`//summary`)))
+	b.do("click the page's heading", chromedp.Click(chromedp.CSS(`main h1`)))
+	b.waitUntil("a click elsewhere closed the menu", `!`+menu+`.open`)
+
 	// Revoke…: a modal naming the token and owner, the focus on Cancel.
 	b.openTokenDialog("airflow-prod", "Revoke…")
 	b.waitUntil("the dialog is modal", `document.querySelector("dialog.confirm-dialog").matches(":modal")`)
@@ -66,7 +68,7 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 	for _, w := range []int64{1366, 390} {
 		b.do("set the viewport", chromedp.EmulateViewport(w, 844))
 		b.checkPage(axe, "revoke dialog", w)
-		b.screenshot(os.Getenv("WARDEN_SCREENSHOT_DIR"), fmt.Sprintf("token-revoke-dialog-%d.png", w))
+		b.screenshot(shots, fmt.Sprintf("token-revoke-dialog-%d.png", w))
 	}
 	b.do("set the viewport", chromedp.EmulateViewport(1366, 900))
 
@@ -100,16 +102,7 @@ func TestBrowserTokenConfirmDialogs(t *testing.T) {
 // TestBrowserTokenFormCustomDate: the token form's custom date shows only
 // while "Custom date" is chosen.
 func TestBrowserTokenFormCustomDate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("browser test needs Chromium; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip("browser test needs Chromium")
-	}
+	chromium := needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	var seed consoleSeed

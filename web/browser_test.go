@@ -36,23 +36,8 @@ import (
 // With WARDEN_SCREENSHOT_DIR set it writes setup.png, login.png and
 // overview.png there, for a look at the rendered pages.
 func TestBrowserFirstRunSignInSignOut(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		msg := "browser test needs Chromium: /usr/bin/chromium is missing and there is no chromium on PATH (on Debian: apt-get install chromium)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip(msg)
-	}
-	shotDir := os.Getenv("WARDEN_SCREENSHOT_DIR")
-	if shotDir != "" {
-		if err := os.MkdirAll(shotDir, 0o755); err != nil {
-			t.Fatalf("WARDEN_SCREENSHOT_DIR: %v", err)
-		}
-	}
+	chromium := needChromium(t)
+	shotDir := screenshotDir(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -135,6 +120,38 @@ func findChromium() string {
 		return p
 	}
 	return ""
+}
+
+// needChromium returns the Chromium binary for a browser test. It skips the
+// test in -short mode or when there is no Chromium, which under CI=true is
+// a failure instead.
+func needChromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	chromium := findChromium()
+	if chromium == "" {
+		msg := "browser test needs Chromium: /usr/bin/chromium is missing and there is no chromium on PATH (on Debian: apt-get install chromium)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
+		}
+		t.Skip(msg)
+	}
+	return chromium
+}
+
+// screenshotDir returns WARDEN_SCREENSHOT_DIR, created, or "" when unset:
+// the browser tests then take no screenshots.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("WARDEN_SCREENSHOT_DIR")
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatalf("WARDEN_SCREENSHOT_DIR: %v", err)
+		}
+	}
+	return dir
 }
 
 // startBrowserTestServer runs the real server on a loopback port until the

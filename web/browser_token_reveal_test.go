@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 	"testing"
@@ -52,23 +51,8 @@ const revealStateJS = `(() => {
 // With WARDEN_SCREENSHOT_DIR set it saves the reveal and the "shown once"
 // page at both widths, and the reveal without JavaScript.
 func TestBrowserTokenReveal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	chromium := findChromium()
-	if chromium == "" {
-		msg := "browser test needs Chromium (on Debian: apt-get install chromium)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-		}
-		t.Skip(msg)
-	}
-	shotDir := os.Getenv("WARDEN_SCREENSHOT_DIR")
-	if shotDir != "" {
-		if err := os.MkdirAll(shotDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	chromium := needChromium(t)
+	shotDir := screenshotDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	var svc int64

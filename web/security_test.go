@@ -254,6 +254,8 @@ func TestEveryPageNeedsASession(t *testing.T) {
 	protected := []struct{ method, path string }{
 		{"GET", "/"}, {"GET", "/account"}, {"GET", "/no-such-page"}, {"GET", "/users"},
 		{"POST", "/account/password"}, {"POST", "/account/sessions/end-others"}, {"POST", "/account/sessions/1/end"},
+		{"GET", "/tokens/1/rotate"}, {"GET", "/tokens/1/revoke"}, {"GET", "/tokens/1/restore"}, {"GET", "/tokens/1/delete"},
+		{"GET", "/users/1/tokens/revoke-all"}, {"GET", "/tokens/reveal/AAAAAAAAAAAAAAAAAAAAAA"},
 	}
 	for _, r := range protected {
 		var resp *http.Response

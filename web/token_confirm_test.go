@@ -164,3 +164,34 @@ func TestRefusalsUpFront(t *testing.T) {
 		t.Error("the server restored a deactivated user's token")
 	}
 }
+
+// TestInventoryRowActionsReturnToTheList: the inventory's rows have the
+// same menu; a confirmation opened there returns to the list, and only to a
+// local path.
+func TestInventoryRowActionsReturnToTheList(t *testing.T) {
+	h, c, _ := signedIn(t)
+	svc := createService(t, c, url.Values{"name": {"Nightly ETL"}})
+	generate(t, c, svc, url.Values{"name": {"ci-30"}})
+	generate(t, c, svc, url.Values{"name": {"ci-31"}})
+	tokens, _ := h.srv.Store().TokensOf(context.Background(), svc)
+	id := map[string]int64{}
+	for _, tk := range tokens {
+		id[tk.Name] = tk.ID
+	}
+	list := "/tokens?sort=name"
+	c.get(list)
+	revoke := fmt.Sprintf("/tokens/%d/revoke?next=%s", id["ci-30"], url.QueryEscape(list))
+	if !strings.Contains(c.lastBody, `href="`+strings.ReplaceAll(revoke, "&", "&amp;")+`"`) {
+		t.Fatalf("the inventory row's menu lacks %s: %s", revoke, snippet(c.lastBody))
+	}
+	expectStatus(t, c.get(revoke), http.StatusOK)
+	if !strings.Contains(c.lastBody, `name="next" value="`+strings.ReplaceAll(list, "&", "&amp;")+`"`) {
+		t.Errorf("the confirmation does not carry the list back: %s", snippet(c.lastBody))
+	}
+	expectRedirect(t, c.post(fmt.Sprintf("/tokens/%d/revoke", id["ci-30"]), url.Values{"next": {list}}), list)
+	// Anything but a local path returns to the user's page.
+	expectRedirect(t, c.post(fmt.Sprintf("/tokens/%d/revoke", id["ci-31"]), url.Values{"next": {"//evil.example/x"}}), fmt.Sprintf("/users/%d", svc))
+	if n, _ := h.srv.Store().ActiveTokenCount(context.Background(), svc); n != 0 {
+		t.Errorf("%d tokens still work", n)
+	}
+}

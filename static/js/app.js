@@ -172,6 +172,22 @@
     });
   });
 
+  // An open row menu, nav menu or picker closes when the click lands
+  // elsewhere, and on Escape, which returns the focus to its button.
+  document.addEventListener("click", function (evt) {
+    document.querySelectorAll("details.menu[open], details.nav-menu[open], details.picker[open]").forEach(function (d) {
+      if (!d.contains(evt.target)) d.open = false;
+    });
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var d = evt.target.closest && evt.target.closest("details[open]");
+    if (d && !d.closest("dialog")) {
+      d.open = false;
+      d.querySelector("summary").focus();
+    }
+  });
+
   // Flash messages can be dismissed.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-dismiss]");
