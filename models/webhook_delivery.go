@@ -124,13 +124,18 @@ func (s *Store) NewWebhookWorker() *WebhookWorker {
 // lease is how long a claim lasts: longer than any attempt.
 func (w *WebhookWorker) lease() time.Duration { return w.timeout + time.Minute }
 
-// Run delivers until ctx ends, looking for due deliveries every interval
-// and at once again after a full batch.
-func (w *WebhookWorker) Run(ctx context.Context, every time.Duration) {
+// Run delivers until ctx ends, looking for due deliveries every interval,
+// at once after a change of this process filled the outbox, and at once
+// again after a full batch. onError hears what a round could not do (nil:
+// nothing hears it); the round after tries again.
+func (w *WebhookWorker) Run(ctx context.Context, every time.Duration, onError func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		n, err := w.RunOnce(ctx)
+		if err != nil && onError != nil && ctx.Err() == nil {
+			onError(err)
+		}
 		if err == nil && n == w.batch {
 			continue
 		}
@@ -138,6 +143,7 @@ func (w *WebhookWorker) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-w.s.webhookWake:
 		}
 	}
 }

@@ -118,26 +118,42 @@ func (s *Store) enqueueWebhookEvent(tx *gorm.DB, typ string, at time.Time, data 
 				return fmt.Errorf("models: webhook payload: %w", err)
 			}
 		}
-		msgID, err := RandomToken(18)
-		if err != nil {
+		if _, err := s.insertDelivery(tx, ep.ID, typ, body); err != nil {
 			return err
-		}
-		now := s.Now()
-		if err := tx.Exec(`INSERT INTO webhook_deliveries (endpoint_id, msg_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, ep.ID, "msg_"+msgID, typ, string(body), DeliveryPending, now, now).Error; err != nil {
-			return fmt.Errorf("models: webhook outbox: %w", err)
 		}
 	}
 	return nil
 }
 
+// insertDelivery writes one pending delivery, due now, and returns its
+// webhook-id.
+func (s *Store) insertDelivery(tx *gorm.DB, endpointID int64, typ string, body []byte) (string, error) {
+	r, err := RandomToken(18)
+	if err != nil {
+		return "", err
+	}
+	msgID, now := "msg_"+r, s.Now()
+	if err := tx.Exec(`INSERT INTO webhook_deliveries (endpoint_id, msg_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`, endpointID, msgID, typ, string(body), DeliveryPending, now, now).Error; err != nil {
+		return "", fmt.Errorf("models: webhook outbox: %w", err)
+	}
+	s.outboxFilled = true
+	return msgID, nil
+}
+
+// wakeWebhookWorker tells a waiting worker of this process that deliveries
+// are due, without waiting for it: a wake already pending is enough.
+func (s *Store) wakeWebhookWorker() {
+	select {
+	case s.webhookWake <- struct{}{}:
+	default:
+	}
+}
+
 // webhookDataOf reads what an event about t says, as it is after the change
 // (a deleted token as the caller last saw it).
 func webhookDataOf(tx *gorm.DB, a Actor, t target, typ string, ch Changes) (WebhookData, error) {
-	d := WebhookData{Actor: WebhookActor{Kind: a.Kind, ID: nonZero(a.ID), Label: a.Label}}
-	if d.Actor.Kind == "" {
-		d.Actor.Kind = ActorSystem
-	}
+	d := webhookActorData(a)
 	userID := t.id
 	if t.kind == "token" {
 		tok := t.tok
@@ -173,6 +189,15 @@ func webhookDataOf(tx *gorm.DB, a Actor, t target, typ string, ch Changes) (Webh
 		d.Changes = Changes{"role": ch["role"]}
 	}
 	return d, nil
+}
+
+// webhookActorData is an event's data naming only who made it.
+func webhookActorData(a Actor) WebhookData {
+	d := WebhookData{Actor: WebhookActor{Kind: a.Kind, ID: nonZero(a.ID), Label: a.Label}}
+	if d.Actor.Kind == "" {
+		d.Actor.Kind = ActorSystem
+	}
+	return d
 }
 
 func webhookToken(t *Token) *WebhookToken {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -33,10 +33,12 @@ const (
 	EventServiceUserDeactivated = "service_user.deactivated"
 	EventServiceUserReactivated = "service_user.reactivated"
 	EventServiceUserRoleChanged = "service_user.role_changed"
+	// EventWebhookTest is sent to one endpoint on request (SendWebhookTest);
+	// no endpoint subscribes to it.
+	EventWebhookTest = "webhook.test"
 )
 
 const (
-	maxWebhookDescriptionChars    = 1000
 	maxWebhookURLBytes            = 2000
 	webhookSecretPrefix           = "whsec_"
 	webhookSecretBytes            = 32
@@ -88,6 +90,12 @@ type WebhookConfig struct {
 func WithWebhooks(c WebhookConfig) Option {
 	return func(s *Store) { s.webhooks = c }
 }
+
+// SetWebhooks configures webhooks on an open store, for a server whose key
+// is read from the database it opens (the cookie key Warden generated).
+// Call it before the store serves requests or a worker starts: it is not
+// safe alongside them.
+func (s *Store) SetWebhooks(c WebhookConfig) { s.webhooks = c }
 
 // DeriveWebhookKey derives the key that seals webhook signing secrets from
 // a server-held key (the cookie encryption key): HKDF-SHA256 with its own
@@ -148,12 +156,11 @@ func (s *Store) validateWebhookEndpoint(in WebhookEndpointInput) (rawURL, desc, 
 	if msg := s.checkWebhookURL(rawURL); msg != "" {
 		ve.Add("url", msg)
 	}
-	desc = strings.TrimSpace(strings.ReplaceAll(in.Description, "\r\n", "\n"))
-	switch {
-	case !utf8.ValidString(desc):
-		ve.Add("description", "The description contains invalid characters.")
-	case utf8.RuneCountInString(desc) > maxWebhookDescriptionChars:
-		ve.Add("description", fmt.Sprintf("Use at most %d characters.", maxWebhookDescriptionChars))
+	// As every description: no control characters (PostgreSQL cannot
+	// store a NUL), no text-direction tricks, at most 1000 characters.
+	desc, msg := cleanDescription(in.Description)
+	if msg != "" {
+		ve.Add("description", msg)
 	}
 	var types []string
 	for _, t := range in.Events {
@@ -487,4 +494,39 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, a Actor, id int64) (str
 		return "", err
 	}
 	return secret, nil
+}
+
+// ErrWebhookDisabled refuses a test event to a disabled endpoint: it would
+// wait in the outbox until the endpoint is enabled again.
+var ErrWebhookDisabled = &RuleError{
+	Code:    "webhook_disabled",
+	Message: "This endpoint is disabled; enable it to send it a test event.",
+}
+
+// SendWebhookTest puts a webhook.test event for one endpoint into the
+// outbox, whatever it subscribes to, and returns the delivery's webhook-id.
+func (s *Store) SendWebhookTest(ctx context.Context, a Actor, id int64) (string, error) {
+	var msgID string
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		e, err := webhookEndpointByID(tx, id)
+		if err != nil {
+			return err
+		}
+		if !e.Enabled {
+			return s.refuse(tx, a, "webhook.test", webhookTarget(e), ErrWebhookDisabled)
+		}
+		now := s.Now()
+		body, err := json.Marshal(WebhookPayload{Type: EventWebhookTest, Timestamp: now.Format(time.RFC3339), Data: webhookActorData(a)})
+		if err != nil {
+			return fmt.Errorf("models: webhook payload: %w", err)
+		}
+		if msgID, err = s.insertDelivery(tx, e.ID, EventWebhookTest, body); err != nil {
+			return err
+		}
+		return s.record(tx, a, "webhook.test", OutcomeSuccess, "", webhookTarget(e), nil)
+	})
+	if err != nil {
+		return "", err
+	}
+	return msgID, nil
 }

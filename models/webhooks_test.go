@@ -650,3 +650,60 @@ func TestWebhookBadReceiversAreBounded(t *testing.T) {
 		t.Errorf("the other endpoint: %+v", d)
 	}
 }
+
+// A test event goes to the one endpoint asked for, whatever it subscribes
+// to, and wakes the worker once committed; a disabled endpoint is refused,
+// and the refusal audited.
+func TestWebhookTestEventOneEndpoint(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := webhookTestStore(t, clock)
+	rcv := newHookReceiver(t, clock)
+	asked, secret := mustEndpoint(t, s, rcv.URL+"/asked", EventTokenExpired)
+	other, _ := mustEndpoint(t, s, rcv.URL+"/other")
+	select {
+	case <-s.webhookWake:
+		t.Fatal("creating endpoints woke the worker: nothing is due")
+	default:
+	}
+
+	msgID, err := s.SendWebhookTest(ctx, System, asked.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.webhookWake:
+	default:
+		t.Error("the committed test event did not wake the worker")
+	}
+	if d := mustDeliveries(t, s, other.ID); len(d) != 0 {
+		t.Errorf("the other endpoint got %d deliveries", len(d))
+	}
+	d := mustDeliveries(t, s, asked.ID)
+	if len(d) != 1 || d[0].EventType != EventWebhookTest || d[0].MsgID != msgID || d[0].Status != DeliveryPending {
+		t.Fatalf("deliveries: %+v", d)
+	}
+	rcv.setSecrets(secret)
+	mustRunOnce(t, s.NewWebhookWorker())
+	got := rcv.received()
+	if len(got) != 1 || got[0].Payload.Type != EventWebhookTest || !got[0].Verified[0] || got[0].ID != msgID {
+		t.Fatalf("received %+v", got)
+	}
+
+	if _, err := s.UpdateWebhookEndpoint(ctx, System, asked.ID, WebhookEndpointInput{URL: asked.URL, Enabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendWebhookTest(ctx, System, asked.ID); !errors.Is(err, ErrWebhookDisabled) {
+		t.Fatalf("a test to a disabled endpoint: %v", err)
+	}
+	page, err := s.ListAudit(ctx, AuditQuery{Limit: 1})
+	if err != nil || len(page.Events) != 1 || page.Events[0].Action != "webhook.test" || page.Events[0].Outcome != OutcomeDenied {
+		t.Errorf("the refusal is not audited: %+v, %v", page.Events, err)
+	}
+	if _, err := s.SendWebhookTest(ctx, System, 424242); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a test to no endpoint: %v", err)
+	}
+	if n := len(mustDeliveries(t, s, asked.ID)); n != 1 {
+		t.Errorf("%d deliveries after the refusals, want the first one only", n)
+	}
+}
