@@ -49,6 +49,14 @@ func (h *Handler) APIRoutes() []APIRoute {
 		{"PATCH", "/teams/:id", admin, h.APITeamPatch},
 		{"DELETE", "/teams/:id", admin, h.APITeamDelete},
 		{"GET", "/audit", admin, h.APIAudit},
+		{"GET", "/webhooks", admin, h.APIWebhooksList},
+		{"POST", "/webhooks", admin, h.APIWebhookCreate},
+		{"GET", "/webhooks/:id", admin, h.APIWebhookGet},
+		{"PATCH", "/webhooks/:id", admin, h.APIWebhookPatch},
+		{"DELETE", "/webhooks/:id", admin, h.APIWebhookDelete},
+		{"POST", "/webhooks/:id/rotate-secret", admin, h.APIWebhookRotateSecret},
+		{"POST", "/webhooks/:id/test", admin, h.APIWebhookTest},
+		{"GET", "/webhooks/:id/deliveries", admin, h.APIWebhookDeliveries},
 	}
 }
 

@@ -97,12 +97,15 @@ type target struct {
 	id    int64
 	label string
 	owner int64
+	// tok is the token a token target was made from, for a webhook about a
+	// token deleted in the same change.
+	tok *Token
 }
 
 func userTarget(u *User) target { return target{kind: "user", id: u.ID, label: u.Handle()} }
 func teamTarget(t *Team) target { return target{kind: "team", id: t.ID, label: t.Name} }
 func tokenTarget(t *Token) target {
-	return target{kind: "token", id: t.ID, label: t.Name, owner: t.UserID}
+	return target{kind: "token", id: t.ID, label: t.Name, owner: t.UserID, tok: t}
 }
 
 // ownerID is the user an event about t concerns, if any.
@@ -184,7 +187,12 @@ func (s *Store) record(tx *gorm.DB, a Actor, action, outcome, reason string, t t
 	if err := tx.Create(&e).Error; err != nil {
 		return fmt.Errorf("models: write audit event: %w", err)
 	}
-	return countEvent(tx, &e)
+	if err := countEvent(tx, &e); err != nil {
+		return err
+	}
+	// Every change that notifies is audited, so the outbox is filled here,
+	// in the change's transaction: a rollback sends nothing.
+	return s.enqueueWebhooks(tx, a, &e, t, changes)
 }
 
 // countEvent keeps the per-day counts in step with the log, in the same

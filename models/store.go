@@ -17,11 +17,16 @@ type Store struct {
 	now      func() time.Time
 	hasher   *PasswordHasher
 	lifetime SessionLifetime
-	usage    *usageBuffer // see token_usage.go
-	turns    writeTurns   // see tx.go
-	auths    authCache    // see token_auth_cache.go
-	counts   tokenCounts  // see token_overview.go
-	revStmt  *sql.Stmt    // reads data_revision, prepared once: every API request does
+	usage    *usageBuffer  // see token_usage.go
+	turns    writeTurns    // see tx.go
+	auths    authCache     // see token_auth_cache.go
+	counts   tokenCounts   // see token_overview.go
+	revStmt  *sql.Stmt     // reads data_revision, prepared once: every API request does
+	webhooks WebhookConfig // see webhooks.go
+	// outboxFilled says the running write transaction queued a delivery;
+	// webhookWake then tells a worker of this process once it commits.
+	outboxFilled bool
+	webhookWake  chan struct{}
 }
 
 // Option configures a Store.
@@ -39,7 +44,7 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 }
 
 func newStore(ctx context.Context, db *gorm.DB, d Dialect, opts ...Option) (*Store, error) {
-	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(),
+	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(), webhookWake: make(chan struct{}, 1),
 		lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}}
 	for _, o := range opts {
 		o(s)

@@ -48,7 +48,7 @@ func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error
 		return err
 	}
 	defer release()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.dialect == Postgres {
 			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, writerLockKey).Error; err != nil {
 				return fmt.Errorf("models: writer lock: %w", err)
@@ -56,6 +56,15 @@ func (s *Store) exclusive(ctx context.Context, fn func(tx *gorm.DB) error) error
 		}
 		return fn(tx)
 	})
+	// The flag is this transaction's alone: the process's writes take
+	// turns. Only a commit wakes the worker, so it finds the rows.
+	if s.outboxFilled {
+		s.outboxFilled = false
+		if err == nil {
+			s.wakeWebhookWorker()
+		}
+	}
+	return err
 }
 
 // writeRow runs a one-statement write that keeps no rule and records no

@@ -26,9 +26,9 @@ type apiFixture struct {
 	adminUserID, managerID, memberID, teamID, tokenID int64
 }
 
-func newAPIFixture(t *testing.T) *apiFixture {
+func newAPIFixture(t *testing.T, mutate ...func(*Config)) *apiFixture {
 	t.Helper()
-	h := newHarness(t, func(c *Config) { c.APIRateLimit, c.APIAuthFailures = 0, 0 })
+	h := newHarness(t, append([]func(*Config){func(c *Config) { c.APIRateLimit, c.APIAuthFailures = 0, 0 }}, mutate...)...)
 	ctx := context.Background()
 	st := h.srv.Store()
 	human := h.admin("ada@example.com")

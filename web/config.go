@@ -43,6 +43,13 @@ type Config struct {
 	APIAuthFailures int
 	// MetricsAddr is where /metrics is served; empty turns metrics off.
 	MetricsAddr string
+	// WebhookAllowHTTP accepts http:// webhook URLs; WebhookAllowPrivate
+	// lets deliveries reach loopback, private and metadata addresses.
+	WebhookAllowHTTP    bool
+	WebhookAllowPrivate bool
+	// WebhookPollInterval is how often the delivery worker looks for due
+	// deliveries.
+	WebhookPollInterval time.Duration
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -56,6 +63,9 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		APIRateLimit:    50,
 		APIAuthFailures: 30,
+		// Changes wake the worker at once (see Server.Serve); the interval
+		// only bounds how late a retry or another replica's event goes out.
+		WebhookPollInterval: 5 * time.Second,
 	}
 }
 
@@ -98,6 +108,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.APIRateLimit, "api-rate-limit", c.APIRateLimit, "API requests per second per token, bursts up to twice that; 0 turns the limit off [$WARDEN_API_RATE_LIMIT]")
 	fs.IntVar(&c.APIAuthFailures, "api-auth-failures", c.APIAuthFailures, "failed API authentications allowed per client address per minute; 0 turns the limit off [$WARDEN_API_AUTH_FAILURES]")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of a separate listener serving Prometheus /metrics, e.g. 127.0.0.1:9090; off when empty [$WARDEN_METRICS_ADDR]")
+	fs.BoolVar(&c.WebhookAllowHTTP, "webhook-allow-http", c.WebhookAllowHTTP, "accept http:// webhook URLs, not only https:// [$WARDEN_WEBHOOK_ALLOW_HTTP]")
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "let webhooks reach loopback, private, link-local and cloud-metadata addresses [$WARDEN_WEBHOOK_ALLOW_PRIVATE]")
+	fs.DurationVar(&c.WebhookPollInterval, "webhook-poll-interval", c.WebhookPollInterval, "how often the webhook worker looks for due deliveries (retries, other replicas' events) [$WARDEN_WEBHOOK_POLL_INTERVAL]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
 }
@@ -170,6 +183,9 @@ func (c Config) Validate() error {
 	}
 	if c.APIRateLimit < 0 {
 		errs = append(errs, errors.New("--api-rate-limit must not be negative"))
+	}
+	if c.WebhookPollInterval < 10*time.Millisecond {
+		errs = append(errs, errors.New("--webhook-poll-interval must be at least 10ms"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))

@@ -54,6 +54,9 @@ func TestAPIPropertyRunOverTheDocument(t *testing.T) {
 			"users":  {1, f.memberID},
 			"tokens": {f.tokenID},
 			"teams":  {1, f.teamID},
+			// Filled by POST /webhooks; a test endpoint's URL never
+			// resolves, and no worker runs here anyway.
+			"webhooks": {},
 		},
 	}
 	g.avoidUser, g.avoidToken = f.adminUserID, own[0].ID
@@ -220,6 +223,8 @@ func (g *propertyGen) learn(path, body string) {
 		g.ids["users"] = append(g.ids["users"], rec.ID)
 	case path == "/teams":
 		g.ids["teams"] = append(g.ids["teams"], rec.ID)
+	case path == "/webhooks":
+		g.ids["webhooks"] = append(g.ids["webhooks"], rec.ID)
 	case strings.HasSuffix(path, "/tokens") || strings.HasSuffix(path, "/rotate"):
 		g.ids["tokens"] = append(g.ids["tokens"], rec.ID)
 	}
@@ -425,6 +430,9 @@ func (g *propertyGen) value(name string, s *openapi3.Schema, depth int) any {
 		switch name {
 		case "token":
 			return pick(g, []string{g.f.member, g.f.revoked, g.f.expired, "wdn_unknown", "nope"})
+		case "url": // a webhook's: mostly valid, under .invalid (RFC 2606)
+			return pick(g, []string{"https://hooks.example.invalid/warden", "https://a.invalid", "https://b.invalid:8443/h?k=v",
+				"http://plain.invalid/", "ftp://x.invalid", "https://u:p@c.invalid/", "not a url"})
 		}
 		return pick(g, []string{"Build bot", "etl", "Café ", "Ops team", "ci-" + strconv.Itoa(g.rng.IntN(1000)), "a", "日本語", "x y z"})
 	}

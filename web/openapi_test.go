@@ -436,6 +436,51 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	k.do(f, na, 404, "PATCH", teamPath, f.admin, js, `{"description":"gone"}`)
 	k.do(f, na, 400, "DELETE", "/api/v1/teams/1", f.admin, "", "")
 
+	// Webhooks: create, read, change, test, rotate, deliveries, delete. The
+	// URLs never resolve (.invalid); the endpoints are gone before the
+	// server below runs its worker.
+	_, body = k.do(f, ok, 201, "POST", "/api/v1/webhooks", f.admin, js,
+		`{"url":"https://hooks.example.invalid/warden","description":"SIEM","events":["token.revoked","token.created"],"enabled":true}`)
+	var hook handlers.APIWebhookWithSecret
+	decodeInto(t, body, &hook)
+	hookPath := fmt.Sprintf("/api/v1/webhooks/%d", hook.ID)
+	_, body = k.do(f, ok, 201, "POST", "/api/v1/webhooks", f.admin, js, `{"url":"https://all.example.invalid/","description":null,"events":null,"enabled":null}`)
+	var hookAll handlers.APIWebhookWithSecret
+	decodeInto(t, body, &hookAll)
+	k.do(f, ok, 200, "GET", "/api/v1/webhooks", f.admin, "", "")
+	k.do(f, ok, 200, "GET", hookPath, f.admin, "", "")
+	k.do(f, ok, 200, "PATCH", hookPath, f.admin, js, `{"description":null,"events":[],"enabled":false}`)
+	k.do(f, na, 400, "POST", hookPath+"/test", f.admin, "", "") // disabled
+	k.do(f, ok, 200, "PATCH", hookPath, f.admin, js, `{"url":"https://hooks2.example.invalid/w","enabled":true}`)
+	k.do(f, ok, 202, "POST", hookPath+"/test", f.admin, "", "")
+	k.do(f, ok, 200, "POST", hookPath+"/rotate-secret", f.admin, "", "")
+	k.do(f, ok, 200, "GET", hookPath, f.admin, "", "") // previous_secret_until set
+	k.do(f, ok, 200, "GET", hookPath+"/deliveries", f.admin, "", "")
+	k.do(f, ok, 200, "GET", hookPath+"/deliveries?limit=1", f.admin, "", "")
+	k.do(f, ok, 200, "GET", hookPath+"/deliveries?limit=", f.admin, "", "")
+	k.do(f, bad, 400, "GET", hookPath+"/deliveries?limit=0", f.admin, "", "")
+	k.do(f, bad, 400, "GET", hookPath+"/deliveries?limit=x", f.admin, "", "")
+	k.do(f, bad, 422, "POST", "/api/v1/webhooks", f.admin, js, `{"url":"https://h.example.invalid/","events":["token.exploded"]}`)
+	k.do(f, bad, 422, "POST", "/api/v1/webhooks", f.admin, js, `{"description":"no url"}`)
+	k.do(f, na, 422, "POST", "/api/v1/webhooks", f.admin, js, `{"url":"https://user:pw@h.example.invalid/"}`)
+	k.do(f, na, 422, "POST", "/api/v1/webhooks", f.admin, js, `{"url":"not a url"}`)
+	k.do(f, na, 422, "PATCH", hookPath, f.admin, js, `{"description":"`+strings.Repeat("d", 1001)+`"}`)
+	k.do(f, bad, 400, "PATCH", hookPath, f.admin, js, `{"events":"token.revoked"}`)
+	k.do(f, bad, 400, "POST", "/api/v1/webhooks", f.admin, js, `{"url":"https://h.example.invalid/","secret":"whsec_mine"}`)
+	k.do(f, bad, 415, "POST", "/api/v1/webhooks", f.admin, "text/plain", `{"url":"https://h.example.invalid/"}`)
+	k.do(f, na, 403, "GET", "/api/v1/webhooks", f.manager, "", "")
+	k.do(f, na, 403, "POST", hookPath+"/rotate-secret", f.member, "", "")
+	for _, p := range []string{"", "/deliveries"} {
+		k.do(f, na, 404, "GET", "/api/v1/webhooks/999999"+p, f.admin, "", "")
+	}
+	for _, p := range []string{"/test", "/rotate-secret"} {
+		k.do(f, na, 404, "POST", "/api/v1/webhooks/999999"+p, f.admin, "", "")
+	}
+	k.do(f, na, 404, "PATCH", "/api/v1/webhooks/999999", f.admin, js, `{}`)
+	k.do(f, ok, 204, "DELETE", hookPath, f.admin, "", "")
+	k.do(f, ok, 204, "DELETE", fmt.Sprintf("/api/v1/webhooks/%d", hookAll.ID), f.admin, "", "")
+	k.do(f, na, 404, "DELETE", hookPath, f.admin, "", "")
+
 	// Audit: filters, and cursor paging to the last page.
 	_, body = k.do(f, ok, 200, "GET", "/api/v1/audit?limit=2", f.admin, "", "")
 	var events handlers.APIEventPage

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,12 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 		_ = store.Close()
 		return nil, err
 	}
+	// The webhook key comes from the cookie encryption key, which may have
+	// been read from the database just opened: set it now, before serving.
+	if err := configureWebhooks(store, cfg, blockKey); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	var metrics *Metrics
 	if cfg.MetricsAddr != "" {
 		metrics = NewMetrics(store.SQLDB())
@@ -61,6 +68,22 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 		return nil, err
 	}
 	return &Server{cfg: cfg, log: log, store: store, sessions: sm, app: app, metrics: metrics}, nil
+}
+
+// configureWebhooks gives the store the key that seals webhook signing
+// secrets, derived from the cookie encryption key (base64url), and the
+// --webhook-allow-* flags.
+func configureWebhooks(store *models.Store, cfg Config, blockKey string) error {
+	bk, err := base64.RawURLEncoding.DecodeString(blockKey)
+	if err != nil {
+		return fmt.Errorf("web: the cookie encryption key is not base64url: %w", err)
+	}
+	key, err := models.DeriveWebhookKey(bk)
+	if err != nil {
+		return fmt.Errorf("web: webhooks: %w", err)
+	}
+	store.SetWebhooks(models.WebhookConfig{Key: key, AllowHTTP: cfg.WebhookAllowHTTP, AllowPrivate: cfg.WebhookAllowPrivate})
+	return nil
 }
 
 // App returns the Fiber application (handler tests drive it with app.Test).
@@ -98,6 +121,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer stopMetrics()
 	}
 
+	// The webhook worker stops with the server; a delivery cut short is
+	// still pending and goes out after the restart (at least once).
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		s.store.NewWebhookWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("delivering webhooks", "err", err) })
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
 	s.log.Info("warden listening", "url", s.publicURL(ln.Addr()), "db", s.cfg.DatabaseName())
@@ -115,6 +146,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Last uses still in memory are written before the database closes.
 	stopPurge()
 	<-flushed
+	<-delivered
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
