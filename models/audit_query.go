@@ -25,6 +25,7 @@ var AuditActions = []string{
 	"team.create", "team.update", "team.delete",
 	"token.create", "token.revoke", "token.restore", "token.delete", "token.rotate", "token.lookup", "auth.denied",
 	"settings.update",
+	"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable",
 }
 
 // AuditRanges are the quick date ranges.
@@ -91,7 +92,7 @@ func ParseAuditQuery(v url.Values, now time.Time) (AuditQuery, QueryProblems) {
 	}
 	sort.Strings(q.Actions)
 	switch s := v.Get("target_kind"); s {
-	case "", "user", "team", "token", "settings", "route":
+	case "", "user", "team", "token", "settings", "route", "webhook":
 		q.TargetKind = s
 	default:
 		problems["target_kind"] = QueryProblem{fmt.Sprintf("Unknown target kind %q", truncate(s)), "it was ignored"}

@@ -165,6 +165,25 @@ func eventParts(r AuditRow) []Part {
 		return join(a, words(" looked up "), tok)
 	case "settings.update":
 		return join(a, words(" changed the token expiry policy"), policyChanges(r.Changes))
+	case "webhook.create":
+		return join(a, words(" added webhook endpoint "), webhookTarget(r))
+	case "webhook.update":
+		return join(a, words(" changed webhook endpoint "), webhookTarget(r))
+	case "webhook.delete":
+		return join(a, words(" removed webhook endpoint "), webhookTarget(r))
+	case "webhook.rotate_secret":
+		return join(a, words(" rotated the signing secret of webhook endpoint "), webhookTarget(r))
+	case "webhook.test":
+		if refused {
+			return attempt("A test event to webhook endpoint", webhookTarget(r))
+		}
+		return join(a, words(" sent a test event to webhook endpoint "), webhookTarget(r))
+	case "webhook.disable":
+		s := join(a, words(" disabled webhook endpoint "), webhookTarget(r))
+		if r.Reason != "" {
+			s = append(s, words(" ("+OneLine(r.Reason)+")"))
+		}
+		return s
 	}
 	// An action this console does not know yet (the log outlives versions):
 	// its code, rather than nothing.
@@ -273,6 +292,16 @@ func teamTarget(r AuditRow) Part {
 	return p
 }
 
+// webhookTarget names the webhook endpoint an event is about (its scheme
+// and host: a path may hold the receiver's secret), linked to its history.
+func webhookTarget(r AuditRow) Part {
+	p := Part{Text: targetName(r)}
+	if r.TargetID != 0 {
+		p.Href = "/audit?target_kind=webhook&target_id=" + strconv.FormatInt(r.TargetID, 10)
+	}
+	return p
+}
+
 // tokenTarget names the token an event is about, linked to its history,
 // which outlives it.
 func tokenTarget(r AuditRow) Part {
@@ -328,6 +357,7 @@ func tokenHistoryURL(id int64) string {
 
 // reasons words the reason codes of refusals and failures.
 var reasons = map[string]string{
+	"webhook_disabled": "the webhook endpoint is disabled",
 	"last_admin":       "the last active administrator",
 	"builtin_team":     "it is built in",
 	"not_service":      "only service users hold tokens",
@@ -532,6 +562,12 @@ var actionLabels = map[string]string{
 	"token.rotate":              "Token rotated",
 	"token.lookup":              "Token looked up",
 	"settings.update":           "Expiry policy changed",
+	"webhook.create":            "Webhook endpoint added",
+	"webhook.update":            "Webhook endpoint changed",
+	"webhook.delete":            "Webhook endpoint removed",
+	"webhook.rotate_secret":     "Webhook secret rotated",
+	"webhook.test":              "Webhook test sent",
+	"webhook.disable":           "Webhook endpoint disabled",
 }
 
 // ActionLabel names an action in words ("Token revoked"); an unknown one

@@ -85,6 +85,9 @@ func TestEventSentences(t *testing.T) {
 		})
 	}
 	billing := func(r *AuditRow) { r.OwnerID, r.OwnerName = 8, "Billing bot" }
+	hook := func(r *AuditRow) {
+		r.TargetKind, r.TargetID, r.TargetLabel = "webhook", 3, "https://siem.example.com/…"
+	}
 
 	cases := []struct {
 		row  AuditRow
@@ -193,6 +196,16 @@ func TestEventSentences(t *testing.T) {
 			"Nightly ETL (via token ci-60 (deleted)) created team Data"},
 		{ev(func() AuditRow { a := etl; a.TokenName, a.TokenGone = "", true; return a }(), "team.create", "success", aboutTeam(3, "Data")),
 			"Nightly ETL (via token #30 (deleted)) created team Data"},
+		// Webhook endpoints are named by scheme and host: a path may hold a secret.
+		{ev(ada, "webhook.create", "success", hook), "Ada Admin added webhook endpoint https://siem.example.com/…"},
+		{ev(ada, "webhook.update", "success", hook), "Ada Admin changed webhook endpoint https://siem.example.com/…"},
+		{ev(ada, "webhook.delete", "success", hook), "Ada Admin removed webhook endpoint https://siem.example.com/…"},
+		{ev(ada, "webhook.rotate_secret", "success", hook), "Ada Admin rotated the signing secret of webhook endpoint https://siem.example.com/…"},
+		{ev(ada, "webhook.test", "success", hook), "Ada Admin sent a test event to webhook endpoint https://siem.example.com/…"},
+		{ev(ada, "webhook.test", "denied", func(r *AuditRow) { hook(r); r.Reason = "webhook_disabled" }),
+			"A test event to webhook endpoint https://siem.example.com/… refused: the webhook endpoint is disabled"},
+		{ev(system, "webhook.disable", "success", func(r *AuditRow) { hook(r); r.Reason = "failing since 2025-03-11 09:26 UTC" }),
+			"Warden disabled webhook endpoint https://siem.example.com/… (failing since 2025-03-11 09:26 UTC)"},
 		// A user the console cannot name any more is named by the handle recorded.
 		{ev(AuditRow{ActorKind: "human", ActorID: 1, ActorLabel: "ada@example.com"}, "auth.login", "success", nil), "ada@example.com signed in"},
 	}

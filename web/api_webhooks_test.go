@@ -430,3 +430,24 @@ func TestWebhookDeliveredEndToEnd(t *testing.T) {
 	default:
 	}
 }
+
+// TestWebhookEventsInTheAuditLog: endpoint changes are audit actions like
+// any other, filterable by action and by target, and the console words them
+// without the URL's path.
+func TestWebhookEventsInTheAuditLog(t *testing.T) {
+	f := newAPIFixture(t)
+	hook := createHook(t, f, `{"url":"https://siem.example.com/in/s3cr3t-path"}`)
+	resp, out := f.call(t, "GET", fmt.Sprintf("/api/v1/audit?action=webhook.create&target_kind=webhook&target_id=%d", hook.ID), f.admin, "", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(out, `"webhook.create"`) {
+		t.Fatalf("the audit API by webhook action and target: %d %s", resp.StatusCode, snippet(out))
+	}
+	if strings.Contains(out, "s3cr3t-path") {
+		t.Errorf("the audit log shows the endpoint's path: %s", snippet(out))
+	}
+	c := f.h.client() // the fixture's human admin
+	c.login("ada@example.com", testPassword)
+	expectStatus(t, c.get(fmt.Sprintf("/audit?target_kind=webhook&target_id=%d", hook.ID)), http.StatusOK)
+	if !strings.Contains(c.lastBody, "added webhook endpoint") || strings.Contains(c.lastBody, "s3cr3t-path") {
+		t.Errorf("the console's audit log: %s", snippet(c.lastBody))
+	}
+}
