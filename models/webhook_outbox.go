@@ -49,6 +49,8 @@ type WebhookData struct {
 	ServiceUser *WebhookServiceUser `json:"service_user,omitempty"`
 	Actor       WebhookActor        `json:"actor"`
 	Changes     Changes             `json:"changes,omitempty"` // service_user.role_changed: the role
+	// Threshold is which warning a token.expiring event is: "7d" or "1d".
+	Threshold string `json:"threshold,omitempty"`
 }
 
 // WebhookToken is a token as a payload names it.

@@ -128,6 +128,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(delivered)
 		s.store.NewWebhookWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("delivering webhooks", "err", err) })
 	}()
+	// The expiry sweep queues its events in the outbox; a commit that
+	// queued some wakes the worker above. Every replica sweeps: the notices'
+	// key lets only one queue each event.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		s.store.RunExpirySweeps(purgeCtx, s.cfg.ExpirySweepInterval, func(err error) { s.log.Error("sweeping token expiry", "err", err) })
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
@@ -147,6 +155,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopPurge()
 	<-flushed
 	<-delivered
+	<-swept
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}
