@@ -12,9 +12,6 @@ import (
 // characters and text-direction overrides appear as visible escapes instead
 // of acting on the page.
 func OneLine(s string) string {
-	if strings.IndexFunc(s, escaped) < 0 {
-		return s // the usual case: nothing to show differently
-	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {

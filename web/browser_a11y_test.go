@@ -46,7 +46,8 @@ type axeViolation struct {
 	} `json:"nodes"`
 }
 
-// pageCheck is what checkPage found wrong on one page at one width.
+// checkPage fails the test when the page open at width scrolls sideways or
+// axe-core finds a serious or critical violation on it.
 func (b *browser) checkPage(axe, name string, width int64) {
 	b.t.Helper()
 	fits, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]int64](`[document.documentElement.scrollWidth, window.innerWidth]`))

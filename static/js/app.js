@@ -100,28 +100,39 @@
   // script can make them work.
   document.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
 
-  // The token reveal (data-reveal) becomes a modal dialog over the user's
-  // page, with the focus on Copy. Escape or Done closes it, takes the
-  // secret out of the page and puts the focus on the token's row, which
-  // data-reveal names.
-  var reveal = document.querySelector("[data-reveal]");
-  if (reveal && typeof HTMLDialogElement === "function" && HTMLDialogElement.prototype.showModal) {
+  // canModal: the browser has modal dialogs; without them the pages stay
+  // pages.
+  var canModal = typeof HTMLDialogElement === "function" && !!HTMLDialogElement.prototype.showModal;
+
+  // showModal lifts node (a section its heading labels) into a modal
+  // dialog and focuses focus. Escape, Done or Cancel closes it; the dialog
+  // then leaves the page, taking node with it, and closed runs.
+  function showModal(node, className, focus, closed) {
     var dialog = document.createElement("dialog");
-    dialog.className = "reveal-dialog";
-    dialog.setAttribute("aria-labelledby", reveal.getAttribute("aria-labelledby"));
-    reveal.parentNode.insertBefore(dialog, reveal);
-    dialog.appendChild(reveal);
+    dialog.className = className;
+    dialog.setAttribute("aria-labelledby", node.getAttribute("aria-labelledby"));
+    dialog.appendChild(node);
+    document.body.appendChild(dialog);
     dialog.addEventListener("close", function () {
-      var row = document.querySelector(reveal.getAttribute("data-reveal"));
       dialog.remove();
+      closed();
+    });
+    dialog.showModal();
+    if (focus) focus.focus();
+  }
+
+  // The token reveal (data-reveal) becomes a modal dialog over the user's
+  // page, with the focus on Copy. Closing it takes the secret out of the
+  // page and puts the focus on the token's row, which data-reveal names.
+  var reveal = document.querySelector("[data-reveal]");
+  if (reveal && canModal) {
+    showModal(reveal, "reveal-dialog", reveal.querySelector("[data-copy]"), function () {
+      var row = document.querySelector(reveal.getAttribute("data-reveal"));
       if (row) {
         row.setAttribute("tabindex", "-1");
         row.focus();
       }
     });
-    dialog.showModal();
-    var copy = reveal.querySelector("[data-copy]");
-    if (copy) copy.focus();
   }
   // Done and Cancel close their dialog; without a dialog they are links.
   document.addEventListener("click", function (evt) {
@@ -140,8 +151,7 @@
   // the page is not a confirmation, the link is simply followed.
   document.addEventListener("click", function (evt) {
     var link = evt.target.closest("a[data-dialog]");
-    if (!link || evt.button !== 0 || evt.ctrlKey || evt.metaKey || evt.shiftKey || evt.altKey) return;
-    if (typeof HTMLDialogElement !== "function" || !HTMLDialogElement.prototype.showModal) return;
+    if (!link || !canModal || evt.button !== 0 || evt.ctrlKey || evt.metaKey || evt.shiftKey || evt.altKey) return;
     evt.preventDefault();
     var menu = link.closest("details");
     var back = menu ? menu.querySelector("summary") : link;
@@ -154,19 +164,10 @@
         window.location.assign(link.href);
         return;
       }
-      var dialog = document.createElement("dialog");
-      dialog.className = "confirm-dialog";
-      dialog.setAttribute("aria-labelledby", "confirm-heading");
-      dialog.appendChild(document.importNode(card, true));
-      document.body.appendChild(dialog);
-      dialog.addEventListener("close", function () {
-        dialog.remove();
-        back.focus();
-      });
-      dialog.showModal();
+      card = document.importNode(card, true);
       // The choice to make, else the safe way out: Cancel.
-      var first = dialog.querySelector("input:checked") || dialog.querySelector("[data-close-dialog]");
-      if (first) first.focus();
+      var first = card.querySelector("input:checked") || card.querySelector("[data-close-dialog]");
+      showModal(card, "confirm-dialog", first, function () { back.focus(); });
     }, function () {
       window.location.assign(link.href);
     });
