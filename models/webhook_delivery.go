@@ -126,12 +126,20 @@ func (w *WebhookWorker) lease() time.Duration { return w.timeout + time.Minute }
 
 // Run delivers until ctx ends, looking for due deliveries every interval,
 // at once after a change of this process filled the outbox, and at once
-// again after a full batch. onError hears what a round could not do (nil:
+// again after a full batch. Every hour it also prunes the delivery log
+// (PruneWebhookDeliveries). onError hears what a round could not do (nil:
 // nothing hears it); the round after tries again.
 func (w *WebhookWorker) Run(ctx context.Context, every time.Duration, onError func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := w.s.Now(); now.Sub(pruned) >= webhookPruneEvery {
+			pruned = now
+			if _, err := w.s.PruneWebhookDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
+				onError(err)
+			}
+		}
 		n, err := w.RunOnce(ctx)
 		if err != nil && onError != nil && ctx.Err() == nil {
 			onError(err)
