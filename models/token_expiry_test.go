@@ -153,14 +153,25 @@ func TestExpirySweepLateAndSkipped(t *testing.T) {
 	}
 }
 
-// Two replicas sweeping at once queue each event once.
+// Two replicas, with two sweepers each, sweeping at once queue each event
+// once: one token.expiring per token and threshold, one token.expired.
+// Played on raceRounds() fresh databases, as the other race tests.
 func TestExpirySweepReplicasQueueOnce(t *testing.T) {
+	for round := range raceRounds() {
+		expirySweepRound(t, round)
+	}
+}
+
+func expirySweepRound(t *testing.T, round int) {
+	t.Helper()
 	clock := newTestClock()
 	cfg := WebhookConfig{Key: testWebhookKey(t), AllowHTTP: true, AllowPrivate: true}
 	a, b := twoStores(t, WithClock(clock.Now), WithWebhooks(cfg))
+	defer a.Close()
+	defer b.Close()
 	ep, _ := mustEndpoint(t, a, "https://hooks.example.com/", EventTokenExpiring, EventTokenExpired)
 	svc := mustService(t, a, "Airflow")
-	const tokens = 20
+	const tokens = 8
 	for i := range tokens {
 		days := 6 // the 7d window
 		if i%2 == 1 {
@@ -168,42 +179,61 @@ func TestExpirySweepReplicasQueueOnce(t *testing.T) {
 		}
 		mustToken(t, b, svc.ID, "t"+string(rune('a'+i)), Expiry{Days: days})
 	}
+	// sweepAll starts four sweepers together and returns what they queued.
 	sweepAll := func() int {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		start := make(chan struct{})
 		total := 0
 		for _, s := range []*Store{a, b, a, b} {
 			wg.Go(func() {
+				<-start
 				n, err := s.SweepTokenExpiry(context.Background())
 				if err != nil {
-					t.Error(err)
+					t.Errorf("round %d: %v", round, err)
 				}
 				mu.Lock()
 				total += n
 				mu.Unlock()
 			})
 		}
+		close(start)
 		wg.Wait()
 		return total
 	}
 	if n := sweepAll(); n != tokens {
-		t.Fatalf("sweeps queued %d; want %d", n, tokens)
+		t.Fatalf("round %d: sweeps queued %d; want %d", round, n, tokens)
 	}
-	clock.Advance(7 * 24 * time.Hour)
+	// 5 days on, the 6-day tokens are in the 1d window and the 1-day ones
+	// have expired; 2 days more, all have.
+	clock.Advance(5*24*time.Hour + time.Hour)
 	if n := sweepAll(); n != tokens {
-		t.Fatalf("sweeps after expiry queued %d; want %d", n, tokens)
+		t.Fatalf("round %d: sweeps 5 days on queued %d; want %d", round, n, tokens)
+	}
+	clock.Advance(2 * 24 * time.Hour)
+	if n := sweepAll(); n != tokens/2 {
+		t.Fatalf("round %d: sweeps after expiry queued %d; want %d", round, n, tokens/2)
+	}
+	if n := sweepAll(); n != 0 {
+		t.Fatalf("round %d: sweeps with nothing due queued %d", round, n)
 	}
 	seen := map[string]int{}
 	for _, p := range expiryDeliveries(t, a, ep.ID) {
 		seen[p.Type+" "+p.Data.Threshold+" "+p.Data.Token.Name]++
 	}
-	if len(seen) != 2*tokens {
-		t.Fatalf("%d distinct events; want %d", len(seen), 2*tokens)
+	// 7d and 1d for the 6-day tokens, 1d for the 1-day ones, and expired
+	// for all.
+	if want := tokens/2*2 + tokens/2 + tokens; len(seen) != want {
+		t.Fatalf("round %d: %d distinct events; want %d", round, len(seen), want)
 	}
 	for k, n := range seen {
 		if n != 1 {
-			t.Errorf("%s queued %d times", k, n)
+			t.Errorf("round %d: %s queued %d times", round, k, n)
 		}
+	}
+	var notices int64
+	if err := a.db.Raw(`SELECT COUNT(*) FROM token_expiry_notices`).Scan(&notices).Error; err != nil || notices != int64(len(seen)) {
+		t.Fatalf("round %d: %d notices (%v); want %d", round, notices, err, len(seen))
 	}
 }
 
