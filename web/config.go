@@ -50,6 +50,9 @@ type Config struct {
 	// WebhookPollInterval is how often the delivery worker looks for due
 	// deliveries.
 	WebhookPollInterval time.Duration
+	// WebhookDelivery runs the delivery worker; false: this replica only
+	// queues, and another sends.
+	WebhookDelivery bool
 	// ExpirySweepInterval is how often the server queues the token.expiring
 	// and token.expired events that are due.
 	ExpirySweepInterval time.Duration
@@ -69,6 +72,7 @@ func DefaultConfig() Config {
 		// Changes wake the worker at once (see Server.Serve); the interval
 		// only bounds how late a retry or another replica's event goes out.
 		WebhookPollInterval: 5 * time.Second,
+		WebhookDelivery:     true,
 		// The thresholds are days apart: a minute late is on time.
 		ExpirySweepInterval: time.Minute,
 	}
@@ -116,6 +120,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.WebhookAllowHTTP, "webhook-allow-http", c.WebhookAllowHTTP, "accept http:// webhook URLs, not only https:// [$WARDEN_WEBHOOK_ALLOW_HTTP]")
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", c.WebhookAllowPrivate, "let webhooks reach loopback, private, link-local and cloud-metadata addresses [$WARDEN_WEBHOOK_ALLOW_PRIVATE]")
 	fs.DurationVar(&c.WebhookPollInterval, "webhook-poll-interval", c.WebhookPollInterval, "how often the webhook worker looks for due deliveries (retries, other replicas' events) [$WARDEN_WEBHOOK_POLL_INTERVAL]")
+	fs.BoolVar(&c.WebhookDelivery, "webhook-delivery", c.WebhookDelivery, "send the queued webhooks from this process; false: this replica only queues, another sends [$WARDEN_WEBHOOK_DELIVERY]")
 	fs.DurationVar(&c.ExpirySweepInterval, "expiry-sweep-interval", c.ExpirySweepInterval, "how often to queue token.expiring (7 days and 1 day before) and token.expired events [$WARDEN_EXPIRY_SWEEP_INTERVAL]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")

@@ -123,10 +123,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	// The webhook worker stops with the server; a delivery cut short is
 	// still pending and goes out after the restart (at least once).
+	// With --webhook-delivery=false this replica only queues.
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
-		s.store.NewWebhookWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("delivering webhooks", "err", err) })
+		if s.cfg.WebhookDelivery {
+			s.store.NewWebhookWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("delivering webhooks", "err", err) })
+		}
 	}()
 	// The expiry sweep queues its events in the outbox; a commit that
 	// queued some wakes the worker above. Every replica sweeps: the notices'
