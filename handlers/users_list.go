@@ -45,7 +45,8 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		Filters: q.ActiveFilters(), CSRFToken: p.CSRFToken,
 		Summary: views.HomeData{ActiveAdmins: o.ActiveAdmins, ActiveHumans: o.ActiveHumans, ActiveServices: o.ActiveServices, Teams: o.Teams},
 		Tokens: views.TokensSummary{Active: to.Active, Expiring7: to.Expiring7, Expiring30: to.Expiring30,
-			NeverUsed: to.NeverUsed, Idle: to.Idle, NoExpiry: to.NoExpiry},
+			NeverUsed: to.NeverUsed, Idle: to.Idle, NoExpiry: to.NoExpiry,
+			Notified7: to.Notified7, NotificationsOn: to.NotificationsConfigured},
 		List: views.ListState{
 			Path: "/users", Values: q.Values(), Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,
 			Total: page.Total, DefaultSort: models.SortName,

@@ -19,6 +19,14 @@ type TokenOverview struct {
 	NeverUsed  int64
 	Idle       int64
 	NoExpiry   int64
+	// Notified7 is how many of the Expiring7 tokens' owners were told:
+	// the token has its 7-day or 1-day notice (a token found late gets
+	// only the 1-day one), or a rotation replaced it (token.rotated said
+	// when it stops; the sweep does not announce it again).
+	Notified7 int64
+	// NotificationsConfigured reports whether any channel carries the
+	// expiry notices; false: nobody is told, whatever the sweep notes.
+	NotificationsConfigured bool
 }
 
 // tokenCounts keeps the last TokenOverview, and the filtered lists' counts,
@@ -52,18 +60,29 @@ const maxKeptCounts = 256
 
 // TokenOverview counts the tokens of the overview cards. The counts change
 // the moment a token does: any write moves the data revision, and time
-// moves them at the boundaries computed with them.
+// moves them at the boundaries computed with them. The notices' counts
+// change the moment a notice or an endpoint does (withNotices).
 func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
+	o, now, err := s.tokenCounts(ctx)
+	if err != nil {
+		return o, err
+	}
+	return s.withNotices(ctx, o, now)
+}
+
+// tokenCounts returns the token counts, kept while data_revision holds and
+// until the next boundary, and the instant they are for.
+func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, error) {
 	rev, err := s.revision(ctx)
 	if err != nil {
-		return TokenOverview{}, err
+		return TokenOverview{}, time.Time{}, err
 	}
 	now, c := s.Now(), &s.counts
 	c.mu.Lock()
 	if c.o != nil && c.rev == rev && now.Before(c.until) {
 		o := *c.o
 		c.mu.Unlock()
-		return o, nil
+		return o, now, nil
 	}
 	c.mu.Unlock()
 	day := 24 * time.Hour
@@ -78,7 +97,7 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 		FROM `+s.dialect.liveTokens()+` WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
 		now.Add(7*day), now.Add(30*day), now.Add(90*day), now.Add(-idleDays*day), now).Scan(&o).Error
 	if err != nil {
-		return o, fmt.Errorf("models: token overview: %w", err)
+		return o, now, fmt.Errorf("models: token overview: %w", err)
 	}
 	// The boundaries: a token expires, enters the 7- or 30-day window, or
 	// turns idle.
@@ -97,7 +116,7 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 		var next sql.NullTime
 		if err := s.db.WithContext(ctx).Raw("SELECT "+b.col+" FROM tokens WHERE revoked_at IS NULL AND "+b.col+" "+b.after+" ? ORDER BY "+b.col+" LIMIT 1",
 			b.from).Scan(&next).Error; err != nil {
-			return o, fmt.Errorf("models: token overview: %w", err)
+			return o, now, fmt.Errorf("models: token overview: %w", err)
 		}
 		if next.Valid && next.Time.Add(b.shift).Before(until) {
 			until = next.Time.Add(b.shift)
@@ -108,13 +127,59 @@ func (s *Store) TokenOverview(ctx context.Context) (TokenOverview, error) {
 		c.rev, c.until, c.o, c.filtered = rev, until, &o, nil
 	}
 	c.mu.Unlock()
+	return o, now, nil
+}
+
+// withNotices adds the expiry notices to counts read now. They are read
+// afresh on every call, never kept: a sweep noting a notice, or an endpoint
+// changing, moves no data_revision. Both reads are small: the endpoints,
+// and the 7-day window of the working tokens' expiry index with a probe of
+// the notices' key per token.
+func (s *Store) withNotices(ctx context.Context, o TokenOverview, now time.Time) (TokenOverview, error) {
+	on, err := s.NotificationsConfigured(ctx)
+	if err != nil {
+		return o, err
+	}
+	o.NotificationsConfigured = on
+	if o.Expiring7 == 0 {
+		return o, nil
+	}
+	tokens := "tokens t"
+	if s.dialect == SQLite {
+		tokens = "tokens t INDEXED BY tokens_live_expires" // as the sweep reads it
+	}
+	err = s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM `+tokens+`
+		WHERE t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ?
+		  AND (t.replaced_by IS NOT NULL OR EXISTS (SELECT 1 FROM token_expiry_notices n
+		       WHERE n.token_id = t.id AND n.threshold IN (?, ?)))`,
+		now, now.Add(7*24*time.Hour), ExpiryThreshold7d, ExpiryThreshold1d).Scan(&o.Notified7).Error
+	if err != nil {
+		return o, fmt.Errorf("models: token overview: notices: %w", err)
+	}
+	o.Notified7 = min(o.Notified7, o.Expiring7)
 	return o, nil
+}
+
+// NotificationsConfigured reports whether expiry notices reach anyone: an
+// enabled webhook endpoint subscribed to token.expiring. Other channels
+// (email) join here.
+func (s *Store) NotificationsConfigured(ctx context.Context) (bool, error) {
+	var endpoints []WebhookEndpoint
+	if err := s.db.WithContext(ctx).Select("id, events").Where("enabled = ?", true).Find(&endpoints).Error; err != nil {
+		return false, fmt.Errorf("models: notifications: %w", err)
+	}
+	for _, ep := range endpoints {
+		if ep.Subscribed(EventTokenExpiring) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // keptTokenCount returns the count kept for q's filters, and the revision
 // and boundary a count read now would be kept under.
 func (s *Store) keptTokenCount(ctx context.Context, q TokenQuery) (keptCount, bool, func(keptCount), error) {
-	if _, err := s.TokenOverview(ctx); err != nil { // brings rev and until up to date
+	if _, _, err := s.tokenCounts(ctx); err != nil { // brings rev and until up to date
 		return keptCount{}, false, nil, err
 	}
 	key := tokenFilterKey{State: q.State, Q: q.Q, Role: string(q.Role), Health: q.Health, TeamID: q.TeamID, ExpiresWithin: q.ExpiresWithin}
