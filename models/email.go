@@ -155,11 +155,10 @@ func CleanNotifyEmails(raw []string) ([]string, string) {
 }
 
 // SplitNotifyEmails reads a form's address list: one per line, or
-// separated by commas, semicolons or spaces.
+// separated by commas or semicolons. Spaces do not separate, so a typo
+// such as "ops @example.com" is named whole.
 func SplitNotifyEmails(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool {
-		return r == '\n' || r == '\r' || r == ',' || r == ';' || r == ' ' || r == '\t'
-	})
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' })
 }
 
 // NotifyList is the service user's notification addresses.
