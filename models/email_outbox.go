@@ -45,7 +45,7 @@ type expiryEmail struct {
 	Service     string
 	Handle      string
 	ExpiresAt   string // "2026-03-08 09:00 UTC"
-	In          string // "7 days", "1 day"
+	In          string // "7 days", "1 day", "5 hours": the time left
 	Link        string
 	OwnerPhrase string
 }
@@ -122,13 +122,8 @@ func (s *Store) enqueueExpiryEmail(tx *gorm.DB, typ string, tokenID, userID int6
 	if d.Token.ExpiresAt != nil {
 		if at, err := time.Parse(time.RFC3339, *d.Token.ExpiresAt); err == nil {
 			m.ExpiresAt = at.UTC().Format("2006-01-02 15:04 UTC")
+			m.In = expiresIn(at.Sub(s.Now()))
 		}
-	}
-	switch d.Threshold {
-	case ExpiryThreshold1d:
-		m.In = "1 day"
-	default:
-		m.In = "7 days"
 	}
 	var text, html bytes.Buffer
 	if err := expiryTextTmpl.Execute(&text, m); err != nil {
@@ -198,4 +193,24 @@ func (s *Store) wakeEmailWorker() {
 	case s.emailWake <- struct{}{}:
 	default:
 	}
+}
+
+// expiresIn words the time left, rounded up: the sweep runs every minute,
+// so the 7-day warning says "7 days" and the 1-day one "1 day"; a token
+// first seen later (made with 3 days to live) says how long it really has.
+func expiresIn(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return strconv.FormatInt(n, 10) + " " + unit + "s"
+	}
+	const day = 24 * time.Hour
+	switch {
+	case d > 23*time.Hour:
+		return plural(int64((d+day-1)/day), "day")
+	case d > 0:
+		return plural(int64((d+time.Hour-1)/time.Hour), "hour")
+	}
+	return "moments"
 }

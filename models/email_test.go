@@ -216,7 +216,7 @@ func TestExpiryEmailsReachOwnersTeamAdminsAndTheList(t *testing.T) {
 	if n := mustRunEmails(t, w); n != 0 {
 		t.Fatalf("sent %d emails before any was due", n)
 	}
-	clock.Advance(2 * 24 * time.Hour)
+	clock.Advance(24*time.Hour + time.Minute) // a sweep a minute into the 7-day window
 	mustSweep(t, s)
 	if n := mustRunEmails(t, w); n != 2 {
 		t.Fatalf("sent %d emails; want 2", n)
@@ -270,9 +270,9 @@ func TestExpiryEmailsReachOwnersTeamAdminsAndTheList(t *testing.T) {
 	}
 
 	// A day before: the 1d warning; after: token.expired.
-	clock.Advance(5*24*time.Hour + time.Hour)
+	clock.Advance(6 * 24 * time.Hour) // 23 h 59 min left
 	mustSweep(t, s)
-	clock.Advance(24 * time.Hour) // an hour past its expiry
+	clock.Advance(24 * time.Hour) // expired a minute ago
 	mustSweep(t, s)
 	mustRunEmails(t, w)
 	var subjects []string
@@ -472,6 +472,20 @@ func TestParseSMTPURL(t *testing.T) {
 		_, err := ParseSMTPURL(bad)
 		if err == nil || strings.Contains(err.Error(), "secretpw") {
 			t.Fatalf("%s: %v", bad, err)
+		}
+	}
+}
+
+func TestExpiresInRoundsUp(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		7*24*time.Hour - time.Minute: "7 days",
+		3 * 24 * time.Hour:           "3 days",
+		24*time.Hour - time.Minute:   "1 day",
+		5*time.Hour + time.Minute:    "6 hours",
+		30 * time.Minute:             "1 hour",
+	} {
+		if got := expiresIn(d); got != want {
+			t.Errorf("expiresIn(%v) = %q; want %q", d, got, want)
 		}
 	}
 }
