@@ -489,3 +489,33 @@ func TestExpiresInRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// Two replicas' workers claiming at once send each email once.
+func TestTwoEmailWorkersSendEachEmailOnce(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	sink := newSMTPSink(t)
+	host, port, _ := net.SplitHostPort(sink.addr)
+	cfg := EmailConfig{SMTP: SMTPServer{Host: host, Port: port}, From: "warden@example.com", BaseURL: "https://warden.example.com", Timeout: 5 * time.Second}
+	a, b := twoStores(t, WithClock(clock.Now), WithEmail(cfg))
+	for i := range 5 {
+		svc, err := a.CreateServiceUser(ctx, System, NewServiceUser{Name: "bot " + strconv.Itoa(i), Role: RoleMember, NotifyEmails: []string{"ops@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustToken(t, a, svc.ID, "ci", Expiry{Days: 3})
+	}
+	mustSweep(t, a)
+	var wg sync.WaitGroup
+	for _, s := range []*Store{a, b} {
+		wg.Go(func() {
+			if _, err := s.NewEmailWorker().RunOnce(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(sink.mails()); got != 5 {
+		t.Fatalf("the server received %d messages; want each of the 5 once", got)
+	}
+}
