@@ -35,6 +35,7 @@ type APIUser struct {
 	Teams            []APITeam  `json:"teams"`
 	Description      string     `json:"description"`
 	Owner            *APIRef    `json:"owner"`
+	NotifyEmails     []string   `json:"notify_emails"`
 	LastActiveAt     *time.Time `json:"last_active_at"`
 	CreatedAt        time.Time  `json:"created_at"`
 	CreatedBy        *APIRef    `json:"created_by"`
@@ -75,7 +76,7 @@ func apiUserFrom(det *models.UserDetail, n int64) *APIUser {
 	out := &APIUser{
 		ID: u.ID, UserID: u.UserID, Name: u.Name, Email: u.Email, Type: string(u.Kind), Role: string(u.Role),
 		Status: string(u.Status), Teams: make([]APITeam, 0, len(det.Teams)), Description: u.Description, LastActiveAt: utc(u.LastActiveAt),
-		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n,
+		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n, NotifyEmails: u.NotifyList(),
 	}
 	for _, t := range det.Teams {
 		out.Teams = append(out.Teams, APITeam{ID: t.ID, Name: t.Name})

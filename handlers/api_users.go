@@ -92,7 +92,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx, rows []models.UserRow) ([]APIUser, erro
 		u := APIUser{
 			ID: r.ID, UserID: r.UserID, Name: r.Name, Email: r.Email, Type: string(r.Kind), Role: string(r.Role),
 			Status: string(r.Status), Teams: []APITeam{}, Description: r.Description, LastActiveAt: utc(r.LastActiveAt),
-			CreatedAt: r.CreatedAt.UTC(), ActiveTokenCount: counts[r.ID],
+			CreatedAt: r.CreatedAt.UTC(), ActiveTokenCount: counts[r.ID], NotifyEmails: r.NotifyList(),
 		}
 		for _, t := range r.Teams {
 			u.Teams = append(u.Teams, APITeam{ID: t.ID, Name: t.Name})
@@ -136,6 +136,8 @@ type APIUserCreateInput struct {
 	TeamIDs     []int64        `json:"team_ids"`
 	Description string         `json:"description"`
 	Owner       *APIOwnerInput `json:"owner"`
+	// NotifyEmails also get its token expiry emails (at most 10).
+	NotifyEmails []string `json:"notify_emails"`
 }
 
 // APIUserCreate creates a service user (people are created in the console).
@@ -156,7 +158,7 @@ func (h *Handler) APIUserCreate(c *fiber.Ctx) error {
 		return badTeamIDs(c)
 	}
 	u, err := h.Store.CreateServiceUser(c.UserContext(), h.actor(c), models.NewServiceUser{
-		Name: in.Name, Role: role, TeamIDs: in.TeamIDs, Description: in.Description, Owner: owner,
+		Name: in.Name, Role: role, TeamIDs: in.TeamIDs, Description: in.Description, Owner: owner, NotifyEmails: in.NotifyEmails,
 	})
 	if err != nil {
 		return storeProblem(c, err)
@@ -189,6 +191,8 @@ type APIUserPatchInput struct {
 	TeamIDs     *[]int64                `json:"team_ids"`
 	Description *string                 `json:"description"`
 	Owner       Optional[APIOwnerInput] `json:"owner"`
+	// NotifyEmails replaces the list; [] empties it.
+	NotifyEmails *[]string `json:"notify_emails"`
 }
 
 // Optional tells a field that was sent as null (clear it) from one that was
@@ -213,7 +217,8 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// APIUserPatch changes a user's role, teams, description or owner.
+// APIUserPatch changes a user's role, teams, description, owner or
+// notification addresses.
 func (h *Handler) APIUserPatch(c *fiber.Ctx) error {
 	id, err := apiID(c, "id")
 	if err != nil {
@@ -250,6 +255,9 @@ func (h *Handler) APIUserPatch(c *fiber.Ctx) error {
 			return badOwner(c)
 		}
 		upd.Owner = o
+	}
+	if in.NotifyEmails != nil {
+		upd.NotifyEmails = in.NotifyEmails
 	}
 	if _, err := h.Store.UpdateUser(ctx, h.actor(c), id, upd); err != nil {
 		return storeProblem(c, err)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -9,7 +10,8 @@ import (
 	"github.com/warden-console/warden/views"
 )
 
-// UserEdit renders the edit form: role, teams, purpose and owner.
+// UserEdit renders the edit form: role, teams, purpose, owner and the
+// notification addresses.
 func (h *Handler) UserEdit(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -29,7 +31,7 @@ func (h *Handler) UserEdit(c *fiber.Ctx) error {
 	}
 	d := views.UserFormData{
 		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: string(u.Role),
-		Description: u.Description, Owner: models.OwnerOf(u).String(),
+		Description: u.Description, Owner: models.OwnerOf(u).String(), NotifyEmails: strings.Join(u.NotifyList(), "\n"),
 	}
 	if d.RoleLocked, err = h.roleLock(c, u); err != nil {
 		return err
@@ -55,7 +57,7 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 	teamIDs := formTeamIDs(c)
 	d := views.UserFormData{
 		Kind: string(u.Kind), Edit: true, ID: u.ID, Name: u.Name, UserIDPrev: u.Handle(), Role: BodyValue(c, "role"),
-		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"),
+		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"), NotifyEmails: BodyValue(c, "notify_emails"),
 	}
 	if d.RoleLocked, err = h.roleLock(c, u); err != nil {
 		return err
@@ -65,12 +67,14 @@ func (h *Handler) UserUpdate(c *fiber.Ctx) error {
 		d.Errors = map[string]string{"owner": "Choose an owner from the list."}
 		return h.renderUserForm(c, fiber.StatusUnprocessableEntity, "Edit "+u.Name, d, teamIDs)
 	}
+	upd := models.UserUpdate{Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner}
 	if u.Kind == models.KindHuman {
-		d.Description = u.Description // people have no purpose field on the form
+		upd.Description = u.Description // people have no purpose field on the form
+	} else {
+		notify := models.SplitNotifyEmails(d.NotifyEmails)
+		upd.NotifyEmails = &notify
 	}
-	updated, err := h.Store.UpdateUser(ctx, h.actor(c), id, models.UserUpdate{
-		Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
-	})
+	updated, err := h.Store.UpdateUser(ctx, h.actor(c), id, upd)
 	if fields := models.FieldErrors(err); fields != nil {
 		d.Errors = fields
 		return h.renderUserForm(c, fiber.StatusUnprocessableEntity, "Edit "+u.Name, d, teamIDs)

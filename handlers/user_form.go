@@ -82,7 +82,7 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 	teamIDs := formTeamIDs(c)
 	d := views.UserFormData{
 		Kind: kind, Name: BodyValue(c, "name"), Email: BodyValue(c, "email"), Role: BodyValue(c, "role"),
-		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"),
+		Description: BodyValue(c, "description"), Owner: BodyValue(c, "owner"), NotifyEmails: BodyValue(c, "notify_emails"),
 	}
 	switch kind {
 	case string(models.KindService):
@@ -93,6 +93,7 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 		}
 		u, err := h.Store.CreateServiceUser(ctx, h.actor(c), models.NewServiceUser{
 			Name: d.Name, Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
+			NotifyEmails: models.SplitNotifyEmails(d.NotifyEmails),
 		})
 		if fields := models.FieldErrors(err); fields != nil {
 			d.Errors = fields

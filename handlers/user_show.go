@@ -26,7 +26,7 @@ func (h *Handler) userShowData(c *fiber.Ctx, id int64) (views.UserShowData, erro
 	d := views.UserShowData{
 		ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Role: string(u.Role), Status: string(u.Status),
 		Description: u.Description, OwnerName: det.OwnerName, CreatedBy: det.CreatedBy, CreatedAt: u.CreatedAt,
-		LastActive: u.LastActiveAt, Deactivated: u.DeactivatedAt, Now: h.Store.Now(),
+		LastActive: u.LastActiveAt, Deactivated: u.DeactivatedAt, Now: h.Store.Now(), NotifyEmails: u.NotifyList(),
 	}
 	switch {
 	case u.OwnerUserID != nil:

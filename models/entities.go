@@ -58,6 +58,7 @@ type User struct {
 	Description       string
 	OwnerUserID       *int64
 	OwnerTeamID       *int64
+	NotifyEmails      string // newline-separated; see NotifyList
 	PasswordHash      *string
 	PasswordChangedAt *time.Time
 	LastActiveAt      *time.Time

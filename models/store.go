@@ -27,6 +27,8 @@ type Store struct {
 	// webhookWake then tells a worker of this process once it commits.
 	outboxFilled bool
 	webhookWake  chan struct{}
+	email        *EmailConfig  // see email.go; nil: no emails
+	emailWake    chan struct{} // a sweep that queued emails wakes the email worker
 }
 
 // Option configures a Store.
@@ -44,7 +46,7 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 }
 
 func newStore(ctx context.Context, db *gorm.DB, d Dialect, opts ...Option) (*Store, error) {
-	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(), webhookWake: make(chan struct{}, 1),
+	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(), webhookWake: make(chan struct{}, 1), emailWake: make(chan struct{}, 1),
 		lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}}
 	for _, o := range opts {
 		o(s)

@@ -64,7 +64,9 @@ var expiryStages = []expiryStage{
 // anything: however many sweeps or replicas run, a token gets each notice
 // once. A sweep changes nothing, so it writes no audit event, but it takes
 // its turn with the other writers (s.write); a commit that queued
-// deliveries wakes this process's webhook worker.
+// deliveries wakes this process's webhook worker. With email configured
+// (WithEmail), each event is also an email to the service user's owner and
+// notification list, written in the same transaction.
 func (s *Store) SweepTokenExpiry(ctx context.Context) (int, error) {
 	total := 0
 	for _, st := range expiryStages {
@@ -86,8 +88,9 @@ func (s *Store) SweepTokenExpiry(ctx context.Context) (int, error) {
 // notice, in one transaction, and reports whether it found a full batch
 // (there may be more).
 func (s *Store) sweepExpiryBatch(ctx context.Context, st expiryStage) (queued int, full bool, err error) {
+	emailed := false
 	err = s.write(ctx, func(tx *gorm.DB) error {
-		queued, full = 0, false
+		queued, full, emailed = 0, false, false
 		now := s.Now()
 		// The window walks tokens_live_expires (expires_at, id, user_id
 		// WHERE revoked_at IS NULL); each token in it probes the notices'
@@ -112,15 +115,30 @@ func (s *Store) sweepExpiryBatch(ctx context.Context, st expiryStage) (queued in
 				continue // noted already: another sweep got here first
 			}
 			t := target{kind: "token", id: d.ID, owner: d.UserID}
-			err := s.enqueueWebhookEvent(tx, st.event, now, func() (WebhookData, error) {
+			// The payload is read once, for the webhooks and the email alike.
+			var loaded *WebhookData
+			data := func() (WebhookData, error) {
+				if loaded != nil {
+					return *loaded, nil
+				}
 				data, err := webhookDataOf(tx, System, t, st.event, nil)
 				if st.event == EventTokenExpiring {
 					data.Threshold = st.threshold
 				}
+				if err == nil {
+					loaded = &data
+				}
 				return data, err
-			})
-			if err != nil {
+			}
+			if err := s.enqueueWebhookEvent(tx, st.event, now, data); err != nil {
 				return err
+			}
+			if s.email != nil {
+				ok, err := s.enqueueExpiryEmail(tx, st.event, d.ID, d.UserID, data)
+				if err != nil {
+					return err
+				}
+				emailed = emailed || ok
 			}
 			queued++
 		}
@@ -128,6 +146,9 @@ func (s *Store) sweepExpiryBatch(ctx context.Context, st expiryStage) (queued in
 	})
 	if err != nil {
 		return 0, false, err
+	}
+	if emailed {
+		s.wakeEmailWorker() // committed: the worker finds the rows
 	}
 	return queued, full, nil
 }

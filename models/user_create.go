@@ -88,6 +88,9 @@ type NewServiceUser struct {
 	TeamIDs     []int64
 	Description string
 	Owner       Owner
+	// NotifyEmails are addresses that hear about its expiring tokens
+	// besides its owner (see CleanNotifyEmails).
+	NotifyEmails []string
 }
 
 // CreateServiceUser creates a service user whose user_id is derived from its
@@ -110,6 +113,10 @@ func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUse
 	if msg != "" {
 		ve.Add("description", msg)
 	}
+	notify, msg := CleanNotifyEmails(in.NotifyEmails)
+	if msg != "" {
+		ve.Add("notify_emails", msg)
+	}
 	if err := ve.OrNil(); err != nil {
 		return nil, err
 	}
@@ -131,7 +138,7 @@ func (s *Store) CreateServiceUser(ctx context.Context, a Actor, in NewServiceUse
 		now := s.Now()
 		u = &User{
 			Kind: KindService, Name: name, UserID: &userID, Role: in.Role, Status: StatusActive,
-			Description: desc, CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now,
+			Description: desc, NotifyEmails: joinNotifyEmails(notify), CreatedBy: nonZero(a.ID), CreatedAt: now, UpdatedAt: now,
 			SearchText: SearchText(name, &userID, nil),
 		}
 		setOwner(u, in.Owner)
@@ -242,6 +249,9 @@ func (s *Store) recordCreate(tx *gorm.DB, a Actor, u *User) error {
 		ch.set("user_id", nil, u.Handle())
 		ch.set("description", nil, u.Description)
 		ch.set("owner", nil, owner)
+		if list := u.NotifyList(); len(list) > 0 {
+			ch.set("notify_emails", nil, list)
+		}
 	} else {
 		ch.set("email", nil, u.Handle())
 	}

@@ -35,6 +35,9 @@ type UserUpdate struct {
 	TeamIDs     []int64
 	Description string
 	Owner       Owner
+	// NotifyEmails replaces a service user's notification addresses; nil
+	// keeps them.
+	NotifyEmails *[]string
 }
 
 // userForUpdate loads a user inside a transaction.
@@ -71,7 +74,8 @@ func guardLastAdmin(tx *gorm.DB, u *User) error {
 	return nil
 }
 
-// UpdateUser changes a user's role, teams, description and owner. Demoting
+// UpdateUser changes a user's role, teams, description, owner and
+// notification addresses. Demoting
 // an administrator ends their console sessions at once.
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate) (*User, error) {
 	ve := &ValidationError{}
@@ -81,6 +85,12 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 	desc, msg := cleanDescription(in.Description)
 	if msg != "" {
 		ve.Add("description", msg)
+	}
+	var notify []string
+	if in.NotifyEmails != nil {
+		if notify, msg = CleanNotifyEmails(*in.NotifyEmails); msg != "" {
+			ve.Add("notify_emails", msg)
+		}
 	}
 	if err := ve.OrNil(); err != nil {
 		return nil, err
@@ -93,6 +103,10 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		}
 		if u.Kind == KindHuman {
 			in.Owner = Owner{} // people have no owner
+			in.NotifyEmails = nil
+		}
+		if in.NotifyEmails == nil {
+			notify = u.NotifyList()
 		}
 		beforeTeams, err := s.teamNamesOf(tx, u.ID)
 		if err != nil {
@@ -115,13 +129,13 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 				return s.refuse(tx, a, userAction(u, "update"), userTarget(u), err)
 			}
 		}
-		u.Role, u.Description, u.UpdatedAt = in.Role, desc, s.Now()
+		u.Role, u.Description, u.NotifyEmails, u.UpdatedAt = in.Role, desc, joinNotifyEmails(notify), s.Now()
 		setOwner(u, in.Owner)
 		// A map, not the struct: Updates(struct) would skip zero values and
 		// silently keep an owner that was cleared.
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
 			"role": u.Role, "description": u.Description, "owner_user_id": u.OwnerUserID,
-			"owner_team_id": u.OwnerTeamID, "updated_at": u.UpdatedAt,
+			"owner_team_id": u.OwnerTeamID, "notify_emails": u.NotifyEmails, "updated_at": u.UpdatedAt,
 		}).Error; err != nil {
 			return fmt.Errorf("models: update user: %w", err)
 		}
@@ -141,6 +155,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, in UserUpdate
 		ch.set("teams", beforeTeams, afterTeams)
 		ch.set("description", before.Description, u.Description)
 		ch.set("owner", beforeOwner, afterOwner)
+		ch.set("notify_emails", before.NotifyList(), u.NotifyList())
 		if err := s.record(tx, a, userAction(u, "update"), OutcomeSuccess, "", userTarget(u), ch); err != nil {
 			return err
 		}

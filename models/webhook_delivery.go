@@ -34,6 +34,16 @@ var webhookBackoff = []time.Duration{
 	30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour,
 }
 
+// retryAt is when the attempt after a delivery's attempts-th failed one is
+// due, by webhookBackoff (emails use it too); last says that was the last
+// attempt and the delivery has failed.
+func retryAt(now time.Time, attempts int) (at time.Time, last bool) {
+	if attempts > len(webhookBackoff) {
+		return time.Time{}, true
+	}
+	return now.Add(webhookBackoff[attempts-1]), false
+}
+
 const (
 	// webhookDisableAfter is how long an endpoint may fail every delivery
 	// before it is disabled.
@@ -321,13 +331,13 @@ func (s *Store) recordAttempt(ctx context.Context, d *claimedDelivery, lease tim
 		if r.statusCode != 0 {
 			upd["last_status_code"] = r.statusCode
 		}
-		switch {
+		switch at, last := retryAt(now, attempts); {
 		case r.ok:
 			upd["status"], upd["delivered_at"] = DeliveryDelivered, now
-		case attempts > len(webhookBackoff):
+		case last:
 			upd["status"] = DeliveryFailed
 		default:
-			upd["next_attempt_at"] = now.Add(webhookBackoff[attempts-1])
+			upd["next_attempt_at"] = at
 		}
 		res := tx.Model(&WebhookDelivery{}).Where("id = ? AND status = ? AND claimed_until = ?", d.ID, DeliveryPending, lease).Updates(upd)
 		if res.Error != nil {

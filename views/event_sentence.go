@@ -428,7 +428,7 @@ func overlapText(r AuditRow) string {
 }
 
 var userFields = map[string]string{
-	"name": "name", "email": "email", "role": "role", "teams": "teams", "description": "purpose", "owner": "owner",
+	"name": "name", "email": "email", "role": "role", "teams": "teams", "description": "purpose", "owner": "owner", "notify_emails": "notification addresses",
 	"status": "status",
 }
 

@@ -56,6 +56,11 @@ type Config struct {
 	// ExpirySweepInterval is how often the server queues the token.expiring
 	// and token.expired events that are due.
 	ExpirySweepInterval time.Duration
+	// SMTPURL (smtp:// or smtps://, with the password) turns on the expiry
+	// emails, sent from SMTPFrom. Pass it by its environment twin: a flag
+	// shows in ps.
+	SMTPURL  string
+	SMTPFrom string
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -122,6 +127,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookPollInterval, "webhook-poll-interval", c.WebhookPollInterval, "how often the webhook worker looks for due deliveries (retries, other replicas' events) [$WARDEN_WEBHOOK_POLL_INTERVAL]")
 	fs.BoolVar(&c.WebhookDelivery, "webhook-delivery", c.WebhookDelivery, "send the queued webhooks from this process; false: this replica only queues, another sends [$WARDEN_WEBHOOK_DELIVERY]")
 	fs.DurationVar(&c.ExpirySweepInterval, "expiry-sweep-interval", c.ExpirySweepInterval, "how often to queue token.expiring (7 days and 1 day before) and token.expired events [$WARDEN_EXPIRY_SWEEP_INTERVAL]")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for the token expiry emails, smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; it holds a password, which ps shows on a command line: set it in the environment [$WARDEN_SMTP_URL]")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender of the expiry emails, e.g. \"Warden <warden@example.com>\" [$WARDEN_SMTP_FROM]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
 }
@@ -201,6 +208,22 @@ func (c Config) Validate() error {
 	if c.ExpirySweepInterval <= 0 {
 		errs = append(errs, errors.New("--expiry-sweep-interval must be positive"))
 	}
+	if c.SMTPURL != "" {
+		// The URL holds the password: the errors never repeat it.
+		if _, err := models.ParseSMTPURL(c.SMTPURL); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-url: %s", strings.TrimPrefix(err.Error(), "models: ")))
+		}
+		if c.SMTPFrom == "" {
+			errs = append(errs, errors.New("--smtp-url needs --smtp-from, the sender address"))
+		} else if err := models.CheckEmailFrom(c.SMTPFrom); err != nil {
+			errs = append(errs, fmt.Errorf("--smtp-from: %s", strings.TrimPrefix(err.Error(), "models: ")))
+		}
+		if c.BaseURL == "" {
+			errs = append(errs, errors.New("--smtp-url needs --base-url: each email links to the console"))
+		}
+	} else if c.SMTPFrom != "" {
+		errs = append(errs, errors.New("--smtp-from needs --smtp-url"))
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
 	}
@@ -217,3 +240,12 @@ func (c Config) Origin() string { return strings.TrimSuffix(c.BaseURL, "/") }
 
 // LookupEnv is os.LookupEnv, for ApplyEnv.
 func LookupEnv(k string) (string, bool) { return os.LookupEnv(k) }
+
+// smtpName describes the SMTP server for logs, never with its password.
+func (c Config) smtpName() string {
+	srv, err := models.ParseSMTPURL(c.SMTPURL)
+	if err != nil {
+		return "smtp"
+	}
+	return srv.String()
+}

@@ -71,6 +71,9 @@ func seedConsole(ctx context.Context, st *models.Store) (consoleSeed, error) {
 		if i%3 == 0 {
 			in.TeamIDs = append(in.TeamIDs, teams[(i+3)%6])
 		}
+		if i == 0 { // a long address, to wrap on a phone
+			in.NotifyEmails = []string{"data-platform-oncall-rotation@analytics.example.com", "ops@example.com"}
+		}
 		u, err := st.CreateServiceUser(ctx, by, in)
 		if err != nil {
 			return out, fmt.Errorf("service user %s: %w", name, err)

@@ -58,6 +58,10 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 		_ = store.Close()
 		return nil, err
 	}
+	if cfg.SMTPURL != "" {
+		srv, _ := models.ParseSMTPURL(cfg.SMTPURL) // checked by Validate
+		store.SetEmail(models.EmailConfig{SMTP: srv, From: cfg.SMTPFrom, BaseURL: cfg.Origin()})
+	}
 	var metrics *Metrics
 	if cfg.MetricsAddr != "" {
 		metrics = NewMetrics(store.SQLDB())
@@ -131,6 +135,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.store.NewWebhookWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("delivering webhooks", "err", err) })
 		}
 	}()
+	// With --smtp-url, the email worker sends what the sweep queues; a
+	// sweep that queued some wakes it.
+	emailed := make(chan struct{})
+	go func() {
+		defer close(emailed)
+		if !s.store.EmailEnabled() {
+			return
+		}
+		s.log.Info("emailing token expiry notices", "smtp", s.cfg.smtpName(), "from", s.cfg.SMTPFrom)
+		s.store.NewEmailWorker().Run(purgeCtx, s.cfg.WebhookPollInterval, func(err error) { s.log.Error("sending emails", "err", err) })
+	}()
 	// The expiry sweep queues its events in the outbox; a commit that
 	// queued some wakes the worker above. Every replica sweeps: the notices'
 	// key lets only one queue each event.
@@ -158,6 +173,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stopPurge()
 	<-flushed
 	<-delivered
+	<-emailed
 	<-swept
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
