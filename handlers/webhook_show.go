@@ -25,11 +25,17 @@ func (h *Handler) renderWebhook(c *fiber.Ctx, status int, e *models.WebhookEndpo
 	if err != nil {
 		return err
 	}
-	d := views.WebhookData{Form: form, Secret: secret, Disabled: disabledWebhooks(rows), Now: h.Store.Now()}
+	d := views.WebhookData{Form: form, Secret: secret, Now: h.Store.Now()}
 	d.Hook = webhookRow(e, models.WebhookHealth{})
 	for _, r := range rows {
 		if r.ID == e.ID {
 			d.Hook = r
+		}
+	}
+	// This endpoint's own page says it at length instead.
+	for _, w := range disabledWebhooks(rows) {
+		if w.ID != e.ID {
+			d.Disabled = append(d.Disabled, w)
 		}
 	}
 	deliveries, err := h.Store.WebhookDeliveries(ctx, e.ID, webhookLogSize)
