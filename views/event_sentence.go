@@ -573,7 +573,7 @@ var actionLabels = map[string]string{
 	"webhook.rotate_secret":     "Webhook secret rotated",
 	"webhook.test":              "Webhook test sent",
 	"webhook.disable":           "Webhook endpoint disabled",
-	"webhook.redeliver":         "Webhook delivery resent",
+	"webhook.redeliver":         "Webhook redelivered",
 }
 
 // ActionLabel names an action in words ("Token revoked"); an unknown one

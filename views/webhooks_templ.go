@@ -456,7 +456,7 @@ func Webhooks(p Page, d WebhooksData) templ.Component {
 								return templ_7745c5c3_Err
 							}
 						}
-						templ_7745c5c3_Err = hookHealth(h, d.Now, false).Render(ctx, templ_7745c5c3_Buffer)
+						templ_7745c5c3_Err = hookHealth(h, d.Now, true).Render(ctx, templ_7745c5c3_Buffer)
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
