@@ -13,6 +13,11 @@ import (
 func (h *Handler) renderSettings(c *fiber.Ctx, status int, d views.SettingsData) error {
 	lt := h.Store.SessionLifetime()
 	d.IdleTimeout, d.AbsTimeout, d.SecureCookies = lt.Idle, lt.Absolute, h.SecureCookies
+	rows, err := h.webhookRows(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d.Webhooks, d.DisabledWebhooks, d.Now = rows, disabledWebhooks(rows), h.Store.Now()
 	p, err := h.page(c, "Settings", "settings")
 	if err != nil {
 		return err

@@ -75,6 +75,12 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		}
 		d.Rows = append(d.Rows, row)
 	}
+	// htmx swaps the results region only: the banner is for a full page.
+	if c.Get("HX-Request") != "true" {
+		if d.DisabledWebhooks, err = h.webhookBanner(ctx); err != nil {
+			return err
+		}
+	}
 	if c.Get("HX-Request") == "true" {
 		// Responses differ by this header; keep caches from mixing them up.
 		c.Vary("HX-Request")

@@ -26,6 +26,7 @@ var AuditActions = []string{
 	"token.create", "token.revoke", "token.restore", "token.delete", "token.rotate", "token.lookup", "auth.denied",
 	"settings.update",
 	"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable",
+	"webhook.redeliver",
 }
 
 // AuditRanges are the quick date ranges.

@@ -721,7 +721,7 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 	written := map[string]bool{"auth.denied": true, "security.csrf_rejected": true}
 	// The webhook endpoints' events need a store with the webhook key; the
 	// webhook tests check each one's event (models/webhooks_test.go).
-	for _, a := range []string{"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable"} {
+	for _, a := range []string{"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable", "webhook.redeliver"} {
 		written[a] = true
 	}
 	madeUp := map[string]bool{"security.authz_denied": true, "maintenance.run": true}

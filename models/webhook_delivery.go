@@ -480,3 +480,46 @@ func (w *WebhookWorker) dial(ctx context.Context, network, addr string) (net.Con
 	}
 	return nil, firstErr
 }
+
+// ErrWebhookDisabledRedeliver refuses to redeliver to a disabled endpoint:
+// the delivery would wait in the outbox until the endpoint is enabled.
+var ErrWebhookDisabledRedeliver = &RuleError{
+	Code:    "webhook_disabled",
+	Message: "This endpoint is disabled; enable it to redeliver.",
+}
+
+// RedeliverWebhook puts one of an endpoint's deliveries, whatever its
+// status, back into the outbox: pending, attempts reset, due now. It keeps
+// its webhook-id and payload, so a receiver that saw it before can tell it
+// is the same message (Standard Webhooks). The worker is woken on commit.
+func (s *Store) RedeliverWebhook(ctx context.Context, a Actor, endpointID, deliveryID int64) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		e, err := webhookEndpointByID(tx, endpointID)
+		if err != nil {
+			return err
+		}
+		var d WebhookDelivery
+		err = tx.Select("id, event_type, msg_id").Where("id = ? AND endpoint_id = ?", deliveryID, endpointID).Take(&d).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("models: redeliver webhook: %w", err)
+		}
+		if !e.Enabled {
+			return s.refuse(tx, a, "webhook.redeliver", webhookTarget(e), ErrWebhookDisabledRedeliver)
+		}
+		// A worker still sending it loses its lease: its outcome is not
+		// recorded over this one (recordAttempt checks the lease).
+		if err := tx.Model(&WebhookDelivery{}).Where("id = ?", d.ID).Updates(map[string]any{
+			"status": DeliveryPending, "attempts": 0, "next_attempt_at": s.Now(), "claimed_until": nil,
+			"last_status_code": nil, "last_error": "", "last_duration_ms": nil, "response_excerpt": "", "delivered_at": nil,
+		}).Error; err != nil {
+			return fmt.Errorf("models: redeliver webhook: %w", err)
+		}
+		s.outboxFilled = true
+		// The reason names the event, as the sentence does: "redelivered
+		// token.revoked to …".
+		return s.record(tx, a, "webhook.redeliver", OutcomeSuccess, d.EventType, webhookTarget(e), nil)
+	})
+}

@@ -530,3 +530,71 @@ func (s *Store) SendWebhookTest(ctx context.Context, a Actor, id int64) (string,
 	}
 	return msgID, nil
 }
+
+// WebhookHealth is how an endpoint's deliveries are going, read from its
+// outbox rows.
+type WebhookHealth struct {
+	// LastSuccess is the last delivery received; nil when none was.
+	LastSuccess *time.Time
+	// FailuresSinceSuccess counts the deliveries queued after the last
+	// one received that have failed at least once and are not received.
+	FailuresSinceSuccess int64
+	// Pending counts the deliveries waiting to be sent, retries included.
+	Pending int64
+}
+
+// WebhookHealths returns every endpoint's delivery health; an endpoint
+// without deliveries is absent. Two grouped queries, on the index by
+// endpoint.
+func (s *Store) WebhookHealths(ctx context.Context) (map[int64]WebhookHealth, error) {
+	db := s.db.WithContext(ctx)
+	// Each endpoint's newest received delivery: the failures that count
+	// are those queued after it.
+	lastIDs := db.Table("webhook_deliveries").Select("MAX(id)").Where("status = ?", DeliveryDelivered).Group("endpoint_id")
+	var last []struct {
+		EndpointID  int64
+		ID          int64
+		DeliveredAt *time.Time
+	}
+	if err := db.Table("webhook_deliveries").Select("endpoint_id, id, delivered_at").Where("id IN (?)", lastIDs).
+		Scan(&last).Error; err != nil {
+		return nil, fmt.Errorf("models: webhook health: %w", err)
+	}
+	var counts []struct {
+		EndpointID int64
+		Failures   int64
+		Pending    int64
+	}
+	err := db.Raw(`SELECT d.endpoint_id,
+			SUM(CASE WHEN d.status <> ? AND d.attempts > 0 AND d.id > COALESCE(l.id, 0) THEN 1 ELSE 0 END) AS failures,
+			SUM(CASE WHEN d.status = ? THEN 1 ELSE 0 END) AS pending
+		FROM webhook_deliveries d
+		LEFT JOIN (SELECT endpoint_id, MAX(id) AS id FROM webhook_deliveries WHERE status = ? GROUP BY endpoint_id) l
+			ON l.endpoint_id = d.endpoint_id
+		GROUP BY d.endpoint_id`, DeliveryDelivered, DeliveryPending, DeliveryDelivered).Scan(&counts).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: webhook health: %w", err)
+	}
+	out := make(map[int64]WebhookHealth, len(counts))
+	for _, c := range counts {
+		out[c.EndpointID] = WebhookHealth{FailuresSinceSuccess: c.Failures, Pending: c.Pending}
+	}
+	for _, l := range last {
+		h := out[l.EndpointID]
+		h.LastSuccess = l.DeliveredAt
+		out[l.EndpointID] = h
+	}
+	return out, nil
+}
+
+// AutoDisabledWebhookEndpoints lists the endpoints Warden disabled after
+// days of failed deliveries (id and URL only), for the console's banner:
+// one query on a table of a few rows.
+func (s *Store) AutoDisabledWebhookEndpoints(ctx context.Context) ([]WebhookEndpoint, error) {
+	var out []WebhookEndpoint
+	if err := s.db.WithContext(ctx).Select("id, url, disabled_reason").
+		Where("enabled = ? AND disabled_reason <> ''", false).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: disabled webhooks: %w", err)
+	}
+	return out, nil
+}

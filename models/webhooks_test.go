@@ -707,3 +707,140 @@ func TestWebhookTestEventOneEndpoint(t *testing.T) {
 		t.Errorf("%d deliveries after the refusals, want the first one only", n)
 	}
 }
+
+// TestWebhookRedeliver: a delivery that failed every attempt is put back
+// into the outbox by RedeliverWebhook, wakes the worker, and is sent again
+// as the same message (same webhook-id, same payload); so is one that was
+// received. The endpoint's health follows.
+func TestWebhookRedeliver(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := webhookTestStore(t, clock)
+	rcv := newHookReceiver(t, clock)
+	rcv.setStatus(http.StatusInternalServerError)
+	ep, secret := mustEndpoint(t, s, rcv.URL+"/hook", EventServiceUserCreated)
+	rcv.setSecrets(secret)
+	other, _ := mustEndpoint(t, s, rcv.URL+"/other", EventTokenExpired)
+	mustService(t, s, "Airflow")
+	w := s.NewWebhookWorker()
+	for _, wait := range append([]time.Duration{0}, webhookBackoff...) {
+		clock.Advance(wait)
+		mustRunOnce(t, w)
+	}
+	d := mustDeliveries(t, s, ep.ID)[0]
+	if d.Status != DeliveryFailed || d.Attempts != len(webhookBackoff)+1 {
+		t.Fatalf("before: %+v", d)
+	}
+	sent := len(rcv.received())
+	health, err := s.WebhookHealths(ctx)
+	if h := health[ep.ID]; err != nil || h.LastSuccess != nil || h.FailuresSinceSuccess != 1 || h.Pending != 0 {
+		t.Fatalf("health while failing: %+v, %v", h, err)
+	}
+
+	// Not through another endpoint, nor for an unknown delivery.
+	if err := s.RedeliverWebhook(ctx, System, other.ID, d.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("redeliver through another endpoint: %v", err)
+	}
+	if err := s.RedeliverWebhook(ctx, System, ep.ID, 424242); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("redeliver an unknown delivery: %v", err)
+	}
+	select {
+	case <-s.webhookWake:
+	default:
+	}
+
+	clock.Advance(time.Hour)
+	if err := s.RedeliverWebhook(ctx, System, ep.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.webhookWake:
+	default:
+		t.Error("the redelivery did not wake the worker")
+	}
+	again := mustDeliveries(t, s, ep.ID)[0]
+	if again.ID != d.ID || again.Status != DeliveryPending || again.Attempts != 0 || !again.NextAttemptAt.Equal(clock.Now()) ||
+		again.MsgID != d.MsgID || again.Payload != d.Payload || again.LastError != "" || again.LastStatusCode != nil {
+		t.Fatalf("after redeliver: %+v", again)
+	}
+	if h, _ := s.WebhookHealths(ctx); h[ep.ID].Pending != 1 {
+		t.Errorf("pending after redeliver: %+v", h[ep.ID])
+	}
+	events := auEventsAfter(t, s, 0)
+	if e := events[len(events)-1]; e.Action != "webhook.redeliver" || e.Outcome != OutcomeSuccess || e.Reason != EventServiceUserCreated ||
+		e.TargetID == nil || *e.TargetID != ep.ID {
+		t.Fatalf("audit: %+v", e)
+	}
+
+	rcv.setStatus(http.StatusNoContent)
+	if n := mustRunOnce(t, w); n != 1 {
+		t.Fatalf("the worker claimed %d after the redelivery; want 1", n)
+	}
+	got := rcv.received()
+	if len(got) != sent+1 {
+		t.Fatalf("the receiver got %d; want %d (the redelivery)", len(got), sent+1)
+	}
+	if last := got[len(got)-1]; last.ID != d.MsgID || !last.Verified[0] || last.Payload.Type != EventServiceUserCreated {
+		t.Fatalf("redelivered %+v; want webhook-id %s, verified", last, d.MsgID)
+	}
+	done := mustDeliveries(t, s, ep.ID)[0]
+	if done.Status != DeliveryDelivered || done.Attempts != 1 || done.DeliveredAt == nil {
+		t.Fatalf("after sending: %+v", done)
+	}
+	health, _ = s.WebhookHealths(ctx)
+	if h := health[ep.ID]; h.LastSuccess == nil || !h.LastSuccess.Equal(clock.Now()) || h.FailuresSinceSuccess != 0 || h.Pending != 0 {
+		t.Fatalf("health after the success: %+v", h)
+	}
+
+	// A received delivery can be sent again too.
+	if err := s.RedeliverWebhook(ctx, System, ep.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustRunOnce(t, w)
+	if got := rcv.received(); len(got) != sent+2 || got[len(got)-1].ID != d.MsgID {
+		t.Fatalf("a received delivery was not sent again: %d received", len(got))
+	}
+
+	// A disabled endpoint is refused, and the refusal audited.
+	if _, err := s.UpdateWebhookEndpoint(ctx, System, ep.ID, WebhookEndpointInput{URL: ep.URL, Enabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RedeliverWebhook(ctx, System, ep.ID, d.ID); !errors.Is(err, ErrWebhookDisabledRedeliver) {
+		t.Fatalf("redeliver to a disabled endpoint: %v", err)
+	}
+	events = auEventsAfter(t, s, 0)
+	if e := events[len(events)-1]; e.Action != "webhook.redeliver" || e.Outcome != OutcomeDenied {
+		t.Fatalf("the refusal is not audited: %+v", e)
+	}
+	if d := mustDeliveries(t, s, ep.ID)[0]; d.Status != DeliveryDelivered {
+		t.Fatalf("the refused redelivery changed the delivery: %+v", d)
+	}
+}
+
+// TestAutoDisabledWebhookEndpoints lists only the endpoints Warden turned
+// off for failing, not those an administrator turned off.
+func TestAutoDisabledWebhookEndpoints(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := webhookTestStore(t, clock)
+	rcv := newHookReceiver(t, clock)
+	rcv.setStatus(http.StatusServiceUnavailable)
+	failing, _ := mustEndpoint(t, s, rcv.URL+"/failing")
+	off, _ := mustEndpoint(t, s, rcv.URL+"/off")
+	if _, err := s.UpdateWebhookEndpoint(ctx, System, off.ID, WebhookEndpointInput{URL: off.URL, Enabled: false}); err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWebhookWorker()
+	mustService(t, s, "Airflow")
+	mustRunOnce(t, w)
+	if got, err := s.AutoDisabledWebhookEndpoints(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("before 3 days: %+v, %v", got, err)
+	}
+	clock.Advance(72 * time.Hour)
+	mustService(t, s, "Beta")
+	mustRunOnce(t, w)
+	got, err := s.AutoDisabledWebhookEndpoints(ctx)
+	if err != nil || len(got) != 1 || got[0].ID != failing.ID || got[0].URL != failing.URL || got[0].DisabledReason == "" {
+		t.Fatalf("after 3 days: %+v, %v", got, err)
+	}
+}

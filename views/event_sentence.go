@@ -178,6 +178,11 @@ func eventParts(r AuditRow) []Part {
 			return attempt("A test event to webhook endpoint", webhookTarget(r))
 		}
 		return join(a, words(" sent a test event to webhook endpoint "), webhookTarget(r))
+	case "webhook.redeliver":
+		if refused {
+			return attempt("A redelivery to webhook endpoint", webhookTarget(r))
+		}
+		return join(a, words(" redelivered "+OneLine(r.Reason)+" to "), webhookTarget(r))
 	case "webhook.disable":
 		s := join(a, words(" disabled webhook endpoint "), webhookTarget(r))
 		if r.Reason != "" {
@@ -568,6 +573,7 @@ var actionLabels = map[string]string{
 	"webhook.rotate_secret":     "Webhook secret rotated",
 	"webhook.test":              "Webhook test sent",
 	"webhook.disable":           "Webhook endpoint disabled",
+	"webhook.redeliver":         "Webhook redelivered",
 }
 
 // ActionLabel names an action in words ("Token revoked"); an unknown one

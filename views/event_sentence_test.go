@@ -204,6 +204,10 @@ func TestEventSentences(t *testing.T) {
 		{ev(ada, "webhook.test", "success", hook), "Ada Admin sent a test event to webhook endpoint https://siem.example.com/…"},
 		{ev(ada, "webhook.test", "denied", func(r *AuditRow) { hook(r); r.Reason = "webhook_disabled" }),
 			"A test event to webhook endpoint https://siem.example.com/… refused: the webhook endpoint is disabled"},
+		{ev(ada, "webhook.redeliver", "success", func(r *AuditRow) { hook(r); r.Reason = "token.revoked" }),
+			"Ada Admin redelivered token.revoked to https://siem.example.com/…"},
+		{ev(ada, "webhook.redeliver", "denied", func(r *AuditRow) { hook(r); r.Reason = "webhook_disabled" }),
+			"A redelivery to webhook endpoint https://siem.example.com/… refused: the webhook endpoint is disabled"},
 		{ev(system, "webhook.disable", "success", func(r *AuditRow) { hook(r); r.Reason = "failing since 2025-03-11 09:26 UTC" }),
 			"Warden disabled webhook endpoint https://siem.example.com/… (failing since 2025-03-11 09:26 UTC)"},
 		// A user the console cannot name any more is named by the handle recorded.

@@ -109,8 +109,12 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	check(b, "setup")
 
 	var seed consoleSeed
+	var hookID int64
 	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) (err error) {
-		seed, err = seedConsole(ctx, st)
+		if seed, err = seedConsole(ctx, st); err != nil {
+			return err
+		}
+		hookID, err = seedWebhook(ctx, st)
 		return err
 	})
 	b.navigate("open the sign-in page", base+"/login", 200)
@@ -120,6 +124,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	b.signIn(base, consoleAdminEmail)
 	user := "/users/" + strconv.FormatInt(seed.ServiceID, 10)
 	person := "/users/" + strconv.FormatInt(seed.HumanID, 10)
+	hook := "/settings/webhooks/" + strconv.FormatInt(hookID, 10)
 	for _, p := range []struct{ name, path string }{
 		{"users", "/users"},
 		{"users-search", "/users?q=air&sort=next_expiry"},
@@ -142,6 +147,10 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		{"audit-event", "/audit/1"},
 		{"token-history", "/audit?target_kind=token&target_id=" + strconv.FormatInt(seed.RevokedID, 10)},
 		{"settings", "/settings"},
+		{"webhooks", "/settings/webhooks"},
+		{"webhook", hook},
+		{"webhook-rotate", hook + "/rotate"},
+		{"webhook-delete", hook + "/delete"},
 		{"account", "/account"},
 	} {
 		b.navigate("open "+p.path, base+p.path, 200)
