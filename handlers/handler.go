@@ -33,7 +33,10 @@ type Handler struct {
 	SecureCookies bool
 	// APIRate limits requests per token; APIAuthFailures counts failed
 	// bearer authentications per client address.
-	APIRate         *throttle.Buckets
+	APIRate *throttle.Buckets
+	// IntrospectRate limits introspections per caller token, apart from
+	// APIRate: a resource server introspects each request it serves.
+	IntrospectRate  *throttle.Buckets
 	APIAuthFailures throttle.Counter // nil: no limit
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.

@@ -74,6 +74,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 		BaseURL:         d.Config.Origin(),
 		SecureCookies:   d.Config.SecureCookies,
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
+		IntrospectRate:  throttle.NewBuckets(d.Config.IntrospectRateLimit, int(2*d.Config.IntrospectRateLimit)+1),
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
 	}
