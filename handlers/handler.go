@@ -13,6 +13,7 @@ import (
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/views"
 	"github.com/warden-console/warden/web/request"
+	"github.com/warden-console/warden/web/scanning"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
 )
@@ -38,6 +39,8 @@ type Handler struct {
 	// APIRate: a resource server introspects each request it serves.
 	IntrospectRate  *throttle.Buckets
 	APIAuthFailures throttle.Counter // nil: no limit
+	// ScanKeys verify secret-scanning reports; none: the endpoint is off.
+	ScanKeys scanning.Keys
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)
