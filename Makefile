@@ -46,6 +46,7 @@ fuzz: ## run each fuzz target for 20 seconds
 	$(GO) test ./web/request -run '^$$' -fuzz FuzzClientIP -fuzztime 20s
 	$(GO) test ./models -run '^$$' -fuzz FuzzParsePHC -fuzztime 20s
 	$(GO) test ./models -run '^$$' -fuzz FuzzSearchWords -fuzztime 20s
+	$(GO) test ./web/scanning -run '^$$' -fuzz FuzzParseKeys -fuzztime 20s
 
 bench: ## seed 100k users, 200k tokens, 1M events; time the store, then load the real server over 127.0.0.1
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 1 -timeout 30m ./models/

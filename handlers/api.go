@@ -100,7 +100,11 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if ok, wait := h.APIRate.Allow(auth.Token.ID); !ok {
+	rate := h.APIRate
+	if c.Method() == fiber.MethodPost && c.Path() == "/api/v1/introspect" {
+		rate = h.IntrospectRate
+	}
+	if ok, wait := rate.Allow(auth.Token.ID); !ok {
 		h.authOutcome("rate_limited")
 		return tooManyRequests(c, wait, "This token is sending requests too fast.")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/views"
 	"github.com/warden-console/warden/web/request"
+	"github.com/warden-console/warden/web/scanning"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
 )
@@ -33,8 +34,13 @@ type Handler struct {
 	SecureCookies bool
 	// APIRate limits requests per token; APIAuthFailures counts failed
 	// bearer authentications per client address.
-	APIRate         *throttle.Buckets
+	APIRate *throttle.Buckets
+	// IntrospectRate limits introspections per caller token, apart from
+	// APIRate: a resource server introspects each request it serves.
+	IntrospectRate  *throttle.Buckets
 	APIAuthFailures throttle.Counter // nil: no limit
+	// ScanKeys verify secret-scanning reports; none: the endpoint is off.
+	ScanKeys scanning.Keys
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)

@@ -91,6 +91,20 @@ func (h *Handler) UserCreate(c *fiber.Ctx) error {
 			d.Errors = map[string]string{"owner": "Choose an owner from the list."}
 			return h.renderUserForm(c, fiber.StatusUnprocessableEntity, newUserTitle(kind), d, teamIDs)
 		}
+		// A name that could pass for another account is created only once
+		// the admin has confirmed that very name.
+		if BodyValue(c, "lookalike_ok") != d.Name {
+			warnings, err := h.Store.Lookalikes(ctx, d.Name)
+			if err != nil {
+				return err
+			}
+			if len(warnings) > 0 {
+				d.Lookalikes = warnings
+				name, _ := models.CleanName(d.Name)
+				d.UserIDPrev = models.DeriveUserID(name)
+				return h.renderUserForm(c, fiber.StatusConflict, newUserTitle(kind), d, teamIDs)
+			}
+		}
 		u, err := h.Store.CreateServiceUser(ctx, h.actor(c), models.NewServiceUser{
 			Name: d.Name, Role: formRole(c), TeamIDs: teamIDs, Description: d.Description, Owner: owner,
 			NotifyEmails: models.SplitNotifyEmails(d.NotifyEmails),

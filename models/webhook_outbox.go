@@ -51,6 +51,15 @@ type WebhookData struct {
 	Changes     Changes             `json:"changes,omitempty"` // service_user.role_changed: the role
 	// Threshold is which warning a token.expiring event is: "7d" or "1d".
 	Threshold string `json:"threshold,omitempty"`
+	// Leak is where a token.leaked token was found.
+	Leak *WebhookLeak `json:"leak,omitempty"`
+}
+
+// WebhookLeak is a secret-scanning partner's finding, as it reported it.
+type WebhookLeak struct {
+	URL    string `json:"url"`
+	Source string `json:"source"`
+	Type   string `json:"type"`
 }
 
 // WebhookToken is a token as a payload names it.

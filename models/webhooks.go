@@ -33,6 +33,9 @@ const (
 	EventServiceUserDeactivated = "service_user.deactivated"
 	EventServiceUserReactivated = "service_user.reactivated"
 	EventServiceUserRoleChanged = "service_user.role_changed"
+	// EventTokenLeaked: a secret-scanning partner found the token in public
+	// and Warden revoked it (token.revoked is sent too).
+	EventTokenLeaked = "token.leaked"
 	// EventWebhookTest is sent to one endpoint on request (SendWebhookTest);
 	// no endpoint subscribes to it.
 	EventWebhookTest = "webhook.test"
@@ -51,7 +54,7 @@ const (
 var WebhookEventTypes = []string{
 	EventTokenExpiring, EventTokenExpired, EventTokenCreated, EventTokenRevoked, EventTokenRestored,
 	EventTokenRotated, EventTokenDeleted, EventServiceUserCreated, EventServiceUserDeactivated,
-	EventServiceUserReactivated, EventServiceUserRoleChanged,
+	EventServiceUserReactivated, EventServiceUserRoleChanged, EventTokenLeaked,
 }
 
 // ErrNoWebhookKey means the store was opened without WithWebhooks' key, so

@@ -137,7 +137,17 @@ func eventParts(r AuditRow) []Part {
 		}
 		return join(a, words(" generated token "), tokenTarget(r), forOwner(r))
 	case "token.revoke":
-		return join(a, words(" revoked "), tok)
+		s := join(a, words(" revoked "), tok)
+		if r.Reason == "leaked" { // a secret-scanning partner's finding
+			where := "in public"
+			if c, ok := r.Changes["found_at"]; ok {
+				where = "at " + changeText(c.After)
+			}
+			s = append(s, words(" because it was found "+OneLine(where)))
+		} else if r.Reason != "" {
+			s = append(s, words(" ("+OneLine(r.Reason)+")"))
+		}
+		return s
 	case "token.restore":
 		if refused {
 			return attempt("Restoration of", tok...)

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,6 +11,7 @@ import (
 	"github.com/warden-console/warden/handlers"
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/web/request"
+	"github.com/warden-console/warden/web/scanning"
 	"github.com/warden-console/warden/web/session"
 	"github.com/warden-console/warden/web/throttle"
 )
@@ -65,6 +68,16 @@ func NewApp(d Deps) (*fiber.App, error) {
 		return nil, err
 	}
 	accountThrottle, ipThrottle, apiThrottle := failureCounters(d)
+	var scanKeys scanning.Keys
+	if d.Config.SecretScanningKeys != "" {
+		data, err := os.ReadFile(d.Config.SecretScanningKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-scanning-keys: %w", err)
+		}
+		if scanKeys, err = scanning.ParseKeys(data); err != nil {
+			return nil, fmt.Errorf("--secret-scanning-keys %s: %w", d.Config.SecretScanningKeys, err)
+		}
+	}
 	h := &handlers.Handler{
 		Store:           d.Store,
 		Sessions:        d.Sessions,
@@ -74,8 +87,10 @@ func NewApp(d Deps) (*fiber.App, error) {
 		BaseURL:         d.Config.Origin(),
 		SecureCookies:   d.Config.SecureCookies,
 		APIRate:         throttle.NewBuckets(d.Config.APIRateLimit, int(2*d.Config.APIRateLimit)+1),
+		IntrospectRate:  throttle.NewBuckets(d.Config.IntrospectRateLimit, int(2*d.Config.IntrospectRateLimit)+1),
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
+		ScanKeys:        scanKeys,
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -113,6 +128,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 	// the document is public. Use, not All, so no route is registered
 	// for methods the API does not serve.
 	app.Use("/api/v1/openapi.json", h.APIMethodNotAllowed([]handlers.APIRoute{{Method: fiber.MethodGet, Path: "/openapi.json"}}))
+	// Partners sign their reports instead of holding a token.
+	app.Post("/api/v1/secret-scanning/report", h.SecretScanningReport)
 	api := app.Group("/api/v1", h.APIAuth)
 	routes := h.APIRoutes()
 	api.Use(h.APILiteralPaths(routes))

@@ -38,6 +38,12 @@ type Config struct {
 	// APIRateLimit is the average number of API requests per second one
 	// token may send (bursts up to twice that); 0 turns the limit off.
 	APIRateLimit float64
+	// IntrospectRateLimit is the same for POST /api/v1/introspect, counted
+	// apart: a resource server introspects each request it serves.
+	IntrospectRateLimit float64
+	// SecretScanningKeys is a file of secret-scanning partners' public keys
+	// (see web/scanning); empty turns the report endpoint off.
+	SecretScanningKeys string
 	// APIAuthFailures is how many failed bearer authentications one client
 	// address may make per minute; 0 turns the limit off.
 	APIAuthFailures int
@@ -73,7 +79,9 @@ func DefaultConfig() Config {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		APIRateLimit:    50,
-		APIAuthFailures: 30,
+		// A resource server introspecting every request it serves.
+		IntrospectRateLimit: 2000,
+		APIAuthFailures:     30,
 		// Changes wake the worker at once (see Server.Serve); the interval
 		// only bounds how late a retry or another replica's event goes out.
 		WebhookPollInterval: 5 * time.Second,
@@ -120,6 +128,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SessionHashKey, "session-hash-key", c.SessionHashKey, "cookie signing key, base64url, 32+ bytes (default: generated once and kept in the database) [$WARDEN_SESSION_HASH_KEY]")
 	fs.StringVar(&c.SessionBlockKey, "session-block-key", c.SessionBlockKey, "cookie encryption key, base64url, 32 bytes (default: generated once and kept in the database) [$WARDEN_SESSION_BLOCK_KEY]")
 	fs.Float64Var(&c.APIRateLimit, "api-rate-limit", c.APIRateLimit, "API requests per second per token, bursts up to twice that; 0 turns the limit off [$WARDEN_API_RATE_LIMIT]")
+	fs.Float64Var(&c.IntrospectRateLimit, "introspect-rate-limit", c.IntrospectRateLimit, "introspections per second per caller token, bursts up to twice that, apart from --api-rate-limit; 0 turns the limit off [$WARDEN_INTROSPECT_RATE_LIMIT]")
+	fs.StringVar(&c.SecretScanningKeys, "secret-scanning-keys", c.SecretScanningKeys, "file of secret-scanning partners' ECDSA P-256 public keys (PEM blocks with a Key-Identifier header, or GitHub's JSON); turns on POST /api/v1/secret-scanning/report [$WARDEN_SECRET_SCANNING_KEYS]")
 	fs.IntVar(&c.APIAuthFailures, "api-auth-failures", c.APIAuthFailures, "failed API authentications allowed per client address per minute; 0 turns the limit off [$WARDEN_API_AUTH_FAILURES]")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address of a separate listener serving Prometheus /metrics, e.g. 127.0.0.1:9090; off when empty [$WARDEN_METRICS_ADDR]")
 	fs.BoolVar(&c.WebhookAllowHTTP, "webhook-allow-http", c.WebhookAllowHTTP, "accept http:// webhook URLs, not only https:// [$WARDEN_WEBHOOK_ALLOW_HTTP]")
@@ -201,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.APIRateLimit < 0 {
 		errs = append(errs, errors.New("--api-rate-limit must not be negative"))
+	}
+	if c.IntrospectRateLimit < 0 {
+		errs = append(errs, errors.New("--introspect-rate-limit must not be negative"))
 	}
 	if c.WebhookPollInterval < 10*time.Millisecond {
 		errs = append(errs, errors.New("--webhook-poll-interval must be at least 10ms"))
