@@ -119,8 +119,9 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 
 	// Back to the schema before 0011: the same events, without owner_id.
 	for _, sql := range []string{
-		`DROP TABLE token_expiry_notices`, // 0015
-		`DROP TABLE webhook_deliveries`,   // 0014
+		`ALTER TABLE tokens DROP COLUMN scopes`, // 0019
+		`DROP TABLE token_expiry_notices`,       // 0015
+		`DROP TABLE webhook_deliveries`,         // 0014
 		`DROP TABLE webhook_endpoints`,
 		`DROP TABLE token_reveals`, // 0013
 		`DROP INDEX audit_owner`,
