@@ -65,8 +65,8 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 }
 
 // TestEveryRouteIsDocumented compares the running app's /api/v1 routes with
-// the document's operations, both ways, and the documented x-min-role with
-// the route's policy.
+// the document's operations, both ways, and the documented x-min-role and
+// x-scope with the route's policy.
 func TestEveryRouteIsDocumented(t *testing.T) {
 	h := newHarness(t)
 	doc := servedOpenAPI(t, h)
@@ -116,6 +116,13 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		}
 		if role, _ := op.Extensions["x-min-role"].(string); role != string(r.MinRole) {
 			t.Errorf("%s: x-min-role %q, policy %q", key, role, r.MinRole)
+		}
+		// Absent for /me, which needs no scope.
+		if scope, _ := op.Extensions["x-scope"].(string); scope != r.Scope {
+			t.Errorf("%s: x-scope %q, policy %q", key, scope, r.Scope)
+		}
+		if r.Scope != "" && !strings.Contains(op.Description, "`"+r.Scope+"`") {
+			t.Errorf("%s: the description does not name its scope %s", key, r.Scope)
 		}
 		if op.Security != nil && len(*op.Security) == 0 {
 			t.Errorf("%s needs a token but is documented as public", key)
