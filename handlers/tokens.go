@@ -29,7 +29,7 @@ func (h *Handler) tokenFormData(c *fiber.Ctx, u *models.User, d views.TokenFormD
 	if d.Expiry == "" {
 		d.Expiry = defaultExpiryChoice(policy)
 	}
-	d.RoleLabel, d.RoleScopes, d.ScopeGroups = u.Role.Label(), models.RoleScopes(u.Role), scopeGroups(u.Role)
+	d.RoleLabel, d.ScopeGroups = u.Role.Label(), scopeGroups(u.Role)
 	return d, nil
 }
 
