@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -608,6 +610,18 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 		}
 		k.validate(ok, 200, "GET", "/api/v1/me", secret, "", "", resp, out)
 	}
+
+	// A partner's signed report, which needs keys the fixture has not.
+	partner, pub := newScanPartner(t, "partner-doc")
+	keys := filepath.Join(t.TempDir(), "scanning-keys.pem")
+	if err := os.WriteFile(keys, []byte(pub), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signed := newHarness(t, func(c *Config) { c.SecretScanningKeys = keys })
+	unknown, _ := models.NewTokenSecret()
+	report := []byte(`[{"token":"` + unknown + `","type":"warden_token","url":"https://example.com/leak","source":"content"}]`)
+	resp, out = postScanReport(t, signed, partner.id, partner.sign(t, report), report)
+	k.validate(na, 200, "POST", "/api/v1/secret-scanning/report", "", js, string(report), resp, out)
 
 	k.report()
 }
