@@ -14,6 +14,7 @@ import (
 // APIIntrospection is the RFC 7662 answer.
 type APIIntrospection struct {
 	Active   bool     `json:"active"`
+	Scope    *string  `json:"scope,omitempty"` // space-separated; "" for a Member's unscoped token
 	Sub      string   `json:"sub,omitempty"`
 	Role     string   `json:"role,omitempty"`
 	Teams    []string `json:"teams,omitempty"`
@@ -67,7 +68,10 @@ func (h *Handler) APIIntrospect(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := APIIntrospection{Active: true, Sub: auth.User.Handle(), Role: string(auth.User.Role), Teams: []string{},
+	// RFC 7662 §2.2: the scopes as one space-separated string; an unscoped
+	// token's are the Warden scopes its role allows.
+	scope := strings.Join(auth.Scopes.Names(), " ")
+	out := APIIntrospection{Active: true, Scope: &scope, Sub: auth.User.Handle(), Role: string(auth.User.Role), Teams: []string{},
 		TokenID: auth.Token.ID, ClientID: auth.User.Handle()}
 	for _, t := range det.Teams {
 		out.Teams = append(out.Teams, t.Name)

@@ -10,53 +10,66 @@ import (
 	"github.com/warden-console/warden/web/request"
 )
 
-// roleRank orders roles for the API's policies.
-var roleRank = map[models.Role]int{models.RoleMember: 1, models.RoleManager: 2, models.RoleAdmin: 3}
-
-// APIRoute is one API endpoint with the least role allowed to call it.
+// APIRoute is one API endpoint with the scope its token must hold and the
+// least role allowed to call it, which is the scope's (models.WardenScopes).
 type APIRoute struct {
 	Method  string
 	Path    string // relative to /api/v1
+	Scope   string // "" for /me, which any working token may call
 	MinRole models.Role
 	Handler fiber.Handler
 }
 
-// APIRoutes is the API: every endpoint with its policy (SPEC §6). Admin
-// service users may call everything; Managers also /introspect; Members
-// only /me. A route missing here is not served, and the policy test fails
-// for any registered route without a policy.
+// route builds an APIRoute whose least role comes from its scope, so the
+// role policy and the scopes are one table (SPEC §6): Admin service users
+// may call everything; Managers also /introspect; Members only /me.
+func route(method, path, scope string, h fiber.Handler) APIRoute {
+	min := models.RoleMember
+	if scope != "" {
+		var ok bool
+		if min, ok = models.ScopeMinRole(scope); !ok {
+			panic("handlers: route " + method + " " + path + " names no Warden scope: " + scope)
+		}
+	}
+	return APIRoute{Method: method, Path: path, Scope: scope, MinRole: min, Handler: h}
+}
+
+// APIRoutes is the API: every endpoint with its scope and policy. A route
+// missing here is not served, and the policy test fails for any registered
+// route without a policy. The /webhooks routes have their own scopes,
+// webhooks:read and webhooks:write, added to issue 19's list, which
+// predates them.
 func (h *Handler) APIRoutes() []APIRoute {
-	admin, manager, member := models.RoleAdmin, models.RoleManager, models.RoleMember
 	return []APIRoute{
-		{"GET", "/me", member, h.APIMe},
-		{"POST", "/introspect", manager, h.APIIntrospect},
-		{"GET", "/users", admin, h.APIUsersList},
-		{"POST", "/users", admin, h.APIUserCreate},
-		{"GET", "/users/:id", admin, h.APIUserGet},
-		{"PATCH", "/users/:id", admin, h.APIUserPatch},
-		{"POST", "/users/:id/deactivate", admin, h.APIUserDeactivate},
-		{"POST", "/users/:id/reactivate", admin, h.APIUserReactivate},
-		{"GET", "/users/:id/tokens", admin, h.APITokensList},
-		{"POST", "/users/:id/tokens", admin, h.APITokenCreate},
-		{"GET", "/tokens", admin, h.APITokensInventory},
-		{"POST", "/tokens/revoke", admin, h.APITokensBulkRevoke},
-		{"POST", "/tokens/:id/revoke", admin, h.APITokenRevoke},
-		{"POST", "/tokens/:id/restore", admin, h.APITokenRestore},
-		{"POST", "/tokens/:id/rotate", admin, h.APITokenRotate},
-		{"DELETE", "/tokens/:id", admin, h.APITokenDelete},
-		{"GET", "/teams", admin, h.APITeamsList},
-		{"POST", "/teams", admin, h.APITeamCreate},
-		{"PATCH", "/teams/:id", admin, h.APITeamPatch},
-		{"DELETE", "/teams/:id", admin, h.APITeamDelete},
-		{"GET", "/audit", admin, h.APIAudit},
-		{"GET", "/webhooks", admin, h.APIWebhooksList},
-		{"POST", "/webhooks", admin, h.APIWebhookCreate},
-		{"GET", "/webhooks/:id", admin, h.APIWebhookGet},
-		{"PATCH", "/webhooks/:id", admin, h.APIWebhookPatch},
-		{"DELETE", "/webhooks/:id", admin, h.APIWebhookDelete},
-		{"POST", "/webhooks/:id/rotate-secret", admin, h.APIWebhookRotateSecret},
-		{"POST", "/webhooks/:id/test", admin, h.APIWebhookTest},
-		{"GET", "/webhooks/:id/deliveries", admin, h.APIWebhookDeliveries},
+		route("GET", "/me", "", h.APIMe),
+		route("POST", "/introspect", "introspect", h.APIIntrospect),
+		route("GET", "/users", "users:read", h.APIUsersList),
+		route("POST", "/users", "users:write", h.APIUserCreate),
+		route("GET", "/users/:id", "users:read", h.APIUserGet),
+		route("PATCH", "/users/:id", "users:write", h.APIUserPatch),
+		route("POST", "/users/:id/deactivate", "users:write", h.APIUserDeactivate),
+		route("POST", "/users/:id/reactivate", "users:write", h.APIUserReactivate),
+		route("GET", "/users/:id/tokens", "tokens:read", h.APITokensList),
+		route("POST", "/users/:id/tokens", "tokens:write", h.APITokenCreate),
+		route("GET", "/tokens", "tokens:read", h.APITokensInventory),
+		route("POST", "/tokens/revoke", "tokens:write", h.APITokensBulkRevoke),
+		route("POST", "/tokens/:id/revoke", "tokens:write", h.APITokenRevoke),
+		route("POST", "/tokens/:id/restore", "tokens:write", h.APITokenRestore),
+		route("POST", "/tokens/:id/rotate", "tokens:write", h.APITokenRotate),
+		route("DELETE", "/tokens/:id", "tokens:write", h.APITokenDelete),
+		route("GET", "/teams", "teams:read", h.APITeamsList),
+		route("POST", "/teams", "teams:write", h.APITeamCreate),
+		route("PATCH", "/teams/:id", "teams:write", h.APITeamPatch),
+		route("DELETE", "/teams/:id", "teams:write", h.APITeamDelete),
+		route("GET", "/audit", "audit:read", h.APIAudit),
+		route("GET", "/webhooks", "webhooks:read", h.APIWebhooksList),
+		route("POST", "/webhooks", "webhooks:write", h.APIWebhookCreate),
+		route("GET", "/webhooks/:id", "webhooks:read", h.APIWebhookGet),
+		route("PATCH", "/webhooks/:id", "webhooks:write", h.APIWebhookPatch),
+		route("DELETE", "/webhooks/:id", "webhooks:write", h.APIWebhookDelete),
+		route("POST", "/webhooks/:id/rotate-secret", "webhooks:write", h.APIWebhookRotateSecret),
+		route("POST", "/webhooks/:id/test", "webhooks:write", h.APIWebhookTest),
+		route("GET", "/webhooks/:id/deliveries", "webhooks:read", h.APIWebhookDeliveries),
 	}
 }
 
@@ -64,17 +77,35 @@ func (h *Handler) APIRoutes() []APIRoute {
 func (h *Handler) RequireRole(min models.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		auth := request.TokenAuth(c)
-		if auth != nil && roleRank[auth.User.Role] >= roleRank[min] {
+		if auth != nil && auth.User.Role.AtLeast(min) {
 			return c.Next()
 		}
-		route := c.Method() + " " + c.Route().Path
-		if err := h.Store.RecordEvent(c.UserContext(), h.actor(c), "auth.denied", models.OutcomeDenied,
-			"needs_"+string(min), "route", 0, route); err != nil {
-			return err
-		}
-		return problem(c, Problem{Type: ProblemForbidden, Title: "Forbidden", Status: fiber.StatusForbidden,
-			Detail: "This endpoint needs a service user with the " + min.Label() + " role."})
+		return h.deny(c, "needs_"+string(min), "This endpoint needs a service user with the "+min.Label()+" role.", nil)
 	}
+}
+
+// RequireScope refuses a token without scope with 403 naming it, and
+// records the denial as RequireRole does. It runs after RequireRole, so a
+// refusal here means the token was made narrower than its user's role.
+func (h *Handler) RequireScope(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		auth := request.TokenAuth(c)
+		if auth != nil && auth.Scopes.Allows(scope) {
+			return c.Next()
+		}
+		return h.deny(c, "needs_scope:"+scope, "This endpoint needs a token with the scope "+scope+".",
+			map[string]string{"scope": "The token lacks " + scope + "."})
+	}
+}
+
+// deny records an API call refused for reason and answers 403.
+func (h *Handler) deny(c *fiber.Ctx, reason, detail string, errs map[string]string) error {
+	route := c.Method() + " " + c.Route().Path
+	if err := h.Store.RecordEvent(c.UserContext(), h.actor(c), "auth.denied", models.OutcomeDenied,
+		reason, "route", 0, route); err != nil {
+		return err
+	}
+	return problem(c, Problem{Type: ProblemForbidden, Title: "Forbidden", Status: fiber.StatusForbidden, Detail: detail, Errors: errs})
 }
 
 // APIMethodNotAllowed answers a known API path called with the wrong method

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,37 @@ func (h *Handler) tokenFormData(c *fiber.Ctx, u *models.User, d views.TokenFormD
 	if d.Expiry == "" {
 		d.Expiry = defaultExpiryChoice(policy)
 	}
+	d.RoleLabel, d.ScopeGroups = u.Role.Label(), scopeGroups(u.Role)
 	return d, nil
+}
+
+// scopeGroups lists the Warden scopes role allows by area, in the table's
+// order: a token can never be given more, so the form offers no more.
+func scopeGroups(role models.Role) []views.ScopeGroup {
+	var out []views.ScopeGroup
+	for _, s := range models.WardenScopes {
+		if !role.AtLeast(s.MinRole) {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Area != s.Area {
+			out = append(out, views.ScopeGroup{Area: s.Area})
+		}
+		g := &out[len(out)-1]
+		g.Options = append(g.Options, views.ScopeOption{Name: s.Name, Label: s.Label})
+	}
+	return out
+}
+
+// formScopes reads the checked Warden scopes (the repeated "scopes" field)
+// and the downstream ones typed in downstream_scopes, separated by spaces
+// or commas.
+func formScopes(c *fiber.Ctx) (checked []string, typed string, all []string) {
+	for _, raw := range c.Request().PostArgs().PeekMulti("scopes") {
+		checked = append(checked, string(raw))
+	}
+	typed = BodyValue(c, "downstream_scopes")
+	all = append(slices.Clone(checked), strings.Fields(strings.ReplaceAll(typed, ",", " "))...)
+	return checked, typed, all
 }
 
 // defaultExpiryChoice preselects the policy's default: one of the offered
@@ -106,6 +137,8 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 		Name: BodyValue(c, "name"), Description: BodyValue(c, "description"),
 		Expiry: BodyValue(c, "expiry"), CustomDate: BodyValue(c, "custom_date"),
 	}
+	var scopes []string
+	d.Scopes, d.Downstream, scopes = formScopes(c)
 	expiry, msg := parseExpiry(d.Expiry, d.CustomDate)
 	if msg != "" {
 		d.Errors = map[string]string{"expiry": msg}
@@ -116,7 +149,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 		return err
 	}
 	_, reveal, err := h.Store.GenerateTokenForReveal(c.UserContext(), h.actor(c), u.ID, models.NewToken{
-		Name: d.Name, Description: d.Description, Expiry: expiry,
+		Name: d.Name, Description: d.Description, Expiry: expiry, Scopes: scopes,
 	}, k)
 	if fields := models.FieldErrors(err); fields != nil {
 		d.Errors = fields

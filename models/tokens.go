@@ -43,7 +43,8 @@ type Token struct {
 	LastUsedUA  *string `gorm:"column:last_used_ua"`
 	CreatedBy   *int64
 	CreatedAt   time.Time
-	ReplacedBy  *int64 // the token a rotation made to replace this one
+	ReplacedBy  *int64  // the token a rotation made to replace this one
+	Scopes      *string // space-separated; nil: all that its user's role allows (token_scopes.go)
 }
 
 // TableName implements gorm's tabler.
@@ -115,6 +116,7 @@ type NewToken struct {
 	Name        string
 	Description string
 	Expiry      Expiry
+	Scopes      []string // none: all that the user's role allows
 }
 
 func cleanTokenName(raw string) (string, string) {
@@ -176,6 +178,12 @@ func (s *Store) generateToken(ctx context.Context, a Actor, userID int64, in New
 		if u.Status != StatusActive {
 			return s.refuse(tx, a, "token.create", userTarget(u), errDeactivatedOwner)
 		}
+		// Checked against the role as it is in this transaction: a token
+		// may be narrower than its user's role, never wider.
+		scopes, msg := CleanScopes(in.Scopes, u.Role)
+		if msg != "" {
+			return NewValidationError("scopes", msg)
+		}
 		policy, err := tokenPolicy(tx)
 		if err != nil {
 			return err
@@ -195,7 +203,7 @@ func (s *Store) generateToken(ctx context.Context, a Actor, userID int64, in New
 		tok = &Token{
 			UserID: userID, Name: name, NameKey: strings.ToLower(name), Description: desc,
 			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires,
-			CreatedBy: nonZero(a.ID), CreatedAt: now,
+			CreatedBy: nonZero(a.ID), CreatedAt: now, Scopes: joinScopes(scopes),
 		}
 		if err := tx.Create(tok).Error; err != nil {
 			return fmt.Errorf("models: create token: %w", err)
@@ -380,6 +388,9 @@ func tokenFields(t *Token, u *User) Changes {
 	if t.Description != "" {
 		ch.set("description", nil, t.Description)
 	}
+	if t.Scopes != nil {
+		ch.set("scopes", nil, *t.Scopes)
+	}
 	return ch
 }
 
@@ -407,7 +418,9 @@ func (e *TokenAuthError) Unwrap() error { return ErrTokenInvalid }
 type TokenAuth struct {
 	Token *Token
 	User  *User
-	rev   int64 // the data revision they were read at (see CallerDetail)
+	// Scopes is what the token may do: its scopes within its user's role.
+	Scopes *ScopeGrant
+	rev    int64 // the data revision they were read at (see CallerDetail)
 }
 
 // AuthenticateToken checks a bearer token, in order: shape, checksum (no
@@ -472,8 +485,8 @@ func (s *Store) authenticateAt(ctx context.Context, rev int64, secret string) (*
 	if u.Kind != KindService {
 		return nil, &TokenAuthError{Reason: "not_service"}
 	}
-	s.keepAuth(rev, hash, &t, u)
-	return &TokenAuth{Token: &t, User: u, rev: rev}, nil
+	g := s.keepAuth(rev, hash, &t, u)
+	return &TokenAuth{Token: &t, User: u, Scopes: g, rev: rev}, nil
 }
 
 // ActiveTokenCounts counts the working tokens of each user in ids with one

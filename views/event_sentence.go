@@ -412,6 +412,8 @@ func reasonText(r AuditRow) string {
 		return "the account is deactivated"
 	case r.Reason == "":
 		return "no reason recorded"
+	case strings.HasPrefix(r.Reason, "needs_scope:"): // an API route's scope (handlers.RequireScope)
+		return "its token lacks the scope " + OneLine(strings.TrimPrefix(r.Reason, "needs_scope:"))
 	}
 	if w, ok := reasons[r.Reason]; ok {
 		return w

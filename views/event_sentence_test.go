@@ -107,6 +107,8 @@ func TestEventSentences(t *testing.T) {
 		{ev(ada, "auth.session_rotate", "success", aboutAda), "Ada Admin renewed their session"},
 		{ev(etl, "auth.denied", "denied", with(route("POST /api/v1/users"), reason("needs_admin"))),
 			"Call to POST /api/v1/users by Nightly ETL (via token ci-30) refused: it needs the Admin role"},
+		{ev(etl, "auth.denied", "denied", with(route("POST /api/v1/users"), reason("needs_scope:users:write"))),
+			"Call to POST /api/v1/users by Nightly ETL (via token ci-30) refused: its token lacks the scope users:write"},
 		{ev(anonymous, "security.csrf_rejected", "denied", with(route("POST /login"), reason("wrong_token"))),
 			"Form post to POST /login by someone refused: its form token did not match"},
 		{ev(ada, "security.csrf_rejected", "denied", with(route("POST /users/7/edit"), reason("cross_origin"))),

@@ -102,8 +102,8 @@ func TestAPIAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		key := r.Method + " " + strings.TrimPrefix(r.Path, "/api/v1")
-		if key == "GET /openapi.json" {
-			continue // public by design; TestEveryRouteIsDocumented covers it
+		if key == "GET /openapi.json" || key == "POST /secret-scanning/report" {
+			continue // public or signed by design; TestEveryRouteIsDocumented and the intake tests cover them
 		}
 		if _, ok := policies[key]; !ok {
 			t.Errorf("route %s has no declared policy", key)

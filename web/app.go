@@ -134,7 +134,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	routes := h.APIRoutes()
 	api.Use(h.APILiteralPaths(routes))
 	for _, r := range routes {
-		api.Add(r.Method, r.Path, h.RequireRole(r.MinRole), r.Handler)
+		api.Add(r.Method, r.Path, h.RequireRole(r.MinRole), h.RequireScope(r.Scope), r.Handler)
 	}
 	api.Use(h.APIMethodNotAllowed(routes))
 	app.Use("/api", h.APINotFound)

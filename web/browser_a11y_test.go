@@ -135,6 +135,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		{"user-edit", user + "/edit"},
 		{"user-deactivate", user + "/deactivate"},
 		{"token-new", user + "/tokens/new"},
+		{"token-new-scopes", "/users/" + strconv.FormatInt(seed.AdminSvc, 10) + "/tokens/new"},
 		{"token-delete", "/tokens/" + strconv.FormatInt(seed.RevokedID, 10) + "/delete"},
 		{"token-restore", "/tokens/" + strconv.FormatInt(seed.RevokedID, 10) + "/restore"},
 		{"tokens-revoke-all", user + "/tokens/revoke-all"},

@@ -16,6 +16,7 @@ type consoleSeed struct {
 	HumanID   int64  // a person who has not set a password yet
 	SetupLink string // that person's one-time set-password token
 	RevokedID int64  // the revoked token of ServiceID
+	AdminSvc  int64  // an Admin service user, whose token form offers every scope
 }
 
 // consoleServiceNames are the service users of seedConsole, 30 of them so
@@ -79,6 +80,8 @@ func seedConsole(ctx context.Context, st *models.Store) (consoleSeed, error) {
 			return out, fmt.Errorf("service user %s: %w", name, err)
 		}
 		switch i {
+		case 3:
+			out.AdminSvc = u.ID
 		case 0:
 			out.ServiceID = u.ID
 			for _, tok := range []string{"airflow-prod", "airflow-staging", "airflow-legacy"} {

@@ -74,6 +74,9 @@ func TestAPIPropertyRunOverTheDocument(t *testing.T) {
 	paths := k.doc.Paths.InMatchingOrder()
 	slices.Sort(paths)
 	for _, p := range paths {
+		if p == "/secret-scanning/report" {
+			continue // signed by partners, not called with a token: secret_scanning_test.go covers it
+		}
 		item := k.doc.Paths.Value(p)
 		methods := make([]string, 0, 4)
 		for m := range item.Operations() {

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,8 +67,8 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 }
 
 // TestEveryRouteIsDocumented compares the running app's /api/v1 routes with
-// the document's operations, both ways, and the documented x-min-role with
-// the route's policy.
+// the document's operations, both ways, and the documented x-min-role and
+// x-scope with the route's policy.
 func TestEveryRouteIsDocumented(t *testing.T) {
 	h := newHarness(t)
 	doc := servedOpenAPI(t, h)
@@ -116,6 +118,13 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		}
 		if role, _ := op.Extensions["x-min-role"].(string); role != string(r.MinRole) {
 			t.Errorf("%s: x-min-role %q, policy %q", key, role, r.MinRole)
+		}
+		// Absent for /me, which needs no scope.
+		if scope, _ := op.Extensions["x-scope"].(string); scope != r.Scope {
+			t.Errorf("%s: x-scope %q, policy %q", key, scope, r.Scope)
+		}
+		if r.Scope != "" && !strings.Contains(op.Description, "`"+r.Scope+"`") {
+			t.Errorf("%s: the description does not name its scope %s", key, r.Scope)
 		}
 		if op.Security != nil && len(*op.Security) == 0 {
 			t.Errorf("%s needs a token but is documented as public", key)
@@ -601,6 +610,18 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 		}
 		k.validate(ok, 200, "GET", "/api/v1/me", secret, "", "", resp, out)
 	}
+
+	// A partner's signed report, which needs keys the fixture has not.
+	partner, pub := newScanPartner(t, "partner-doc")
+	keys := filepath.Join(t.TempDir(), "scanning-keys.pem")
+	if err := os.WriteFile(keys, []byte(pub), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signed := newHarness(t, func(c *Config) { c.SecretScanningKeys = keys })
+	unknown, _ := models.NewTokenSecret()
+	report := []byte(`[{"token":"` + unknown + `","type":"warden_token","url":"https://example.com/leak","source":"content"}]`)
+	resp, out = postScanReport(t, signed, partner.id, partner.sign(t, report), report)
+	k.validate(na, 200, "POST", "/api/v1/secret-scanning/report", "", js, string(report), resp, out)
 
 	k.report()
 }

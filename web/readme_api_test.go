@@ -69,7 +69,7 @@ func TestReadmeAPIExamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README examples failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"created user ", "nightly_etl@service\tetl-prod\t", "deactivated", `{"active":false}`} {
+	for _, want := range []string{"created user ", "nightly_etl@service\tetl-prod\t", "deactivated", `{"active":false}`, "\nintrospect orders:read\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("README examples output lacks %q:\n%s", want, out)
 		}
