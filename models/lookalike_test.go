@@ -24,9 +24,9 @@ func TestLookalikes(t *testing.T) {
 		want []string // each a part of one warning, in order; none: no warning
 	}{
 		{"Billing sync", nil},
-		{"Café bot", nil},           // accents are Latin
-		{"Деплой бот", nil},         // one script, nothing like an existing user
-		{"Deploy bot 2", nil},       // another user_id altogether
+		{"Café bot", nil},     // accents are Latin
+		{"Деплой бот", nil},   // one script, nothing like an existing user
+		{"Deploy bot 2", nil}, // another user_id altogether
 		{"\u0430dmin bot", []string{"mixes Latin and Cyrillic letters (а Cyrillic)", "reads like Admin bot (admin_bot@service)"}},
 		{"Deploy-bot", []string{"deploy-bot@service differs from Deploy_bot's deploy_bot@service only by “-” and “_”"}},
 		{"P\u0430yp\u0430l sync", []string{"mixes Latin and Cyrillic", "reads like Paypal sync (paypal_sync@service)"}},
