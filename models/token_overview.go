@@ -99,6 +99,9 @@ func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, erro
 	if err != nil {
 		return o, now, fmt.Errorf("models: token overview: %w", err)
 	}
+	if o.Notified7, err = s.notified7(ctx, o.Expiring7, now); err != nil {
+		return o, now, err
+	}
 	// The boundaries: a token expires, enters the 7- or 30-day window, or
 	// turns idle.
 	until := now.Add(day)
@@ -130,40 +133,44 @@ func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, erro
 	return o, now, nil
 }
 
-// withNotices adds the expiry notices to counts read now. They are read
-// afresh on every call, never kept: a sweep noting a notice, or an endpoint
-// changing, moves no data_revision. Both reads are small: the endpoints,
-// and the 7-day window of the working tokens' expiry index with a probe of
-// the notices' key per token.
+// withNotices adds whether any channel carries the expiry notices, read
+// afresh: an endpoint's change moves no data_revision (the table is tiny).
 func (s *Store) withNotices(ctx context.Context, o TokenOverview, now time.Time) (TokenOverview, error) {
 	on, err := s.NotificationsConfigured(ctx)
-	if err != nil {
-		return o, err
-	}
 	o.NotificationsConfigured = on
-	if o.Expiring7 == 0 {
-		return o, nil
+	return o, err
+}
+
+// notified7 counts the tokens of the 7-day window whose owners were told:
+// a 7-day or 1-day notice, or a rotation that replaced the token. Notices
+// move data_revision (0018), so the count is kept with the others.
+func (s *Store) notified7(ctx context.Context, expiring7 int64, now time.Time) (int64, error) {
+	if expiring7 == 0 {
+		return 0, nil
 	}
 	tokens := "tokens t"
 	if s.dialect == SQLite {
 		tokens = "tokens t INDEXED BY tokens_live_expires" // as the sweep reads it
 	}
-	err = s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM `+tokens+`
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM `+tokens+`
 		WHERE t.revoked_at IS NULL AND t.expires_at > ? AND t.expires_at <= ?
 		  AND (t.replaced_by IS NOT NULL OR EXISTS (SELECT 1 FROM token_expiry_notices n
 		       WHERE n.token_id = t.id AND n.threshold IN (?, ?)))`,
-		now, now.Add(7*24*time.Hour), ExpiryThreshold7d, ExpiryThreshold1d).Scan(&o.Notified7).Error
+		now, now.Add(7*24*time.Hour), ExpiryThreshold7d, ExpiryThreshold1d).Scan(&n).Error
 	if err != nil {
-		return o, fmt.Errorf("models: token overview: notices: %w", err)
+		return 0, fmt.Errorf("models: token overview: notices: %w", err)
 	}
-	o.Notified7 = min(o.Notified7, o.Expiring7)
-	return o, nil
+	return min(n, expiring7), nil
 }
 
-// NotificationsConfigured reports whether expiry notices reach anyone: an
-// enabled webhook endpoint subscribed to token.expiring. Other channels
-// (email) join here.
+// NotificationsConfigured reports whether expiry notices reach anyone:
+// email (--smtp-url), or an enabled webhook endpoint subscribed to
+// token.expiring.
 func (s *Store) NotificationsConfigured(ctx context.Context) (bool, error) {
+	if s.email != nil {
+		return true, nil
+	}
 	var endpoints []WebhookEndpoint
 	if err := s.db.WithContext(ctx).Select("id, events").Where("enabled = ?", true).Find(&endpoints).Error; err != nil {
 		return false, fmt.Errorf("models: notifications: %w", err)

@@ -157,7 +157,7 @@ func TestBenchHTTP(t *testing.T) {
 	base := "http://" + addr
 	stderr := &syncBuffer{}
 	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", addr,
-		"--api-rate-limit", "0", "--api-auth-failures", "0", "--log-level", "error")
+		"--api-rate-limit", "0", "--introspect-rate-limit", "0", "--api-auth-failures", "0", "--log-level", "error")
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr
 	for _, kv := range os.Environ() { // only the flags above configure it
 		if !strings.HasPrefix(kv, "WARDEN_") {
