@@ -87,11 +87,12 @@ func (h *Handler) APIAuth(c *fiber.Ctx) error {
 		h.failedAuth(c.UserContext(), ipKey)
 		return unauthorized(c)
 	}
-	auth, err := h.Store.AuthenticateToken(c.UserContext(), token)
+	auth, err := h.Store.AuthenticateTokenFrom(c.UserContext(), token, request.ClientIP(c))
 	if errors.Is(err, models.ErrTokenInvalid) {
 		var ae *models.TokenAuthError
 		if errors.As(err, &ae) {
-			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c))
+			// err also says why a refusal's audit event failed, if it did.
+			h.Log.Info("token rejected", "request_id", request.ID(c), "reason", ae.Reason, "ip", request.ClientIP(c), "detail", err.Error())
 			h.authOutcome(ae.Reason)
 		}
 		h.failedAuth(c.UserContext(), ipKey)

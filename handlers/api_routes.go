@@ -57,6 +57,8 @@ func (h *Handler) APIRoutes() []APIRoute {
 		route("POST", "/tokens/:id/restore", "tokens:write", h.APITokenRestore),
 		route("POST", "/tokens/:id/rotate", "tokens:write", h.APITokenRotate),
 		route("DELETE", "/tokens/:id", "tokens:write", h.APITokenDelete),
+		route("PATCH", "/tokens/:id", "tokens:write", h.APITokenPatch),
+		route("GET", "/tokens/:id/ip-suggestions", "tokens:read", h.APITokenIPSuggestions),
 		route("GET", "/teams", "teams:read", h.APITeamsList),
 		route("POST", "/teams", "teams:write", h.APITeamCreate),
 		route("PATCH", "/teams/:id", "teams:write", h.APITeamPatch),

@@ -34,7 +34,9 @@ type APIToken struct {
 	ReplacedBy  *int64       `json:"replaced_by"` // the rotation's replacement
 	Replaces    *int64       `json:"replaces,omitempty"`
 	Scopes      []string     `json:"scopes"` // as given; [] is all that the user's role allows
-	Token       string       `json:"token,omitempty"`
+	// AllowedCIDRs are the ranges it may be used from; [] is any address.
+	AllowedCIDRs []string `json:"allowed_cidrs"`
+	Token        string   `json:"token,omitempty"`
 }
 
 func (h *Handler) apiToken(t *models.Token, u *models.User, createdBy map[int64]string) APIToken {
@@ -42,10 +44,13 @@ func (h *Handler) apiToken(t *models.Token, u *models.User, createdBy map[int64]
 		ID: t.ID, Name: t.Name, Description: t.Description, Hint: t.Hint, State: string(t.State(h.Store.Now())),
 		ExpiresAt: utc(t.ExpiresAt), LastUsedAt: utc(t.LastUsedAt), LastUsedIP: t.LastUsedIP, LastUsedUA: t.LastUsedUA, CreatedAt: t.CreatedAt.UTC(),
 		User: APITokenUser{ID: u.ID, UserID: u.UserID, Name: u.Name, Role: string(u.Role)}, ReplacedBy: t.ReplacedBy,
-		Scopes: t.ScopeList(),
+		Scopes: t.ScopeList(), AllowedCIDRs: t.CIDRList(),
 	}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
+	}
+	if out.AllowedCIDRs == nil {
+		out.AllowedCIDRs = []string{}
 	}
 	if t.CreatedBy != nil {
 		out.CreatedBy = &APIRef{ID: *t.CreatedBy, Name: createdBy[*t.CreatedBy]}
@@ -100,7 +105,8 @@ type APITokenCreateInput struct {
 	Description   string     `json:"description"`
 	ExpiresInDays *int       `json:"expires_in_days"`
 	ExpiresAt     *time.Time `json:"expires_at"`
-	Scopes        []string   `json:"scopes"` // absent, null or []: all that the user's role allows
+	Scopes        []string   `json:"scopes"`        // absent, null or []: all that the user's role allows
+	AllowedCIDRs  []string   `json:"allowed_cidrs"` // absent, null or []: any address
 }
 
 // APITokenCreate generates a token; the secret is in this response only.
@@ -129,7 +135,7 @@ func (h *Handler) APITokenCreate(c *fiber.Ctx) error {
 	default:
 		e.Never = true
 	}
-	tok, secret, err := h.Store.GenerateToken(c.UserContext(), h.actor(c), id, models.NewToken{Name: in.Name, Description: in.Description, Expiry: e, Scopes: in.Scopes})
+	tok, secret, err := h.Store.GenerateToken(c.UserContext(), h.actor(c), id, models.NewToken{Name: in.Name, Description: in.Description, Expiry: e, Scopes: in.Scopes, AllowedCIDRs: in.AllowedCIDRs})
 	if err != nil {
 		return storeProblem(c, err)
 	}
@@ -191,6 +197,8 @@ func (h *Handler) APITokenDelete(c *fiber.Ctx) error {
 type APITokenRotateInput struct {
 	Overlap *string   `json:"overlap"` // none, 1h, 24h or 7d; absent or null: 24h
 	Scopes  *[]string `json:"scopes"`  // absent or null: the old token's; []: all that the role allows
+	// AllowedCIDRs: absent or null: the old token's; []: any address.
+	AllowedCIDRs *[]string `json:"allowed_cidrs"`
 }
 
 // APITokenRotate issues a replacement and lets the old token live for the
@@ -215,7 +223,7 @@ func (h *Handler) APITokenRotate(c *fiber.Ctx) error {
 		return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
 			Detail: "Some fields are not valid; see errors.", Errors: map[string]string{"overlap": "Use none, 1h, 24h or 7d."}})
 	}
-	tok, secret, err := h.Store.RotateTokenScoped(c.UserContext(), h.actor(c), id, overlap, in.Scopes)
+	tok, secret, err := h.Store.RotateTokenWith(c.UserContext(), h.actor(c), id, overlap, models.TokenRotation{Scopes: in.Scopes, AllowedCIDRs: in.AllowedCIDRs})
 	if err != nil {
 		return storeProblem(c, err)
 	}

@@ -23,7 +23,7 @@ var AuditActions = []string{
 	"user.password_link_issued", "user.password_set", "user.sign_out_everywhere",
 	"service_user.create", "service_user.update", "service_user.deactivate", "service_user.reactivate",
 	"team.create", "team.update", "team.delete",
-	"token.create", "token.revoke", "token.restore", "token.delete", "token.rotate", "token.lookup", "auth.denied",
+	"token.create", "token.revoke", "token.restore", "token.delete", "token.rotate", "token.lookup", "token.allowlist", "token.ip_refused", "auth.denied",
 	"settings.update",
 	"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable",
 	"webhook.redeliver",

@@ -12,17 +12,18 @@ import (
 // Store is Warden's persistence layer. Its methods enforce the business rules
 // inside transactions; handlers never touch the ORM directly.
 type Store struct {
-	db       *gorm.DB
-	dialect  Dialect
-	now      func() time.Time
-	hasher   *PasswordHasher
-	lifetime SessionLifetime
-	usage    *usageBuffer  // see token_usage.go
-	turns    writeTurns    // see tx.go
-	auths    authCache     // see token_auth_cache.go
-	counts   tokenCounts   // see token_overview.go
-	revStmt  *sql.Stmt     // reads data_revision, prepared once: every API request does
-	webhooks WebhookConfig // see webhooks.go
+	db         *gorm.DB
+	dialect    Dialect
+	now        func() time.Time
+	hasher     *PasswordHasher
+	lifetime   SessionLifetime
+	usage      *usageBuffer  // see token_usage.go
+	turns      writeTurns    // see tx.go
+	auths      authCache     // see token_auth_cache.go
+	ipRefusals ipRefusalLog  // see token_ip.go
+	counts     tokenCounts   // see token_overview.go
+	revStmt    *sql.Stmt     // reads data_revision, prepared once: every API request does
+	webhooks   WebhookConfig // see webhooks.go
 	// outboxFilled says the running write transaction queued a delivery;
 	// webhookWake then tells a worker of this process once it commits.
 	outboxFilled bool

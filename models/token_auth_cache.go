@@ -25,9 +25,10 @@ type authCache struct {
 // keptAuth is a token and its user as read at the cache's revision, with
 // the token's scopes parsed once for every request that finds it here.
 type keptAuth struct {
-	t Token
-	u User
-	g *ScopeGrant // shared by every copy: never modified
+	t    Token
+	u    User
+	g    *ScopeGrant // shared by every copy: never modified
+	nets allowlist   // shared by every copy: never modified
 }
 
 // keptDetail is what CallerDetail keeps of a token user's detail.
@@ -80,21 +81,21 @@ func (s *Store) cachedAuth(rev int64, hash string) (bool, *TokenAuth, error) {
 	if k.t.State(s.Now()) == TokenExpired {
 		return true, nil, &TokenAuthError{Reason: "expired"}
 	}
-	return true, &TokenAuth{Token: &k.t, User: &k.u, Scopes: k.g, rev: rev}, nil
+	return true, &TokenAuth{Token: &k.t, User: &k.u, Scopes: k.g, allowed: k.nets, rev: rev}, nil
 }
 
-// keepAuth keeps a successful authentication read at rev and returns its
-// scopes, intersected with the user's role as read at rev (a role change
-// moves the revision, so a demotion narrows the token at once).
-func (s *Store) keepAuth(rev int64, hash string, t *Token, u *User) *ScopeGrant {
-	g := grantOf(t, u)
+// keepAuth keeps a successful authentication read at rev and returns it,
+// its scopes intersected with the user's role as read at rev (a role
+// change moves the revision, so a demotion narrows the token at once).
+func (s *Store) keepAuth(rev int64, hash string, t *Token, u *User) *TokenAuth {
+	k := keptAuth{t: *t, u: *u, g: grantOf(t, u), nets: allowlistOf(t)}
 	c := &s.auths
 	c.mu.Lock()
 	if c.at(rev) {
-		c.auths[hash] = keptAuth{t: *t, u: *u, g: g}
+		c.auths[hash] = k
 	}
 	c.mu.Unlock()
-	return g
+	return &TokenAuth{Token: t, User: u, Scopes: k.g, allowed: k.nets, rev: rev}
 }
 
 // CallerDetail is APIDetailOf for the user of an authenticated token, kept

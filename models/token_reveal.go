@@ -82,7 +82,7 @@ func (s *Store) RotateTokenForReveal(ctx context.Context, a Actor, tokenID int64
 		return nil, "", errRevealKey
 	}
 	var id string
-	tok, _, err := s.rotateToken(ctx, a, tokenID, overlap, nil, func(tx *gorm.DB, tok *Token, secret string) (err error) {
+	tok, _, err := s.rotateToken(ctx, a, tokenID, overlap, TokenRotation{}, func(tx *gorm.DB, tok *Token, secret string) (err error) {
 		id, err = s.sealReveal(tx, k, tok.ID, secret)
 		return err
 	})

@@ -29,19 +29,27 @@ func rotatedName(name string) string {
 // working for the overlap, then expires by itself. Both changes and their
 // events share one transaction.
 func (s *Store) RotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration) (*Token, string, error) {
-	return s.rotateToken(ctx, a, id, overlap, nil, nil)
+	return s.rotateToken(ctx, a, id, overlap, TokenRotation{}, nil)
 }
 
-// RotateTokenScoped is RotateToken giving the replacement scopes: nil
-// keeps the old token's (as RotateToken does), an empty list gives it all
-// that its user's role allows, others are checked as at creation.
-func (s *Store) RotateTokenScoped(ctx context.Context, a Actor, id int64, overlap time.Duration, scopes *[]string) (*Token, string, error) {
-	return s.rotateToken(ctx, a, id, overlap, scopes, nil)
+// TokenRotation is what a rotation changes in the replacement. A nil field
+// keeps the old token's value (as RotateToken does); an empty list means
+// none (all that the role allows; any address); others are checked as at
+// creation.
+type TokenRotation struct {
+	Scopes       *[]string
+	AllowedCIDRs *[]string
+}
+
+// RotateTokenWith is RotateToken giving the replacement other scopes or
+// another allowlist.
+func (s *Store) RotateTokenWith(ctx context.Context, a Actor, id int64, overlap time.Duration, r TokenRotation) (*Token, string, error) {
+	return s.rotateToken(ctx, a, id, overlap, r, nil)
 }
 
 // rotateToken is RotateToken; keep, when set, runs in its transaction with
 // the replacement and its secret (to seal it for a reveal).
-func (s *Store) rotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration, scopes *[]string, keep func(tx *gorm.DB, tok *Token, secret string) error) (*Token, string, error) {
+func (s *Store) rotateToken(ctx context.Context, a Actor, id int64, overlap time.Duration, r TokenRotation, keep func(tx *gorm.DB, tok *Token, secret string) error) (*Token, string, error) {
 	if overlap < 0 || overlap > 7*24*time.Hour {
 		return nil, "", NewValidationError("overlap", "Choose an overlap of none, 1 hour, 24 hours or 7 days.")
 	}
@@ -69,13 +77,20 @@ func (s *Store) rotateToken(ctx context.Context, a Actor, id int64, overlap time
 		// The replacement does what the old token did unless told otherwise;
 		// inherited scopes are kept as given, and the role still narrows them
 		// at each request.
-		keptScopes := old.Scopes
-		if scopes != nil {
-			clean, msg := CleanScopes(*scopes, u.Role)
+		keptScopes, keptCIDRs := old.Scopes, old.AllowedCIDRs
+		if r.Scopes != nil {
+			clean, msg := CleanScopes(*r.Scopes, u.Role)
 			if msg != "" {
 				return NewValidationError("scopes", msg)
 			}
 			keptScopes = joinScopes(clean)
+		}
+		if r.AllowedCIDRs != nil {
+			clean, msg := CleanCIDRs(*r.AllowedCIDRs)
+			if msg != "" {
+				return NewValidationError("allowed_cidrs", msg)
+			}
+			keptCIDRs = joinCIDRs(clean)
 		}
 		policy, err := tokenPolicy(tx)
 		if err != nil {
@@ -109,7 +124,7 @@ func (s *Store) rotateToken(ctx context.Context, a Actor, id int64, overlap time
 		fresh = &Token{
 			UserID: u.ID, Name: name, NameKey: strings.ToLower(name), Description: old.Description,
 			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires, CreatedBy: nonZero(a.ID), CreatedAt: now,
-			Scopes: keptScopes,
+			Scopes: keptScopes, AllowedCIDRs: keptCIDRs,
 		}
 		if err := tx.Create(fresh).Error; err != nil {
 			return fmt.Errorf("models: rotate: %w", err)

@@ -162,22 +162,22 @@ func TestRotationKeepsScopes(t *testing.T) {
 		t.Errorf("rotation kept %v, want [audit:read x.y]", fresh.ScopeList())
 	}
 	clock.Advance(time.Minute)
-	next, _, err := s.RotateTokenScoped(ctx, System, fresh.ID, 0, nil)
+	next, _, err := s.RotateTokenWith(ctx, System, fresh.ID, 0, TokenRotation{})
 	if err != nil || !reflect.DeepEqual(next.ScopeList(), fresh.ScopeList()) {
 		t.Errorf("rotation without scopes: %v, %v; want them inherited", next.ScopeList(), err)
 	}
 	clock.Advance(time.Minute)
-	narrowed, _, err := s.RotateTokenScoped(ctx, System, next.ID, 0, &[]string{"tokens:read"})
+	narrowed, _, err := s.RotateTokenWith(ctx, System, next.ID, 0, TokenRotation{Scopes: &[]string{"tokens:read"}})
 	if err != nil || !reflect.DeepEqual(narrowed.ScopeList(), []string{"tokens:read"}) {
 		t.Errorf("rotation to tokens:read: %v, %v", narrowed.ScopeList(), err)
 	}
 	clock.Advance(time.Minute)
-	all, _, err := s.RotateTokenScoped(ctx, System, narrowed.ID, 0, &[]string{})
+	all, _, err := s.RotateTokenWith(ctx, System, narrowed.ID, 0, TokenRotation{Scopes: &[]string{}})
 	if err != nil || all.Scoped() {
 		t.Errorf("rotation to no scopes: %v, %v; want unscoped", all.Scopes, err)
 	}
 	clock.Advance(time.Minute)
-	if _, _, err := s.RotateTokenScoped(ctx, System, all.ID, 0, &[]string{"users:delete"}); FieldErrors(err)["scopes"] == "" {
+	if _, _, err := s.RotateTokenWith(ctx, System, all.ID, 0, TokenRotation{Scopes: &[]string{"users:delete"}}); FieldErrors(err)["scopes"] == "" {
 		t.Errorf("rotation to users:delete: %v; want a message on scopes", err)
 	}
 	if got, _ := s.TokenByID(ctx, all.ID); got.State(s.Now()) != TokenActive || got.ReplacedBy != nil {

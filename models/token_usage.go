@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,13 +24,24 @@ type usageBuffer struct {
 	mu      sync.Mutex
 	pending map[int64]usage     // by token id
 	byUser  map[int64]time.Time // each user's latest pending use
+	// seen is each token's addresses since the last flush, at most
+	// maxTokenAddresses of them (token_ip.go).
+	seen map[int64]map[string]*seenAddr
+}
+
+// seenAddr is one address a token was used from since the last flush.
+type seenAddr struct {
+	n           int64
+	first, last time.Time
 }
 
 func newUsageBuffer() *usageBuffer {
-	return &usageBuffer{pending: map[int64]usage{}, byUser: map[int64]time.Time{}}
+	return &usageBuffer{pending: map[int64]usage{}, byUser: map[int64]time.Time{}, seen: map[int64]map[string]*seenAddr{}}
 }
 
-func (b *usageBuffer) record(tokenID int64, u usage) {
+// record notes a use; observe also counts its address for the token's
+// allowlist suggestions.
+func (b *usageBuffer) record(tokenID int64, u usage, observe bool) {
 	b.mu.Lock()
 	if cur, ok := b.pending[tokenID]; !ok || !u.at.Before(cur.at) {
 		b.pending[tokenID] = u
@@ -37,29 +49,81 @@ func (b *usageBuffer) record(tokenID int64, u usage) {
 	if cur, ok := b.byUser[u.userID]; !ok || u.at.After(cur) {
 		b.byUser[u.userID] = u.at
 	}
+	if observe && u.ip != "" {
+		b.see(tokenID, u.ip, 1, u.at, u.at)
+	}
 	b.mu.Unlock()
 }
 
-func (b *usageBuffer) take() map[int64]usage {
+// see counts n uses of ip between first and last. The caller holds mu.
+func (b *usageBuffer) see(tokenID int64, ip string, n int64, first, last time.Time) {
+	addrs := b.seen[tokenID]
+	if addrs == nil {
+		addrs = map[string]*seenAddr{}
+		b.seen[tokenID] = addrs
+	}
+	cur, ok := addrs[ip]
+	switch {
+	case ok:
+		cur.n += n
+		if first.Before(cur.first) {
+			cur.first = first
+		}
+		if last.After(cur.last) {
+			cur.last = last
+		}
+	case len(addrs) < maxTokenAddresses:
+		addrs[ip] = &seenAddr{n: n, first: first, last: last}
+	}
+}
+
+func (b *usageBuffer) take() (map[int64]usage, map[int64]map[string]*seenAddr) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := b.pending
+	out, seen := b.pending, b.seen
 	b.pending = map[int64]usage{}
 	b.byUser = map[int64]time.Time{}
-	return out
+	b.seen = map[int64]map[string]*seenAddr{}
+	return out, seen
 }
 
 // putBack returns entries whose write failed, unless newer ones arrived.
-func (b *usageBuffer) putBack(m map[int64]usage) {
+func (b *usageBuffer) putBack(m map[int64]usage, seen map[int64]map[string]*seenAddr) {
 	for id, u := range m {
-		b.record(id, u)
+		b.record(id, u, false)
 	}
+	b.mu.Lock()
+	for id, addrs := range seen {
+		for ip, a := range addrs {
+			b.see(id, ip, a.n, a.first, a.last)
+		}
+	}
+	b.mu.Unlock()
 }
 
 func (b *usageBuffer) forget(tokenID int64) {
 	b.mu.Lock()
 	delete(b.pending, tokenID)
+	delete(b.seen, tokenID)
 	b.mu.Unlock()
+}
+
+// mergeSeen adds the token's addresses not yet written to rows.
+func (b *usageBuffer) mergeSeen(tokenID int64, rows []ObservedAddress) []ObservedAddress {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ip, a := range b.seen[tokenID] {
+		i := slices.IndexFunc(rows, func(r ObservedAddress) bool { return r.IP == ip })
+		if i < 0 {
+			rows = append(rows, ObservedAddress{IP: ip, Uses: a.n, FirstSeen: a.first, LastSeen: a.last})
+			continue
+		}
+		rows[i].Uses += a.n
+		if a.last.After(rows[i].LastSeen) {
+			rows[i].LastSeen = a.last
+		}
+	}
+	return rows
 }
 
 // merge applies a pending use to t, so pages show uses not yet flushed.
@@ -85,10 +149,18 @@ func (b *usageBuffer) mergeUser(u *User) {
 	}
 }
 
-// RecordTokenUse notes a successful use of a token in memory; nothing is
-// written until FlushTokenUse.
+// RecordTokenUse notes a successful use of a token from ip in memory, and
+// counts ip for its allowlist suggestions; nothing is written until
+// FlushTokenUse.
 func (s *Store) RecordTokenUse(auth *TokenAuth, ip, userAgent string) {
-	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: s.Now(), ip: ip, ua: truncateUA(userAgent)})
+	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: s.Now(), ip: ip, ua: truncateUA(userAgent)}, true)
+}
+
+// RecordIntrospectedUse is RecordTokenUse for an introspection that did not
+// say where the token came from: ip is the introspecting service's, so it
+// is the last use's address but no allowlist suggestion.
+func (s *Store) RecordIntrospectedUse(auth *TokenAuth, ip, userAgent string) {
+	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: s.Now(), ip: ip, ua: truncateUA(userAgent)}, false)
 }
 
 // FlushTokenUse writes the buffered uses in one transaction: each token's
@@ -96,8 +168,8 @@ func (s *Store) RecordTokenUse(auth *TokenAuth, ip, userAgent string) {
 // wrote. Values never move backwards, so replicas flushing in any order
 // agree.
 func (s *Store) FlushTokenUse(ctx context.Context) (int, error) {
-	batch := s.usage.take()
-	if len(batch) == 0 {
+	batch, seen := s.usage.take()
+	if len(batch) == 0 && len(seen) == 0 {
 		return 0, nil
 	}
 	// exclusive: on PostgreSQL two replicas flushing at once would otherwise
@@ -113,10 +185,10 @@ func (s *Store) FlushTokenUse(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		return nil
+		return writeSeen(tx, seen, s.Now())
 	})
 	if err != nil {
-		s.usage.putBack(batch)
+		s.usage.putBack(batch, seen)
 		return 0, fmt.Errorf("models: flush token use: %w", err)
 	}
 	return len(batch), nil

@@ -45,6 +45,8 @@ type Token struct {
 	CreatedAt   time.Time
 	ReplacedBy  *int64  // the token a rotation made to replace this one
 	Scopes      *string // space-separated; nil: all that its user's role allows (token_scopes.go)
+	// AllowedCIDRs is space-separated; nil: any address (token_ip.go).
+	AllowedCIDRs *string `gorm:"column:allowed_cidrs"`
 }
 
 // TableName implements gorm's tabler.
@@ -117,6 +119,8 @@ type NewToken struct {
 	Description string
 	Expiry      Expiry
 	Scopes      []string // none: all that the user's role allows
+	// AllowedCIDRs are the address ranges it may be used from; none: any.
+	AllowedCIDRs []string
 }
 
 func cleanTokenName(raw string) (string, string) {
@@ -158,6 +162,10 @@ func (s *Store) generateToken(ctx context.Context, a Actor, userID int64, in New
 	desc, msg := cleanDescription(in.Description)
 	if msg != "" {
 		ve.Add("description", msg)
+	}
+	cidrs, msg := CleanCIDRs(in.AllowedCIDRs)
+	if msg != "" {
+		ve.Add("allowed_cidrs", msg)
 	}
 	if err := ve.OrNil(); err != nil {
 		return nil, "", err
@@ -203,7 +211,7 @@ func (s *Store) generateToken(ctx context.Context, a Actor, userID int64, in New
 		tok = &Token{
 			UserID: userID, Name: name, NameKey: strings.ToLower(name), Description: desc,
 			TokenHash: HashToken(secret), Hint: TokenHint(secret), ExpiresAt: expires,
-			CreatedBy: nonZero(a.ID), CreatedAt: now, Scopes: joinScopes(scopes),
+			CreatedBy: nonZero(a.ID), CreatedAt: now, Scopes: joinScopes(scopes), AllowedCIDRs: joinCIDRs(cidrs),
 		}
 		if err := tx.Create(tok).Error; err != nil {
 			return fmt.Errorf("models: create token: %w", err)
@@ -391,6 +399,9 @@ func tokenFields(t *Token, u *User) Changes {
 	if t.Scopes != nil {
 		ch.set("scopes", nil, *t.Scopes)
 	}
+	if t.AllowedCIDRs != nil {
+		ch.set("allowed_cidrs", nil, *t.AllowedCIDRs)
+	}
 	return ch
 }
 
@@ -419,8 +430,9 @@ type TokenAuth struct {
 	Token *Token
 	User  *User
 	// Scopes is what the token may do: its scopes within its user's role.
-	Scopes *ScopeGrant
-	rev    int64 // the data revision they were read at (see CallerDetail)
+	Scopes  *ScopeGrant
+	allowed allowlist // the addresses it may be used from; nil: any (token_ip.go)
+	rev     int64     // the data revision they were read at (see CallerDetail)
 }
 
 // AuthenticateToken checks a bearer token, in order: shape, checksum (no
@@ -442,11 +454,21 @@ func (s *Store) AuthenticateToken(ctx context.Context, secret string) (*TokenAut
 
 // IntrospectToken is AuthenticateToken for a token another service was
 // shown, read at the caller's data revision: one request reads it once.
-func (s *Store) IntrospectToken(ctx context.Context, caller *TokenAuth, secret string) (*TokenAuth, error) {
+// clientIP is where that service says the token came from: outside the
+// token's allowlist it is refused and audited as in AuthenticateTokenFrom.
+// Without it ("") the allowlist is not checked.
+func (s *Store) IntrospectToken(ctx context.Context, caller *TokenAuth, secret, clientIP string) (*TokenAuth, error) {
 	if err := CheckTokenFormat(secret); err != nil {
 		return nil, &TokenAuthError{Reason: "malformed"}
 	}
-	return s.authenticateAt(ctx, caller.rev, secret)
+	auth, err := s.authenticateAt(ctx, caller.rev, secret)
+	if err != nil || clientIP == "" {
+		return auth, err
+	}
+	if err := s.checkAddress(ctx, auth, clientIP, "introspection"); err != nil {
+		return nil, err
+	}
+	return auth, nil
 }
 
 // authenticateAt authenticates a well-formed secret at data revision rev.
@@ -485,8 +507,7 @@ func (s *Store) authenticateAt(ctx context.Context, rev int64, secret string) (*
 	if u.Kind != KindService {
 		return nil, &TokenAuthError{Reason: "not_service"}
 	}
-	g := s.keepAuth(rev, hash, &t, u)
-	return &TokenAuth{Token: &t, User: u, Scopes: g, rev: rev}, nil
+	return s.keepAuth(rev, hash, &t, u), nil
 }
 
 // ActiveTokenCounts counts the working tokens of each user in ids with one

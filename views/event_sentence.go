@@ -163,6 +163,18 @@ func eventParts(r AuditRow) []Part {
 			return attempt("Rotation of", tok...)
 		}
 		return join(a, words(" rotated "), tok, words(" ("+overlapText(r)+")"))
+	case "token.allowlist":
+		c := r.Changes["allowed_cidrs"]
+		if after := changeText(c.After); after != "any address" {
+			return join(a, words(" restricted "), tok, words(" to "+strings.ReplaceAll(after, " ", ", ")))
+		}
+		return join(a, words(" let "), tok, words(" be used from any address"))
+	case "token.ip_refused":
+		s := join(words("Use of "), tok, words(" from "+changeText(r.Changes["address"].After)+" refused: outside its allowed addresses"))
+		if changeText(r.Changes["via"].After) == "introspection" {
+			s = append(s, words(" (reported by an introspecting service)"))
+		}
+		return s
 	case "token.lookup":
 		switch {
 		case r.Reason == "malformed":
@@ -578,6 +590,8 @@ var actionLabels = map[string]string{
 	"token.delete":              "Token deleted",
 	"token.rotate":              "Token rotated",
 	"token.lookup":              "Token looked up",
+	"token.allowlist":           "Token addresses changed",
+	"token.ip_refused":          "Token refused by address",
 	"settings.update":           "Expiry policy changed",
 	"webhook.create":            "Webhook endpoint added",
 	"webhook.update":            "Webhook endpoint changed",

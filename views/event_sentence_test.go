@@ -189,6 +189,18 @@ func TestEventSentences(t *testing.T) {
 			"Ada Admin looked up token ci-30 of Nightly ETL (it was active)"},
 		{ev(ada, "token.lookup", "failed", reason("malformed")), "Ada Admin looked up a pasted text that is not a Warden token"},
 		{ev(ada, "token.lookup", "failed", reason("unknown")), "Ada Admin looked up a token Warden does not know"},
+		{ev(ada, "token.allowlist", "success", aboutToken(30, "ci-30", func(r *AuditRow) {
+			r.Changes = map[string]EventChange{"allowed_cidrs": {"any address", "203.0.113.0/24 2001:db8::/64"}}
+		})), "Ada Admin restricted token ci-30 of Nightly ETL to 203.0.113.0/24, 2001:db8::/64"},
+		{ev(ada, "token.allowlist", "success", aboutToken(30, "ci-30", func(r *AuditRow) {
+			r.Changes = map[string]EventChange{"allowed_cidrs": {"203.0.113.0/24", "any address"}}
+		})), "Ada Admin let token ci-30 of Nightly ETL be used from any address"},
+		{ev(ada, "token.ip_refused", "denied", aboutToken(30, "ci-30", func(r *AuditRow) {
+			r.Changes = map[string]EventChange{"address": {nil, "198.51.100.9"}, "via": {nil, "api"}}
+		})), "Use of token ci-30 of Nightly ETL from 198.51.100.9 refused: outside its allowed addresses"},
+		{ev(ada, "token.ip_refused", "denied", aboutToken(30, "ci-30", func(r *AuditRow) {
+			r.Changes = map[string]EventChange{"address": {nil, "198.51.100.9"}, "via": {nil, "introspection"}}
+		})), "Use of token ci-30 of Nightly ETL from 198.51.100.9 refused: outside its allowed addresses (reported by an introspecting service)"},
 		{ev(ada, "settings.update", "success", func(r *AuditRow) {
 			r.TargetKind, r.TargetLabel = "settings", "token expiry policy"
 			r.Changes = map[string]EventChange{"token.default_days": {90.0, 30.0}, "token.max_days": {365.0, 0.0}, "token.allow_never": {false, true}}

@@ -388,6 +388,12 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	// A use fills last_used_at and last_used_ip.
 	k.do(f, ok, 200, "GET", "/api/v1/me", rotated2.Token, "", "")
 	k.do(f, ok, 200, "GET", users+"/tokens", f.admin, "", "")
+	// The allowlist suggested from that use, applied, then cleared.
+	k.do(f, ok, 200, "GET", fmt.Sprintf("/api/v1/tokens/%d/ip-suggestions", rotated2.ID), f.admin, "", "")
+	k.do(f, ok, 200, "PATCH", fmt.Sprintf("/api/v1/tokens/%d", rotated2.ID), f.admin, js, `{"allowed_cidrs":["0.0.0.0/32","2001:db8::/64"]}`)
+	k.do(f, ok, 200, "PATCH", fmt.Sprintf("/api/v1/tokens/%d", rotated2.ID), f.admin, js, `{"allowed_cidrs":null}`)
+	k.do(f, na, 422, "PATCH", fmt.Sprintf("/api/v1/tokens/%d", rotated2.ID), f.admin, js, `{"allowed_cidrs":["10.0.0.1/8"]}`)
+	k.do(f, bad, 422, "PATCH", fmt.Sprintf("/api/v1/tokens/%d", rotated2.ID), f.admin, js, `{}`)
 	// The inventory, and bulk revocation.
 	_, body = k.do(f, ok, 200, "GET", "/api/v1/tokens?state=all&sort=last_used&dir=desc", f.admin, "", "")
 	k.do(f, bad, 400, "GET", "/api/v1/tokens?expires_within=3", f.admin, "", "")
