@@ -136,6 +136,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 	d := views.TokenFormData{
 		Name: BodyValue(c, "name"), Description: BodyValue(c, "description"),
 		Expiry: BodyValue(c, "expiry"), CustomDate: BodyValue(c, "custom_date"),
+		Addresses: BodyValue(c, "allowed_cidrs"),
 	}
 	var scopes []string
 	d.Scopes, d.Downstream, scopes = formScopes(c)
@@ -150,6 +151,7 @@ func (h *Handler) TokenCreate(c *fiber.Ctx) error {
 	}
 	_, reveal, err := h.Store.GenerateTokenForReveal(c.UserContext(), h.actor(c), u.ID, models.NewToken{
 		Name: d.Name, Description: d.Description, Expiry: expiry, Scopes: scopes,
+		AllowedCIDRs: strings.Fields(strings.ReplaceAll(d.Addresses, ",", " ")),
 	}, k)
 	if fields := models.FieldErrors(err); fields != nil {
 		d.Errors = fields

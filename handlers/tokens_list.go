@@ -73,7 +73,7 @@ func inventoryRows(rows []models.TokenRow, now time.Time) []views.InventoryRow {
 			OwnerHandle: r.OwnerHandle, OwnerRole: string(r.OwnerRole), ExpiresAt: r.ExpiresAt, LastUsedAt: r.LastUsedAt,
 			CreatedAt: r.CreatedAt, CreatedBy: r.CreatorName, ReplacedName: r.ReplacedName,
 			ReplacesID: r.ReplacesID, ReplacesName: r.ReplacesName, ReplacesUntil: r.ReplacesUntil,
-			Scopes: r.ScopeList(),
+			Scopes: r.ScopeList(), AllowedCIDRs: r.CIDRList(),
 		}
 		if r.Replaced(now) {
 			v.State = "replaced"

@@ -119,6 +119,8 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 
 	// Back to the schema before 0011: the same events, without owner_id.
 	for _, sql := range []string{
+		`DROP TABLE token_addresses`, // 0019
+		`ALTER TABLE tokens DROP COLUMN allowed_cidrs`,
 		`ALTER TABLE tokens DROP COLUMN scopes`, // 0017
 		`DROP TABLE email_deliveries`,           // 0016
 		`ALTER TABLE users DROP COLUMN notify_emails`,

@@ -438,6 +438,30 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			}
 			return []auWant{{"token.lookup", ok, "active", f.as, tokT(tok), nil}}
 		}},
+		{"token.allowlist", false, func(t *testing.T, f *auFixture) []auWant {
+			svc := mustService(t, f.s, "Airflow")
+			tok, _ := mustToken(t, f.s, svc.ID, "pinned", Expiry{Days: 30})
+			f.begin(t)
+			if _, err := f.s.SetTokenAllowlist(ctx, f.as, tok.ID, []string{"203.0.113.0/24", "198.51.100.7"}); err != nil {
+				t.Fatal(err)
+			}
+			return []auWant{{"token.allowlist", ok, "", f.as, tokT(tok), Changes{
+				"allowed_cidrs": {"any address", "203.0.113.0/24 198.51.100.7/32"}}}}
+		}},
+		{"token.ip_refused", false, func(t *testing.T, f *auFixture) []auWant {
+			svc := mustService(t, f.s, "Airflow")
+			tok, secret, err := f.s.GenerateToken(ctx, System, svc.ID, NewToken{Name: "pinned", Expiry: Expiry{Days: 30}, AllowedCIDRs: []string{"203.0.113.0/24"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.begin(t)
+			if _, err := f.s.AuthenticateTokenFrom(ctx, secret, "198.51.100.7"); !errors.Is(err, ErrTokenInvalid) {
+				t.Fatalf("err = %v, want ErrTokenInvalid", err)
+			}
+			by := Actor{Kind: ActorService, ID: svc.ID, Label: svc.Handle(), TokenID: tok.ID, IP: "198.51.100.7"}
+			return []auWant{{"token.ip_refused", denied, "outside_allowlist", by, tokT(tok), Changes{
+				"address": {nil, "198.51.100.7"}, "via": {nil, "api"}}}}
+		}},
 		{"token.lookup of a malformed token", false, func(t *testing.T, f *auFixture) []auWant {
 			if _, _, err := f.s.LookupToken(ctx, f.as, "not a token"); !errors.Is(err, ErrTokenMalformed) {
 				t.Fatalf("err = %v, want ErrTokenMalformed", err)

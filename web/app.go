@@ -183,6 +183,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Post("/tokens/:id<int>/restore", h.TokenRestore)
 	app.Get("/tokens/:id<int>/rotate", h.TokenRotateConfirm)
 	app.Post("/tokens/:id<int>/rotate", h.TokenRotate)
+	app.Get("/tokens/:id<int>/addresses", h.TokenAddressesShow)
+	app.Post("/tokens/:id<int>/addresses", h.TokenAddressesSave)
 	app.Get("/tokens/:id<int>/delete", h.TokenDeleteConfirm)
 	app.Post("/tokens/:id<int>/delete", h.TokenDelete)
 	app.Get("/audit", h.AuditList)
