@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"math/big"
-	"regexp"
 )
 
 // Token format (SPEC §3), after GitHub's: a recognisable prefix, a random
@@ -28,8 +27,19 @@ const (
 // published in the README.
 const TokenPattern = `\bwdn_[0-9A-Za-z]{38}\b`
 
-// tokenShape is TokenPattern anchored to the whole string.
-var tokenShape = regexp.MustCompile(`^wdn_[0-9A-Za-z]{38}$`)
+// wellFormed reports whether s is TokenPattern anchored to the whole
+// string: the prefix, then 38 base62 characters.
+func wellFormed(s string) bool {
+	if len(s) != TokenLen || s[:len(TokenPrefix)] != TokenPrefix {
+		return false
+	}
+	for i := len(TokenPrefix); i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -68,7 +78,7 @@ func checksum(s string) []byte {
 // CheckTokenFormat verifies shape and checksum without touching the
 // database; a token that fails here is rejected before any lookup.
 func CheckTokenFormat(s string) error {
-	if !tokenShape.MatchString(s) {
+	if !wellFormed(s) {
 		return ErrTokenMalformed
 	}
 	body := s[:TokenLen-tokenChecksumLen]

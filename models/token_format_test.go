@@ -73,8 +73,12 @@ func FuzzCheckTokenFormat(f *testing.F) {
 	f.Add("wdn_0000000000000000000000000000000000000é")
 	f.Add("WDN_00000000000000000000000000000000000000")
 	shape := regexp.MustCompile(TokenPattern)
+	anchored := regexp.MustCompile(`^wdn_[0-9A-Za-z]{38}$`)
 	f.Fuzz(func(t *testing.T, s string) {
-		if tokenShape.MatchString(s) && !shape.MatchString(s) {
+		if wellFormed(s) != anchored.MatchString(s) {
+			t.Fatalf("%q: wellFormed says %v, the anchored pattern %v", s, wellFormed(s), anchored.MatchString(s))
+		}
+		if wellFormed(s) && !shape.MatchString(s) {
 			t.Fatalf("%q has the token's shape but not the published pattern", s)
 		}
 		if CheckTokenFormat(s) == nil {
