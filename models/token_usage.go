@@ -126,6 +126,14 @@ func (b *usageBuffer) mergeSeen(tokenID int64, rows []ObservedAddress) []Observe
 	return rows
 }
 
+// pendingUse reports whether a use of the token waits to be written.
+func (b *usageBuffer) pendingUse(tokenID int64) bool {
+	b.mu.Lock()
+	_, ok := b.pending[tokenID]
+	b.mu.Unlock()
+	return ok
+}
+
 // merge applies a pending use to t, so pages show uses not yet flushed.
 func (b *usageBuffer) merge(t *Token) {
 	b.mu.Lock()
