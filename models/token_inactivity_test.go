@@ -424,3 +424,38 @@ func inactivityReplicasRound(t *testing.T, round int) {
 		t.Fatalf("round %d: %d revocation events (%v); want %d", round, revocations, err, tokens)
 	}
 }
+
+// The overview counts the tokens to be revoked within 7 days; the count
+// follows the clock (a token enters the window by itself) and the setting
+// (a change moves data_revision), though both are kept between writes.
+func TestInactivityOverviewCount(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	svc := mustService(t, s, "Airflow")
+	mustToken(t, s, svc.ID, "ci", Expiry{Days: 365})
+	soon := func(step string, wantDays int, want int64) {
+		t.Helper()
+		o, err := s.TokenOverview(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.InactiveDays != wantDays || o.InactiveSoon != want {
+			t.Fatalf("%s: setting %d, %d to be revoked; want %d, %d", step, o.InactiveDays, o.InactiveSoon, wantDays, want)
+		}
+	}
+	soon("off", 0, 0)
+	mustInactivityDays(t, s, 30)
+	soon("on", 30, 0)
+	clock.Advance(23*day - time.Minute)
+	soon("a minute before the window", 30, 0)
+	clock.Advance(time.Minute)
+	soon("in the window", 30, 1)
+	mustInactivityDays(t, s, 60)
+	soon("lengthened", 60, 0)
+	mustInactivityDays(t, s, 30)
+	mustSweepInactive(t, s)
+	clock.Advance(7 * day)
+	mustSweepInactive(t, s)
+	soon("revoked", 30, 0)
+}

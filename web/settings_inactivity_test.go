@@ -79,6 +79,17 @@ func TestSettingsInactivity(t *testing.T) {
 	if !strings.Contains(visibleText(c.lastBody), want) {
 		t.Errorf("lookup: no %q", want)
 	}
+	// 84 days on, the overview counts it among those about to go.
+	expectStatus(t, c.get("/users"), http.StatusOK)
+	if strings.Contains(c.lastBody, "to be revoked for inactivity") {
+		t.Error("the overview counts a fresh token")
+	}
+	h.clock.Advance(84 * 24 * time.Hour)
+	c.login("ada@example.com", testPassword) // the session ended long ago
+	expectStatus(t, c.get("/users"), http.StatusOK)
+	if !strings.Contains(visibleText(c.lastBody), "1 to be revoked for inactivity within 7 days") {
+		t.Error("the overview does not count the token about to be revoked")
+	}
 	expectRedirect(t, c.post("/settings/inactivity", url.Values{"inactive_days": {"0"}}), "/settings")
 	expectStatus(t, c.get("/tokens"), http.StatusOK)
 	if strings.Contains(c.lastBody, "revoked for inactivity") {
