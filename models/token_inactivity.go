@@ -29,7 +29,11 @@ const (
 // InactivityDays reads the inactivity auto-revoke setting: revoke tokens
 // unused for this many days; 0 means off.
 func (s *Store) InactivityDays(ctx context.Context) (int, error) {
-	return inactivityDays(s.db.WithContext(ctx))
+	days, err := inactivityDays(s.db.WithContext(ctx))
+	if err == nil {
+		s.usage.inactivityOn.Store(days > 0) // for RecordTokenUse
+	}
+	return days, err
 }
 
 func inactivityDays(tx *gorm.DB) (int, error) {
@@ -55,7 +59,7 @@ func (s *Store) SetInactivityDays(ctx context.Context, a Actor, days int) error 
 	if !slices.Contains(InactivityChoices, days) {
 		return NewValidationError("inactive_days", "Choose Off, or 30, 60, 90, 180 or 365 days.")
 	}
-	return s.write(ctx, func(tx *gorm.DB) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		before, err := inactivityDays(tx)
 		if err != nil {
 			return err
@@ -70,6 +74,10 @@ func (s *Store) SetInactivityDays(ctx context.Context, a Actor, days int) error 
 		ch.set(settingInactiveDays, before, days)
 		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "inactivity auto-revoke"}, ch)
 	})
+	if err == nil {
+		s.usage.inactivityOn.Store(days > 0)
+	}
+	return err
 }
 
 // InactiveSince is when a token's current idle period began: its last use,

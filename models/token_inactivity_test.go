@@ -459,3 +459,43 @@ func TestInactivityOverviewCount(t *testing.T) {
 	mustSweepInactive(t, s)
 	soon("revoked", 30, 0)
 }
+
+// A use on one replica of a token idle for over a day is written at once,
+// so another replica's sweep, which cannot see the first one's buffer,
+// does not revoke a token that is being used again.
+func TestInactivityUseOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	a, b := twoStores(t, WithClock(clock.Now))
+	defer a.Close()
+	defer b.Close()
+	mustInactivityDays(t, a, 30)
+	svc := mustService(t, a, "Airflow")
+	tok, secret := mustToken(t, a, svc.ID, "ci", Expiry{Days: 365})
+	clock.Advance(23 * day)
+	if got := mustSweepInactive(t, b); got.Warned != 1 {
+		t.Fatalf("warning: %+v", got)
+	}
+	clock.Advance(7*day + time.Hour)
+	auth, err := a.AuthenticateToken(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.RecordTokenUse(auth, "192.0.2.1", "cron")
+	a.waitUseWrites()
+	if got := mustSweepInactive(t, b); got != (InactivitySweep{}) || tokenState(t, b, tok.ID) != TokenActive {
+		t.Fatalf("the other replica's sweep did %+v", got)
+	}
+	// A token used within the day stays buffered: the request path does
+	// not write for it.
+	clock.Advance(time.Hour)
+	if auth, err = a.AuthenticateToken(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	a.RecordTokenUse(auth, "192.0.2.1", "cron")
+	a.waitUseWrites()
+	fresh, err := b.TokenByID(ctx, tok.ID)
+	if err != nil || fresh.LastUsedAt == nil || !fresh.LastUsedAt.Equal(clock.Now().Add(-time.Hour)) {
+		t.Fatalf("stored last use %v (%v); want the first use only", fresh.LastUsedAt, err)
+	}
+}
