@@ -94,7 +94,8 @@ func InactiveSince(t *Token) time.Time {
 // them), by id; nil when the setting is off. It is the token's inactive
 // since plus the setting's days, or later when its warning came late (a
 // token is revoked no sooner than InactivityWarning after its warning, and
-// one not yet warned will be warned at the next sweep).
+// one not yet warned will be warned at the next sweep). A token that
+// expires first is left out: it stops by itself.
 func (s *Store) InactivityRevocations(ctx context.Context, toks []*Token) (map[int64]time.Time, error) {
 	days, err := s.InactivityDays(ctx)
 	if err != nil || days == 0 {
@@ -114,8 +115,12 @@ func (s *Store) InactivityRevocations(ctx context.Context, toks []*Token) (map[i
 		}
 		out[t.ID] = at
 	}
+	byID := map[int64]*Token{}
+	for _, t := range toks {
+		byID[t.ID] = t
+	}
 	if len(warned) == 0 {
-		return out, nil
+		return withoutExpiring(out, byID), nil
 	}
 	// In the warning window: the warning of the current idle period, if
 	// sent, holds the date.
@@ -128,16 +133,22 @@ func (s *Store) InactivityRevocations(ctx context.Context, toks []*Token) (map[i
 		WHERE token_id IN ? AND days = ?`, warned, days).Scan(&notices).Error; err != nil {
 		return nil, fmt.Errorf("models: inactivity notices: %w", err)
 	}
-	byID := map[int64]*Token{}
-	for _, t := range toks {
-		byID[t.ID] = t
-	}
 	for _, n := range notices {
 		if t := byID[n.TokenID]; t != nil && n.InactiveSince.Equal(InactiveSince(t)) {
 			out[n.TokenID] = n.RevokeAt
 		}
 	}
-	return out, nil
+	return withoutExpiring(out, byID), nil
+}
+
+// withoutExpiring drops the tokens that expire before their revocation.
+func withoutExpiring(out map[int64]time.Time, byID map[int64]*Token) map[int64]time.Time {
+	for id, at := range out {
+		if t := byID[id]; t.ExpiresAt != nil && !t.ExpiresAt.After(at) {
+			delete(out, id)
+		}
+	}
+	return out
 }
 
 // InactivitySweep is what one inactivity sweep did.
@@ -150,7 +161,7 @@ type InactivitySweep struct {
 // does nothing. A token counts as inactive from its last use, or, never
 // used, from its creation. Only working tokens count: not revoked, not
 // expired, not replaced by a rotation (it stops by itself), of an active
-// service user.
+// service user; one that expires before its revocation is not warned.
 //
 // It first writes this process's buffered token uses (FlushTokenUse), and
 // skips any token with a use still buffered, so a token in use is never
@@ -211,6 +222,7 @@ type inactiveToken struct {
 	Name       string
 	LastUsedAt *time.Time
 	CreatedAt  time.Time
+	ExpiresAt  *time.Time
 }
 
 func (t inactiveToken) since() time.Time {
@@ -237,7 +249,7 @@ func (s *Store) warnInactiveBatch(ctx context.Context, days int, after int64) (w
 		now := s.Now()
 		cutoff := now.Add(InactivityWarning - period) // idle since before this: warn
 		var due []inactiveToken
-		if err := tx.Raw(`SELECT t.id, t.user_id, t.name, t.last_used_at, t.created_at FROM tokens t
+		if err := tx.Raw(`SELECT t.id, t.user_id, t.name, t.last_used_at, t.created_at, t.expires_at FROM tokens t
 			JOIN users u ON u.id = t.user_id
 			WHERE `+liveInactiveCond+`
 			  AND (t.last_used_at <= ? OR (t.last_used_at IS NULL AND t.created_at <= ?))
@@ -256,6 +268,9 @@ func (s *Store) warnInactiveBatch(ctx context.Context, days int, after int64) (w
 			revokeAt := d.since().Add(period)
 			if earliest := now.Add(InactivityWarning); revokeAt.Before(earliest) {
 				revokeAt = earliest
+			}
+			if d.ExpiresAt != nil && !d.ExpiresAt.After(revokeAt) {
+				continue // it expires first: no warning of a revocation that will not come
 			}
 			// The idle period is copied from the token's own row, so the
 			// key matches it exactly whatever the driver's time format.
@@ -316,7 +331,7 @@ func (s *Store) revokeInactiveBatch(ctx context.Context, days int, after int64) 
 		// revoke_at is never before inactive_since + days, and the join on
 		// the idle period means no use was written since the warning.
 		var due []inactiveToken
-		if err := tx.Raw(`SELECT t.id, t.user_id, t.name, t.last_used_at, t.created_at FROM tokens t
+		if err := tx.Raw(`SELECT t.id, t.user_id, t.name, t.last_used_at, t.created_at, t.expires_at FROM tokens t
 			JOIN users u ON u.id = t.user_id
 			JOIN token_inactivity_notices n ON n.token_id = t.id
 			     AND n.inactive_since = COALESCE(t.last_used_at, t.created_at) AND n.days = ?

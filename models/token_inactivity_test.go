@@ -434,6 +434,7 @@ func TestInactivityOverviewCount(t *testing.T) {
 	s := openTestStore(t, WithClock(clock.Now))
 	svc := mustService(t, s, "Airflow")
 	mustToken(t, s, svc.ID, "ci", Expiry{Days: 365})
+	mustToken(t, s, svc.ID, "short", Expiry{Days: 25}) // expires first: never counted
 	soon := func(step string, wantDays int, want int64) {
 		t.Helper()
 		o, err := s.TokenOverview(ctx)
@@ -497,5 +498,25 @@ func TestInactivityUseOnAnotherReplica(t *testing.T) {
 	fresh, err := b.TokenByID(ctx, tok.ID)
 	if err != nil || fresh.LastUsedAt == nil || !fresh.LastUsedAt.Equal(clock.Now().Add(-time.Hour)) {
 		t.Fatalf("stored last use %v (%v); want the first use only", fresh.LastUsedAt, err)
+	}
+}
+
+// A token that expires before its inactivity revocation is neither warned
+// nor shown with a revocation date: it stops by itself.
+func TestInactivityExpiringFirst(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := openTestStore(t, WithClock(clock.Now))
+	mustInactivityDays(t, s, 30)
+	svc := mustService(t, s, "Airflow")
+	short, _ := mustToken(t, s, svc.ID, "short", Expiry{Days: 25})
+	long, _ := mustToken(t, s, svc.ID, "long", Expiry{Days: 31})
+	when, err := s.InactivityRevocations(ctx, []*Token{short, long})
+	if _, ok := when[short.ID]; ok || err != nil || !when[long.ID].Equal(clock.Now().Add(30*day)) {
+		t.Fatalf("revocation dates %v (%v); want only long's, in 30 days", when, err)
+	}
+	clock.Advance(23 * day)
+	if got := mustSweepInactive(t, s); got != (InactivitySweep{Warned: 1}) {
+		t.Fatalf("sweep: %+v; want long warned only", got)
 	}
 }

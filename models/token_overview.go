@@ -149,16 +149,19 @@ func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, erro
 }
 
 // inactiveSoon counts the working tokens the inactivity auto-revoke of
-// days will revoke within InactivityWarning, and moves until to the first
-// instant another token enters that window by itself.
+// days will revoke within InactivityWarning (less those expiring sooner:
+// they stop by themselves), and moves until to the first instant another
+// token enters that window by itself (one leaving it by its expiry is a
+// boundary of the Expiring7 count already).
 func (s *Store) inactiveSoon(ctx context.Context, days int, now, until time.Time) (int64, time.Time, error) {
 	shift := time.Duration(days)*24*time.Hour - InactivityWarning
 	cutoff := now.Add(-shift)
 	db := s.db.WithContext(ctx)
 	var n int64
 	if err := db.Raw(`SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE `+liveInactiveCond+` AND (t.last_used_at <= ? OR (t.last_used_at IS NULL AND t.created_at <= ?))`,
-		now, StatusActive, cutoff, cutoff).Scan(&n).Error; err != nil {
+		WHERE `+liveInactiveCond+` AND (t.last_used_at <= ? OR (t.last_used_at IS NULL AND t.created_at <= ?))
+		  AND (t.expires_at IS NULL OR t.expires_at > ?)`,
+		now, StatusActive, cutoff, cutoff, now.Add(InactivityWarning)).Scan(&n).Error; err != nil {
 		return 0, until, fmt.Errorf("models: token overview: inactivity: %w", err)
 	}
 	for _, q := range []string{
