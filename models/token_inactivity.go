@@ -105,7 +105,7 @@ func (s *Store) InactivityRevocations(ctx context.Context, toks []*Token) (map[i
 	out := map[int64]time.Time{}
 	var warned []int64
 	for _, t := range toks {
-		if t.State(now) != TokenActive || (t.ReplacedBy != nil) {
+		if t.State(now) != TokenActive || t.ReplacedBy != nil {
 			continue
 		}
 		at := InactiveSince(t).Add(time.Duration(days) * 24 * time.Hour)
