@@ -18,6 +18,13 @@ func (h *Handler) renderSettings(c *fiber.Ctx, status int, d views.SettingsData)
 		return err
 	}
 	d.Webhooks, d.DisabledWebhooks, d.Now = rows, disabledWebhooks(rows), h.Store.Now()
+	if d.InactiveDays == "" {
+		days, err := h.Store.InactivityDays(c.UserContext())
+		if err != nil {
+			return err
+		}
+		d.InactiveDays = strconv.Itoa(days)
+	}
 	p, err := h.page(c, "Settings", "settings")
 	if err != nil {
 		return err

@@ -270,7 +270,11 @@ func (h *Handler) tokenRows(c *fiber.Ctx, userID int64) ([]views.TokenRow, error
 	if err != nil {
 		return nil, err
 	}
-	return inventoryRows(list, h.Store.Now()), nil
+	rows := inventoryRows(list, h.Store.Now())
+	if err := h.withInactivity(c, list, rows); err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 func createdByIDs(list []models.Token) []int64 {

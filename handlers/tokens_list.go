@@ -57,6 +57,9 @@ func (h *Handler) TokensList(c *fiber.Ctx) error {
 		d.Teams = append(d.Teams, views.TeamOption{ID: t.ID, Name: t.Name, Builtin: t.Builtin})
 	}
 	d.Rows = inventoryRows(page.Rows, now)
+	if err := h.withInactivity(c, page.Rows, d.Rows); err != nil {
+		return err
+	}
 	if c.Get("HX-Request") == "true" {
 		c.Vary("HX-Request")
 		c.Set("HX-Push-Url", d.List.PageURL(q.Page))
@@ -90,6 +93,25 @@ func inventoryRows(rows []models.TokenRow, now time.Time) []views.InventoryRow {
 		out[i] = v
 	}
 	return out
+}
+
+// withInactivity adds to each working token's row when the inactivity
+// auto-revoke will revoke it; nothing while the setting is off.
+func (h *Handler) withInactivity(c *fiber.Ctx, rows []models.TokenRow, out []views.InventoryRow) error {
+	toks := make([]*models.Token, len(rows))
+	for i := range rows {
+		toks[i] = &rows[i].Token
+	}
+	at, err := h.Store.InactivityRevocations(c.UserContext(), toks)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		if t, ok := at[out[i].ID]; ok {
+			out[i].InactiveRevokeAt = &t
+		}
+	}
+	return nil
 }
 
 // TokensBulkRevoke is the bulk revocation: a first POST (scope "selected"

@@ -46,7 +46,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		Summary: views.HomeData{ActiveAdmins: o.ActiveAdmins, ActiveHumans: o.ActiveHumans, ActiveServices: o.ActiveServices, Teams: o.Teams},
 		Tokens: views.TokensSummary{Active: to.Active, Expiring7: to.Expiring7, Expiring30: to.Expiring30,
 			NeverUsed: to.NeverUsed, Idle: to.Idle, NoExpiry: to.NoExpiry,
-			Notified7: to.Notified7, NotificationsOn: to.NotificationsConfigured},
+			Notified7: to.Notified7, NotificationsOn: to.NotificationsConfigured, InactiveSoon: to.InactiveSoon},
 		List: views.ListState{
 			Path: "/users", Values: q.Values(), Sort: q.Sort, Desc: q.Desc, Page: q.Page, PerPage: q.PerPage,
 			Total: page.Total, DefaultSort: models.SortName,

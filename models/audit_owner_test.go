@@ -118,7 +118,11 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 	}
 
 	// Back to the schema before 0011: the same events, without owner_id.
-	for _, sql := range []string{
+	undo0020 := []string{`DROP TRIGGER settings_rev_ins`, `DROP TRIGGER settings_rev_upd`, `DROP TRIGGER settings_rev_del`}
+	if onPostgres() {
+		undo0020 = []string{`DROP TRIGGER settings_rev ON settings`}
+	}
+	for _, sql := range append(append(undo0020, `DROP TABLE token_inactivity_notices`), // 0020
 		`DROP TABLE token_addresses`, // 0019
 		`ALTER TABLE tokens DROP COLUMN allowed_cidrs`,
 		`ALTER TABLE tokens DROP COLUMN scopes`, // 0017
@@ -131,7 +135,7 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 		`DROP INDEX audit_owner`,
 		`ALTER TABLE audit_events DROP COLUMN owner_id`,
 		`DELETE FROM schema_migrations WHERE version >= 11`, // later ones are applied again
-	} {
+	) {
 		auExec(t, s, sql)
 	}
 	var cols int64

@@ -39,7 +39,7 @@ func (d *EmailDelivery) RecipientList() []string { return strings.Split(d.Recipi
 
 // expiryEmail is what an expiry email says; both parts are made from it.
 type expiryEmail struct {
-	Event       string // token.expiring or token.expired
+	Event       string // token.expiring, token.expired or token.inactive_warning
 	Token       string
 	Last4       string
 	Service     string
@@ -48,6 +48,12 @@ type expiryEmail struct {
 	In          string // "7 days", "1 day", "5 hours": the time left
 	Link        string
 	OwnerPhrase string
+	// An inactivity warning's: the setting, the idle period's start
+	// ("2026-03-08 09:00 UTC"), whether it was never used, the revocation.
+	Days      int
+	Since     string
+	NeverUsed bool
+	RevokeAt  string
 }
 
 // subject is e.g. "Token ci-deploy of Billing bot expires in 7 days".
@@ -55,10 +61,16 @@ func (m expiryEmail) subject() string {
 	if m.Event == EventTokenExpired {
 		return "Token " + m.Token + " of " + m.Service + " has expired"
 	}
+	if m.Event == EventTokenInactiveWarning {
+		return "Token " + m.Token + " of " + m.Service + " will be revoked for inactivity in " + m.In
+	}
 	return "Token " + m.Token + " of " + m.Service + " expires in " + m.In
 }
 
-const expiryEmailText = `{{if eq .Event "token.expired"}}The token {{.Token}}{{if .Last4}} (ending {{.Last4}}){{end}} of the service user {{.Service}} ({{.Handle}}) expired at {{.ExpiresAt}}. Warden now refuses it.
+const expiryEmailText = `{{if eq .Event "token.inactive_warning"}}The token {{.Token}}{{if .Last4}} (ending {{.Last4}}){{end}} of the service user {{.Service}} ({{.Handle}}) {{if .NeverUsed}}has never been used since it was generated at {{.Since}}{{else}}has not been used since {{.Since}}{{end}}. Warden revokes tokens unused for {{.Days}} days, so it will be revoked in {{.In}}, at {{.RevokeAt}}.
+
+If something still needs it, any successful use before then keeps it. If nothing uses it any more, let it be revoked, or revoke it now.
+{{- else if eq .Event "token.expired"}}The token {{.Token}}{{if .Last4}} (ending {{.Last4}}){{end}} of the service user {{.Service}} ({{.Handle}}) expired at {{.ExpiresAt}}. Warden now refuses it.
 
 If something still uses it, generate a new token for {{.Service}} and put it in place.
 {{- else}}The token {{.Token}}{{if .Last4}} (ending {{.Last4}}){{end}} of the service user {{.Service}} ({{.Handle}}) expires in {{.In}}, at {{.ExpiresAt}}.
@@ -80,7 +92,10 @@ const expiryEmailHTML = `<!DOCTYPE html>
 <head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family: system-ui, sans-serif; color: #0f172a; line-height: 1.5;">
 {{- with .M}}
-{{- if eq .Event "token.expired"}}
+{{- if eq .Event "token.inactive_warning"}}
+<p>The token <strong>{{.Token}}</strong>{{if .Last4}} (ending <code>{{.Last4}}</code>){{end}} of the service user <strong>{{.Service}}</strong> (<code>{{.Handle}}</code>) {{if .NeverUsed}}has never been used since it was generated at {{.Since}}{{else}}has not been used since {{.Since}}{{end}}. Warden revokes tokens unused for {{.Days}} days, so it will be revoked in <strong>{{.In}}</strong>, at {{.RevokeAt}}.</p>
+<p>If something still needs it, any successful use before then keeps it. If nothing uses it any more, let it be revoked, or revoke it now.</p>
+{{- else if eq .Event "token.expired"}}
 <p>The token <strong>{{.Token}}</strong>{{if .Last4}} (ending <code>{{.Last4}}</code>){{end}} of the service user <strong>{{.Service}}</strong> (<code>{{.Handle}}</code>) expired at {{.ExpiresAt}}. Warden now refuses it.</p>
 <p>If something still uses it, generate a new token for {{.Service}} and put it in place.</p>
 {{- else}}
@@ -99,7 +114,7 @@ var (
 	expiryHTMLTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(expiryEmailHTML))
 )
 
-// enqueueExpiryEmail writes the email of an expiry event about a token of
+// enqueueExpiryEmail writes the email of an expiry or inactivity event about a token of
 // the service user userID, addressed to its owner (the person, or the
 // owning team's active Admins) and its notification list. Nobody to write
 // to: no email. Only the outbox is written; the caller's commit sends it.
@@ -122,6 +137,16 @@ func (s *Store) enqueueExpiryEmail(tx *gorm.DB, typ string, tokenID, userID int6
 	if d.Token.ExpiresAt != nil {
 		if at, err := time.Parse(time.RFC3339, *d.Token.ExpiresAt); err == nil {
 			m.ExpiresAt = at.UTC().Format("2006-01-02 15:04 UTC")
+			m.In = expiresIn(at.Sub(s.Now()))
+		}
+	}
+	if in := d.Inactivity; in != nil {
+		m.Days, m.NeverUsed = in.Days, in.NeverUsed
+		if at, err := time.Parse(time.RFC3339, in.InactiveSince); err == nil {
+			m.Since = at.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		if at, err := time.Parse(time.RFC3339, in.RevokeAt); err == nil {
+			m.RevokeAt = at.UTC().Format("2006-01-02 15:04 UTC")
 			m.In = expiresIn(at.Sub(s.Now()))
 		}
 	}

@@ -87,6 +87,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database, checkpointing the WAL.
 func (s *Store) Close() error {
+	s.waitUseWrites()
 	if s.dialect == SQLite {
 		_ = s.db.Exec("PRAGMA optimize").Error
 	}

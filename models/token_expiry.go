@@ -172,12 +172,16 @@ func expirySweepQuery(d Dialect) string {
 }
 
 // RunExpirySweeps sweeps every interval (and once at the start) until ctx
-// ends, reporting errors to onErr.
+// ends, reporting errors to onErr: the expiry notices, then the inactivity
+// auto-revoke (SweepInactiveTokens), which does nothing while it is off.
 func (s *Store) RunExpirySweeps(ctx context.Context, interval time.Duration, onErr func(error)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		if _, err := s.SweepTokenExpiry(ctx); err != nil && ctx.Err() == nil {
+			onErr(err)
+		}
+		if _, err := s.SweepInactiveTokens(ctx); err != nil && ctx.Err() == nil {
 			onErr(err)
 		}
 		select {

@@ -27,6 +27,11 @@ type TokenOverview struct {
 	// NotificationsConfigured reports whether any channel carries the
 	// expiry notices; false: nobody is told, whatever the sweep notes.
 	NotificationsConfigured bool
+	// InactiveDays is the inactivity auto-revoke setting (0: off), and
+	// InactiveSoon how many working tokens it will revoke within
+	// InactivityWarning (warned, or about to be), by their stored last use.
+	InactiveDays int
+	InactiveSoon int64
 }
 
 // tokenCounts keeps the last TokenOverview, and the filtered lists' counts,
@@ -105,6 +110,16 @@ func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, erro
 	// The boundaries: a token expires, enters the 7- or 30-day window, or
 	// turns idle.
 	until := now.Add(day)
+	// The settings move data_revision (0020), so the inactivity setting and
+	// its count are kept with the others.
+	if o.InactiveDays, err = inactivityDays(s.db.WithContext(ctx)); err != nil {
+		return o, now, err
+	}
+	if o.InactiveDays > 0 {
+		if o.InactiveSoon, until, err = s.inactiveSoon(ctx, o.InactiveDays, now, until); err != nil {
+			return o, now, err
+		}
+	}
 	for _, b := range []struct {
 		col, after string
 		from       time.Time
@@ -131,6 +146,37 @@ func (s *Store) tokenCounts(ctx context.Context) (TokenOverview, time.Time, erro
 	}
 	c.mu.Unlock()
 	return o, now, nil
+}
+
+// inactiveSoon counts the working tokens the inactivity auto-revoke of
+// days will revoke within InactivityWarning (less those expiring sooner:
+// they stop by themselves), and moves until to the first instant another
+// token enters that window by itself (one leaving it by its expiry is a
+// boundary of the Expiring7 count already).
+func (s *Store) inactiveSoon(ctx context.Context, days int, now, until time.Time) (int64, time.Time, error) {
+	shift := time.Duration(days)*24*time.Hour - InactivityWarning
+	cutoff := now.Add(-shift)
+	db := s.db.WithContext(ctx)
+	var n int64
+	if err := db.Raw(`SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id
+		WHERE `+liveInactiveCond+` AND (t.last_used_at <= ? OR (t.last_used_at IS NULL AND t.created_at <= ?))
+		  AND (t.expires_at IS NULL OR t.expires_at > ?)`,
+		now, StatusActive, cutoff, cutoff, now.Add(InactivityWarning)).Scan(&n).Error; err != nil {
+		return 0, until, fmt.Errorf("models: token overview: inactivity: %w", err)
+	}
+	for _, q := range []string{
+		`SELECT last_used_at FROM tokens WHERE revoked_at IS NULL AND last_used_at > ? ORDER BY last_used_at LIMIT 1`,
+		`SELECT created_at FROM tokens WHERE revoked_at IS NULL AND last_used_at IS NULL AND created_at > ? ORDER BY created_at LIMIT 1`,
+	} {
+		var next sql.NullTime
+		if err := db.Raw(q, cutoff).Scan(&next).Error; err != nil {
+			return 0, until, fmt.Errorf("models: token overview: inactivity: %w", err)
+		}
+		if next.Valid && next.Time.Add(shift).Before(until) {
+			until = next.Time.Add(shift)
+		}
+	}
+	return n, until, nil
 }
 
 // withNotices adds whether any channel carries the expiry notices, read

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,6 +28,13 @@ type usageBuffer struct {
 	// seen is each token's addresses since the last flush, at most
 	// maxTokenAddresses of them (token_ip.go).
 	seen map[int64]map[string]*seenAddr
+	// writing is set while a write of a long-idle token's use runs in the
+	// background (RecordTokenUse); inflight lets Close wait for it.
+	writing  bool
+	inflight sync.WaitGroup
+	// inactivityOn is whether the inactivity auto-revoke was on when this
+	// process last read it (each sweep does, and a change made here).
+	inactivityOn atomic.Bool
 }
 
 // seenAddr is one address a token was used from since the last flush.
@@ -126,6 +134,14 @@ func (b *usageBuffer) mergeSeen(tokenID int64, rows []ObservedAddress) []Observe
 	return rows
 }
 
+// pendingUse reports whether a use of the token waits to be written.
+func (b *usageBuffer) pendingUse(tokenID int64) bool {
+	b.mu.Lock()
+	_, ok := b.pending[tokenID]
+	b.mu.Unlock()
+	return ok
+}
+
 // merge applies a pending use to t, so pages show uses not yet flushed.
 func (b *usageBuffer) merge(t *Token) {
 	b.mu.Lock()
@@ -149,19 +165,67 @@ func (b *usageBuffer) mergeUser(u *User) {
 	}
 }
 
-// RecordTokenUse notes a successful use of a token from ip in memory, and
-// counts ip for its allowlist suggestions; nothing is written until
-// FlushTokenUse.
+// startWrite claims the background write of the buffer, unless one runs.
+func (b *usageBuffer) startWrite() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.writing {
+		return false
+	}
+	b.writing = true
+	b.inflight.Add(1)
+	return true
+}
+
+func (b *usageBuffer) endWrite() {
+	b.mu.Lock()
+	b.writing = false
+	b.mu.Unlock()
+	b.inflight.Done()
+}
+
+// idleUseWrite is how long a token's stored last use (or, never used, its
+// creation) may lie behind before a use of it is written at once.
+const idleUseWrite = 24 * time.Hour
+
+// RecordTokenUse notes a successful use of a token in memory, written by
+// FlushTokenUse within the minute. Decision: while the inactivity
+// auto-revoke is on, a use of a token whose stored last use is over a day
+// old (idleUseWrite) also starts that write at once, in the background, so
+// the request still never waits for a write: another replica's inactivity
+// sweep (SweepInactiveTokens) reads only what is written, and a stored last
+// use is then never more than a day behind, far inside the shortest
+// setting's 23 days before a warning. It costs one flush per token per
+// idle day. A replica learns of the setting at its next sweep, within a
+// minute, long before any token could be warned for it.
+//
+// It also counts ip for the token's allowlist suggestions.
 func (s *Store) RecordTokenUse(auth *TokenAuth, ip, userAgent string) {
-	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: s.Now(), ip: ip, ua: truncateUA(userAgent)}, true)
+	s.noteUse(auth, ip, userAgent, true)
 }
 
 // RecordIntrospectedUse is RecordTokenUse for an introspection that did not
 // say where the token came from: ip is the introspecting service's, so it
 // is the last use's address but no allowlist suggestion.
 func (s *Store) RecordIntrospectedUse(auth *TokenAuth, ip, userAgent string) {
-	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: s.Now(), ip: ip, ua: truncateUA(userAgent)}, false)
+	s.noteUse(auth, ip, userAgent, false)
 }
+
+// noteUse is RecordTokenUse, suggesting ip for the allowlist or not.
+func (s *Store) noteUse(auth *TokenAuth, ip, userAgent string, suggest bool) {
+	now := s.Now()
+	s.usage.record(auth.Token.ID, usage{userID: auth.User.ID, at: now, ip: ip, ua: truncateUA(userAgent)}, suggest)
+	if s.usage.inactivityOn.Load() && now.Sub(InactiveSince(auth.Token)) > idleUseWrite && s.usage.startWrite() {
+		go func() {
+			defer s.usage.endWrite()
+			// A failure puts the uses back; the minute's flush retries.
+			_, _ = s.FlushTokenUse(context.Background())
+		}()
+	}
+}
+
+// waitUseWrites waits for the background writes RecordTokenUse started.
+func (s *Store) waitUseWrites() { s.usage.inflight.Wait() }
 
 // FlushTokenUse writes the buffered uses in one transaction: each token's
 // last use, and its user's last activity. It returns how many tokens it

@@ -322,6 +322,12 @@ func (s *Store) RestoreToken(ctx context.Context, a Actor, id int64) (*Token, er
 		if err := tx.Model(&Token{}).Where("id = ?", id).Updates(map[string]any{"revoked_at": nil, "revoked_by": nil}).Error; err != nil {
 			return fmt.Errorf("models: restore token: %w", err)
 		}
+		// A restored token's idle period is warned afresh, so one revoked
+		// for inactivity gets its 7 days' notice again, not a revocation
+		// at the next sweep.
+		if err := tx.Exec(`DELETE FROM token_inactivity_notices WHERE token_id = ?`, id).Error; err != nil {
+			return fmt.Errorf("models: restore token: %w", err)
+		}
 		return s.recordTokenState(tx, a, "token.restore", t, TokenRevoked, TokenActive)
 	})
 	if err != nil {

@@ -53,6 +53,21 @@ type WebhookData struct {
 	Threshold string `json:"threshold,omitempty"`
 	// Leak is where a token.leaked token was found.
 	Leak *WebhookLeak `json:"leak,omitempty"`
+	// Inactivity is when a token.inactive_warning token will be revoked.
+	Inactivity *WebhookInactivity `json:"inactivity,omitempty"`
+	// Reason is why a token.revoked token was revoked by the system:
+	// "leaked" or "inactive"; empty when a person or a token did it.
+	Reason string `json:"reason,omitempty"`
+}
+
+// WebhookInactivity is an inactivity warning: the setting, the start of
+// the idle period (last use, or creation) and when the token is revoked
+// unless it is used before.
+type WebhookInactivity struct {
+	Days          int    `json:"days"`
+	InactiveSince string `json:"inactive_since"`
+	NeverUsed     bool   `json:"never_used"` // inactive_since is the creation
+	RevokeAt      string `json:"revoke_at"`
 }
 
 // WebhookLeak is a secret-scanning partner's finding, as it reported it.
@@ -104,7 +119,11 @@ func (s *Store) enqueueWebhooks(tx *gorm.DB, a Actor, e *Event, t target, ch Cha
 		return nil
 	}
 	return s.enqueueWebhookEvent(tx, typ, e.OccurredAt, func() (WebhookData, error) {
-		return webhookDataOf(tx, a, t, typ, ch)
+		d, err := webhookDataOf(tx, a, t, typ, ch)
+		if typ == EventTokenRevoked && a.Kind == ActorSystem {
+			d.Reason = e.Reason
+		}
+		return d, err
 	})
 }
 

@@ -36,6 +36,9 @@ const (
 	// EventTokenLeaked: a secret-scanning partner found the token in public
 	// and Warden revoked it (token.revoked is sent too).
 	EventTokenLeaked = "token.leaked"
+	// EventTokenInactiveWarning: the token has not been used for a while
+	// and the inactivity sweep will revoke it in 7 days unless it is used.
+	EventTokenInactiveWarning = "token.inactive_warning"
 	// EventWebhookTest is sent to one endpoint on request (SendWebhookTest);
 	// no endpoint subscribes to it.
 	EventWebhookTest = "webhook.test"
@@ -54,7 +57,7 @@ const (
 var WebhookEventTypes = []string{
 	EventTokenExpiring, EventTokenExpired, EventTokenCreated, EventTokenRevoked, EventTokenRestored,
 	EventTokenRotated, EventTokenDeleted, EventServiceUserCreated, EventServiceUserDeactivated,
-	EventServiceUserReactivated, EventServiceUserRoleChanged, EventTokenLeaked,
+	EventServiceUserReactivated, EventServiceUserRoleChanged, EventTokenLeaked, EventTokenInactiveWarning,
 }
 
 // ErrNoWebhookKey means the store was opened without WithWebhooks' key, so

@@ -144,6 +144,12 @@ func eventParts(r AuditRow) []Part {
 				where = "at " + changeText(c.After)
 			}
 			s = append(s, words(" because it was found "+OneLine(where)))
+		} else if r.Reason == "inactive" { // the inactivity auto-revoke
+			unused := "for a long time"
+			if c, ok := r.Changes["inactive_days"]; ok {
+				unused = "for " + daysText(c.After, "a long time")
+			}
+			s = append(s, words(" because it was not used "+unused))
 		} else if r.Reason != "" {
 			s = append(s, words(" ("+OneLine(r.Reason)+")"))
 		}
@@ -186,6 +192,9 @@ func eventParts(r AuditRow) []Part {
 		}
 		return join(a, words(" looked up "), tok)
 	case "settings.update":
+		if c, ok := r.Changes["token.revoke_inactive_days"]; ok {
+			return join(a, words(" changed the inactivity auto-revoke: "+inactivityText(c.Before)+" → "+inactivityText(c.After)))
+		}
 		return join(a, words(" changed the token expiry policy"), policyChanges(r.Changes))
 	case "webhook.create":
 		return join(a, words(" added webhook endpoint "), webhookTarget(r))
@@ -511,6 +520,15 @@ func policyChanges(changes map[string]EventChange) []Part {
 	return []Part{words(": " + strings.Join(out, ", "))}
 }
 
+// inactivityText words the inactivity auto-revoke setting: "off", or
+// "after 90 days unused".
+func inactivityText(v any) string {
+	if n, ok := v.(float64); ok && n > 0 {
+		return "after " + daysText(v, "") + " unused"
+	}
+	return "off"
+}
+
 // daysText is "30 days" for a number of days, zero for none.
 func daysText(v any, zero string) string {
 	n, ok := v.(float64)
@@ -592,7 +610,7 @@ var actionLabels = map[string]string{
 	"token.lookup":              "Token looked up",
 	"token.allowlist":           "Token addresses changed",
 	"token.ip_refused":          "Token refused by address",
-	"settings.update":           "Expiry policy changed",
+	"settings.update":           "Settings changed",
 	"webhook.create":            "Webhook endpoint added",
 	"webhook.update":            "Webhook endpoint changed",
 	"webhook.delete":            "Webhook endpoint removed",

@@ -166,6 +166,9 @@ func TestEventSentences(t *testing.T) {
 			"A new token for Bob Builder refused: only service users hold tokens"},
 		{ev(ada, "token.revoke", "success", aboutToken(30, "ci-30")), "Ada Admin revoked token ci-30 of Nightly ETL"},
 		{ev(system, "token.revoke", "success", aboutToken(30, "ci-30")), "Warden revoked token ci-30 of Nightly ETL"},
+		{ev(system, "token.revoke", "success", aboutToken(30, "ci-30", reason("inactive"),
+			changes(map[string]EventChange{"inactive_days": {0.0, 90.0}, "inactive_since": {"", "2026-01-05T09:00:00Z"}}))),
+			"Warden revoked token ci-30 of Nightly ETL because it was not used for 90 days"},
 		{ev(ada, "token.revoke", "success", aboutToken(60, "ci-60", func(r *AuditRow) { r.TargetGone = true })),
 			"Ada Admin revoked token ci-60 (deleted) of Nightly ETL"},
 		{ev(ada, "token.restore", "success", aboutToken(30, "ci-30")), "Ada Admin restored token ci-30 of Nightly ETL"},
@@ -205,6 +208,14 @@ func TestEventSentences(t *testing.T) {
 			r.TargetKind, r.TargetLabel = "settings", "token expiry policy"
 			r.Changes = map[string]EventChange{"token.default_days": {90.0, 30.0}, "token.max_days": {365.0, 0.0}, "token.allow_never": {false, true}}
 		}), "Ada Admin changed the token expiry policy: default 90 days → 30 days, longest 365 days → no limit, “Never” allowed"},
+		{ev(ada, "settings.update", "success", func(r *AuditRow) {
+			r.TargetKind, r.TargetLabel = "settings", "inactivity auto-revoke"
+			r.Changes = map[string]EventChange{"token.revoke_inactive_days": {0.0, 90.0}}
+		}), "Ada Admin changed the inactivity auto-revoke: off → after 90 days unused"},
+		{ev(ada, "settings.update", "success", func(r *AuditRow) {
+			r.TargetKind, r.TargetLabel = "settings", "inactivity auto-revoke"
+			r.Changes = map[string]EventChange{"token.revoke_inactive_days": {30.0, 0.0}}
+		}), "Ada Admin changed the inactivity auto-revoke: after 30 days unused → off"},
 		// An API caller whose token was deleted since, and one the log never named.
 		{ev(func() AuditRow { a := etl; a.TokenName, a.TokenGone = "ci-60", true; return a }(), "team.create", "success", aboutTeam(3, "Data")),
 			"Nightly ETL (via token ci-60 (deleted)) created team Data"},

@@ -194,6 +194,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/audit/:id<int>", h.AuditShow)
 	app.Get("/settings", h.SettingsShow)
 	app.Post("/settings", h.SettingsSave)
+	app.Post("/settings/inactivity", h.SettingsInactivitySave)
 	app.Get("/settings/webhooks", h.WebhooksList)
 	app.Post("/settings/webhooks", h.WebhookCreate)
 	app.Get("/settings/webhooks/:id<int>", h.WebhookShow)
