@@ -33,8 +33,10 @@ func TestBrowserScreenshots(t *testing.T) {
 	t.Cleanup(cancel)
 	var seed consoleSeed
 	base := startSeededServer(t, ctx, func(ctx context.Context, st *models.Store) (err error) {
-		seed, err = seedConsole(ctx, st)
-		return err
+		if seed, err = seedConsole(ctx, st); err != nil {
+			return err
+		}
+		return st.SetInactivityDays(ctx, models.System, 30)
 	})
 	b := newBrowser(t, ctx, chromium)
 	b.signIn(base, consoleAdminEmail)
@@ -50,6 +52,8 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 		for _, p := range []struct{ name, path string }{
 			{"users", "/users"},
+			{"tokens", "/tokens"},
+			{"settings", "/settings"},
 			{"audit", "/audit"},
 			{"user", user},
 			{"user-edit", user + "/edit"},
