@@ -177,6 +177,7 @@ func serve(args []string, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	cfg.LoadSecrets(web.LookupEnv)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "warden: invalid configuration:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2
