@@ -671,7 +671,9 @@ func TestSSOConfigChecked(t *testing.T) {
 		{func(c *Config) { c.OIDCScopes = "email profile" }, "must include openid"},
 		{func(c *Config) { c.OIDCIssuer = "http://idp.example.com" }, "must be https://"},
 		{func(c *Config) { c.OIDCIssuer = "" }, "need --oidc-issuer"},
-		{func(c *Config) { c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret, c.OIDCAdminGroups, c.PasswordLogin = "", "", "", "", false }, "--password-login=false needs --oidc-issuer"},
+		{func(c *Config) {
+			c.OIDCIssuer, c.OIDCClientID, c.OIDCClientSecret, c.OIDCAdminGroups, c.PasswordLogin = "", "", "", "", false
+		}, "--password-login=false needs --oidc-issuer"},
 	} {
 		cfg := base
 		c.mutate(&cfg)
