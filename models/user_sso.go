@@ -150,6 +150,13 @@ func (s *Store) SignInSSO(ctx context.Context, a Actor, id SSOIdentity) (string,
 	}
 	var token string
 	var u *User
+	// as is the person, with the request's details, for what they do by
+	// signing in: join, link, sign in.
+	as := func(u *User) Actor {
+		me := a
+		me.Kind, me.ID, me.Label = ActorHuman, u.ID, u.Handle()
+		return me
+	}
 	anon := a
 	anon.Kind, anon.ID, anon.Label = ActorAnonymous, 0, id.label()
 	fail := func(tx *gorm.DB, reason string, t target) error {
@@ -199,7 +206,7 @@ func (s *Store) SignInSSO(ctx context.Context, a Actor, id SSOIdentity) (string,
 		}
 		switch {
 		case u == nil:
-			if u, err = s.ssoCreate(tx, id); err != nil {
+			if u, err = s.ssoCreate(tx, id, as); err != nil {
 				var se *SSOError
 				if errors.As(err, &se) {
 					return fail(tx, se.Reason, target{})
@@ -207,7 +214,7 @@ func (s *Store) SignInSSO(ctx context.Context, a Actor, id SSOIdentity) (string,
 				return err
 			}
 		case byEmail:
-			if err := s.ssoLink(tx, u, id); err != nil {
+			if err := s.ssoLink(tx, u, id, as(u)); err != nil {
 				return err
 			}
 		}
@@ -216,8 +223,7 @@ func (s *Store) SignInSSO(ctx context.Context, a Actor, id SSOIdentity) (string,
 				return err
 			}
 		}
-		me := a
-		me.Kind, me.ID, me.Label = ActorHuman, u.ID, u.Handle()
+		me := as(u)
 		if token, _, err = s.insertSession(tx, me); err != nil {
 			return err
 		}
@@ -301,7 +307,7 @@ func (s *Store) ssoMatchByEmail(tx *gorm.DB, id SSOIdentity) (*User, error) {
 }
 
 // ssoCreate makes a person in an admin group an Admin just in time.
-func (s *Store) ssoCreate(tx *gorm.DB, id SSOIdentity) (*User, error) {
+func (s *Store) ssoCreate(tx *gorm.DB, id SSOIdentity, as func(*User) Actor) (*User, error) {
 	email, key, problem := CleanEmail(id.Email)
 	if id.Email == "" || problem != "" {
 		return nil, &SSOError{Reason: SSONoEmail}
@@ -328,12 +334,12 @@ func (s *Store) ssoCreate(tx *gorm.DB, id SSOIdentity) (*User, error) {
 	ch.set("role", nil, string(RoleAdmin))
 	ch.set("teams", nil, []string{"Public"})
 	ch.set("sign_in", nil, "sso")
-	return u, s.record(tx, AsUser(u), "user.sso_create", OutcomeSuccess, "", userTarget(u), ch)
+	return u, s.record(tx, as(u), "user.sso_create", OutcomeSuccess, "", userTarget(u), ch)
 }
 
 // ssoLink links an existing person to the identity, once. Their password
 // and any set-password link go, unless the account is break-glass.
-func (s *Store) ssoLink(tx *gorm.DB, u *User, id SSOIdentity) error {
+func (s *Store) ssoLink(tx *gorm.DB, u *User, id SSOIdentity, a Actor) error {
 	up := map[string]any{"sso_issuer": id.Issuer, "sso_subject": id.Subject, "updated_at": s.Now()}
 	ch := Changes{}
 	ch.set("sign_in", "password", "sso")
@@ -351,7 +357,7 @@ func (s *Store) ssoLink(tx *gorm.DB, u *User, id SSOIdentity) error {
 		return fmt.Errorf("models: link person: %w", err)
 	}
 	u.SSOIssuer, u.SSOSubject = &id.Issuer, &id.Subject
-	return s.record(tx, AsUser(u), "user.sso_link", OutcomeSuccess, "", userTarget(u), ch)
+	return s.record(tx, a, "user.sso_link", OutcomeSuccess, "", userTarget(u), ch)
 }
 
 // ssoRoleGranted makes a linked person in an admin group an Admin again.
