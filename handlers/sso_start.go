@@ -24,7 +24,10 @@ type ssoPreSession struct {
 
 // SSOStart sends the browser to the identity provider: it draws the flow's
 // state, nonce and PKCE verifier, keeps them in the signed pre-session
-// cookie, and redirects to the provider's authorization endpoint.
+// cookie, and redirects to the provider's authorization endpoint. It is a
+// GET (the sign-in button is a link): the console's CSP allows forms to
+// post only to itself, redirects included, and starting a flow changes
+// nothing but this browser's pre-session cookie.
 func (h *Handler) SSOStart(c *fiber.Ctx) error {
 	if h.SSO == nil {
 		return fiber.ErrNotFound
@@ -33,7 +36,7 @@ func (h *Handler) SSOStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pre := ssoPreSession{Flow: flow, Next: SafeNext(BodyValue(c, "next")), Started: h.Store.Now()}
+	pre := ssoPreSession{Flow: flow, Next: SafeNext(c.Query("next")), Started: h.Store.Now()}
 	if err := h.Sessions.SetPreSession(c, pre, ssoPreSessionLifetime); err != nil {
 		return err
 	}

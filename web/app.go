@@ -153,7 +153,7 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/login", h.LoginShow)
 	app.Post("/login", h.LoginSubmit)
 	app.Post("/logout", h.Logout)
-	app.Post("/login/sso", h.SSOStart)
+	app.Get("/login/sso", h.SSOStart)
 	app.Get("/login/sso/callback", h.SSOCallback)
 	app.Get("/setup", h.SetupShow)
 	app.Post("/setup", h.SetupSubmit)

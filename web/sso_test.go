@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,7 +202,7 @@ var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
-// ssoStart presses "Sign in with Test IdP" and returns where the console
+// ssoStart follows "Sign in with Test IdP" and returns where the console
 // sends the browser: the provider's authorization endpoint.
 func (c *client) ssoStart(next string) string {
 	c.h.t.Helper()
@@ -209,9 +210,12 @@ func (c *client) ssoStart(next string) string {
 	if !strings.Contains(c.lastBody, "Sign in with Test IdP") {
 		c.h.t.Fatalf("login page without the provider's button: %s", snippet(c.lastBody))
 	}
-	resp := c.post("/login/sso", url.Values{"next": {next}})
+	if !strings.Contains(c.lastBody, `href="/login/sso"`) {
+		c.h.t.Fatalf("the button does not start a sign-in: %s", snippet(c.lastBody))
+	}
+	resp := c.get("/login/sso?next=" + url.QueryEscape(next))
 	if resp.StatusCode != http.StatusSeeOther {
-		c.h.t.Fatalf("POST /login/sso: %d %s", resp.StatusCode, snippet(c.lastBody))
+		c.h.t.Fatalf("GET /login/sso: %d %s", resp.StatusCode, snippet(c.lastBody))
 	}
 	for _, sc := range resp.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(sc, "warden_sso=") && (!strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") || !strings.Contains(sc, "max-age=600")) {
@@ -385,7 +389,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		if resp.StatusCode != status {
 			t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, snippet(page))
 		}
-		if !strings.Contains(page, `action="/login/sso"`) {
+		if !strings.Contains(page, `href="/login/sso"`) {
 			t.Error("no way to try again on the page")
 		}
 		if hasSession(t, c) {
@@ -611,8 +615,14 @@ func TestPasswordLoginOff(t *testing.T) {
 	if strings.Contains(c.lastBody, `action="/login"`) || strings.Contains(c.lastBody, "Break-glass") {
 		t.Error("the login page shows the password form or the break-glass link")
 	}
+	// The page has no form, but a post with the page's CSRF token (from
+	// its meta tag) is refused all the same.
+	m := regexp.MustCompile(`name="csrf-token" content="([^"]+)"`).FindStringSubmatch(c.lastBody)
+	if m == nil {
+		t.Fatal("no CSRF token on the login page")
+	}
 	before := lastAuditID(t, h)
-	resp := c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}})
+	resp := c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "_csrf": {m[1]}})
 	if resp.StatusCode != http.StatusForbidden || hasSession(t, c) {
 		t.Fatalf("password post with password sign-in off: %d", resp.StatusCode)
 	}
