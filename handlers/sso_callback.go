@@ -48,6 +48,15 @@ func (h *Handler) SSOCallback(c *fiber.Ctx) error {
 	if havePre {
 		next = SafeNext(pre.Next)
 	}
+	// Failed callbacks count with failed password sign-ins against the
+	// client's address: past the limit nothing is tried or written.
+	ipKey := throttleIPKey(request.ClientIP(c))
+	if blocked, wait := h.IPThrottle.Blocked(c.UserContext(), ipKey); blocked {
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds())+1))
+		h.Log.Warn("single sign-on throttled", "request_id", request.ID(c), "ip", request.ClientIP(c))
+		return h.renderLogin(c, fiber.StatusTooManyRequests, views.LoginForm{Next: next,
+			SSOError: fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", minutes(wait))})
+	}
 	if e := c.Query("error"); e != "" {
 		return h.ssoFail(c, models.SSOProviderError, "", e, next)
 	}
@@ -76,6 +85,7 @@ func (h *Handler) SSOCallback(c *fiber.Ctx) error {
 	var se *models.SSOError
 	switch {
 	case errors.As(err, &se):
+		h.IPThrottle.Fail(c.UserContext(), ipKey)
 		return h.ssoShow(c, se.Reason, "", next)
 	case errors.Is(err, models.ErrNotAdministrator):
 		h.Log.Info("single sign-on refused: not in an admin group", "request_id", request.ID(c))
@@ -96,6 +106,7 @@ func (h *Handler) SSOCallback(c *fiber.Ctx) error {
 
 // ssoFail records a sign-on the flow refused and shows why.
 func (h *Handler) ssoFail(c *fiber.Ctx, reason, label, detail, next string) error {
+	h.IPThrottle.Fail(c.UserContext(), throttleIPKey(request.ClientIP(c)))
 	if err := h.Store.RecordSSOFailure(c.UserContext(), h.actor(c), reason, label); err != nil {
 		return err
 	}

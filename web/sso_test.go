@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -378,8 +379,18 @@ func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("warden serve", flag.Co
 // with a way to try again, never a 500.
 func TestSSOAttacksFailClosed(t *testing.T) {
 	p := startIDP(t)
-	h := newSSOHarness(t, p)
+	// Each attack comes from its own address (app.Test connects from
+	// 0.0.0.0, trusted here as a proxy), so the cases stay clear of the
+	// per-address limit on failed sign-ins (TestSSOCallbackThrottled).
+	h := newSSOHarness(t, p, func(c *Config) { c.TrustedProxies = "0.0.0.0/32" })
 	h.admin("ada@example.com")
+	clients := 0
+	newClient := func() *client {
+		clients++
+		c := h.client()
+		c.headers["X-Forwarded-For"] = fmt.Sprintf("198.51.100.%d", clients)
+		return c
+	}
 	grace := func() *mockoidc.MockUser { return person("grace-sub", "grace@example.com", true, adminGroup) }
 
 	// expectRefused checks the answer and the event of a refused sign-in.
@@ -406,13 +417,13 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		t.Helper()
 		p.setForge(forge)
 		t.Cleanup(func() { p.setForge(nil) })
-		c := h.client()
+		c := newClient()
 		before := lastAuditID(t, h)
 		return c, c.ssoSignIn(p, who, "/"), before
 	}
 
 	t.Run("state mismatch", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		p.m.QueueUser(grace())
 		cb := authorize(t, authURL)
@@ -423,16 +434,16 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		expectRefused(t, c, c.get(u.Path+"?"+q.Encode()), before, http.StatusBadRequest, models.SSOBadState)
 	})
 	t.Run("no pre-session", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		p.m.QueueUser(grace())
 		cb := authorize(t, authURL)
-		stranger := h.client() // another browser: no pre-session cookie
+		stranger := newClient() // another browser: no pre-session cookie
 		before := lastAuditID(t, h)
 		expectRefused(t, stranger, stranger.get(cb), before, http.StatusBadRequest, models.SSOExpiredPreSession)
 	})
 	t.Run("expired pre-session", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		p.m.QueueUser(grace())
 		cb := authorize(t, authURL)
@@ -445,7 +456,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		}
 	})
 	t.Run("provider error", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		state := mustQuery(t, authURL, "state")
 		before := lastAuditID(t, h)
@@ -456,7 +467,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		}
 	})
 	t.Run("replayed code", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		p.m.QueueUser(grace())
 		cb := authorize(t, authURL)
@@ -465,7 +476,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		}
 		// A second browser starts its own flow and presents the used code
 		// with its own state.
-		d := h.client()
+		d := newClient()
 		authURL = d.ssoStart("/")
 		u, _ := url.Parse(cb)
 		q := u.Query()
@@ -476,14 +487,14 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 	t.Run("replayed nonce", func(t *testing.T) {
 		// An ID token from an earlier sign-in, sent again by the token
 		// endpoint for a new flow, carries the old nonce.
-		c := h.client()
+		c := newClient()
 		if resp := c.ssoSignIn(p, grace(), "/"); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("first sign-in: %d", resp.StatusCode)
 		}
 		old := p.lastIssued()
 		p.setReplace(old)
 		t.Cleanup(func() { p.setReplace("") })
-		d := h.client()
+		d := newClient()
 		before := lastAuditID(t, h)
 		expectRefused(t, d, d.ssoSignIn(p, grace(), "/"), before, http.StatusUnauthorized, models.SSONonceMismatch)
 	})
@@ -491,14 +502,14 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		// Someone who copied the pre-session cookie and the authorization
 		// URL gets a fresh code for the same nonce: the ID token verifies
 		// and its nonce matches, but it was already used to sign in.
-		c := h.client()
+		c := newClient()
 		authURL := c.ssoStart("/")
 		pre := c.cookie("warden_sso")
 		p.m.QueueUser(grace())
 		if resp := c.get(authorize(t, authURL)); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("first sign-in: %d", resp.StatusCode)
 		}
-		thief := h.client()
+		thief := newClient()
 		thief.get("/login")
 		u, _ := url.Parse(testOrigin)
 		thief.jar.SetCookies(u, []*http.Cookie{{Name: pre.Name, Value: pre.Value, Path: "/"}})
@@ -557,7 +568,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		expectRefused(t, c, resp, before, http.StatusUnauthorized, models.SSOBadSignature)
 	})
 	t.Run("unverified email of an admin", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		before := lastAuditID(t, h)
 		resp := c.ssoSignIn(p, person("mallory-sub", "ada@example.com", false, adminGroup), "/")
 		expectRefused(t, c, resp, before, http.StatusUnauthorized, models.SSOUnverifiedEmail)
@@ -566,7 +577,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		}
 	})
 	t.Run("groups claim missing", func(t *testing.T) {
-		c := h.client()
+		c := newClient()
 		before := lastAuditID(t, h)
 		resp := c.ssoSignIn(p, person("nogroups-sub", "nogroups@example.com", true), "/")
 		expectRefused(t, c, resp, before, http.StatusUnauthorized, models.SSOGroupsMissing)
@@ -582,7 +593,7 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 	})
 	t.Run("open redirect through next", func(t *testing.T) {
 		for _, next := range []string{"//evil.example.com/", "https://evil.example.com/", `/\evil.example.com`, "/%2F%2Fevil.example.com"} {
-			c := h.client()
+			c := newClient()
 			resp := c.ssoSignIn(p, grace(), next)
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 				t.Errorf("next=%q: %d to %q, want / ", next, resp.StatusCode, resp.Header.Get("Location"))
@@ -591,6 +602,28 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 	})
 	if strings.Contains(h.logs.String(), p.m.ClientSecret) {
 		t.Error("the client secret is in the log")
+	}
+}
+
+// TestSSOCallbackThrottled: failed callbacks count against the client's
+// address with failed password sign-ins; past the limit the callback
+// answers 429 without trying the code or writing to the audit log.
+func TestSSOCallbackThrottled(t *testing.T) {
+	p := startIDP(t)
+	h := newSSOHarness(t, p)
+	c := h.client()
+	for i := 0; i < ipFailureLimit; i++ {
+		if resp := c.get("/login/sso/callback?error=access_denied"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	before := lastAuditID(t, h)
+	resp := c.get("/login/sso/callback?error=access_denied")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("past the limit: %d", resp.StatusCode)
+	}
+	if got := ssoEventsSince(t, h, before); len(got) != 0 {
+		t.Errorf("a throttled callback wrote %v", got)
 	}
 }
 
