@@ -47,7 +47,10 @@ type testIDP struct {
 	replace string
 	// issued are the ID tokens the token endpoint sent, in order.
 	issued []string
-	t      *testing.T
+	// jwks, when set, is the key set published instead of the provider's
+	// own (a key rotation).
+	jwks *mockoidc.Keypair
+	t    *testing.T
 }
 
 func startIDP(t *testing.T) *testIDP {
@@ -75,6 +78,19 @@ func startIDP(t *testing.T) *testIDP {
 // when the test asks for it.
 func (p *testIDP) tokenMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		jwks := p.jwks
+		p.mu.Unlock()
+		if r.URL.Path == mockoidc.JWKSEndpoint && jwks != nil {
+			b, err := jwks.JWKS()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(b)
+			return
+		}
 		if r.URL.Path != mockoidc.TokenEndpoint {
 			next.ServeHTTP(w, r)
 			return
@@ -109,6 +125,13 @@ func (p *testIDP) tokenMiddleware(next http.Handler) http.Handler {
 func (p *testIDP) setForge(f func(t *testing.T, claims map[string]any) string) {
 	p.mu.Lock()
 	p.forge, p.replace = f, ""
+	p.mu.Unlock()
+}
+
+// rotate publishes only the new key k from now on.
+func (p *testIDP) rotate(k *mockoidc.Keypair) {
+	p.mu.Lock()
+	p.jwks = k
 	p.mu.Unlock()
 }
 
@@ -517,6 +540,33 @@ func TestSSOAttacksFailClosed(t *testing.T) {
 		cb := authorize(t, authURL)
 		before := lastAuditID(t, h)
 		expectRefused(t, thief, thief.get(cb), before, http.StatusUnauthorized, models.SSONonceReplayed)
+	})
+	t.Run("key rotation", func(t *testing.T) {
+		// The provider rotates its key: the next token, signed with the new
+		// key under a new kid, verifies (the key set is fetched again); a
+		// token signed with the retired key no longer does.
+		c := newClient()
+		if resp := c.ssoSignIn(p, grace(), "/"); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("before the rotation: %d", resp.StatusCode)
+		}
+		next, err := mockoidc.NewKeypair(newRSAKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.rotate(next)
+		t.Cleanup(func() { p.rotate(nil) })
+		c, resp, _ := flowWith(t, grace(), func(t *testing.T, cl map[string]any) string {
+			raw, err := next.SignJWT(jwt.MapClaims(cl))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		})
+		if resp.StatusCode != http.StatusSeeOther || !hasSession(t, c) {
+			t.Fatalf("after the rotation: %d %s", resp.StatusCode, snippet(c.lastBody))
+		}
+		c, resp, before := flowWith(t, grace(), func(t *testing.T, cl map[string]any) string { return p.signed(t, cl) })
+		expectRefused(t, c, resp, before, http.StatusUnauthorized, models.SSOBadSignature)
 	})
 	t.Run("another issuer", func(t *testing.T) {
 		c, resp, before := flowWith(t, grace(), func(t *testing.T, cl map[string]any) string {
