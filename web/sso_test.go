@@ -357,6 +357,10 @@ func TestSSOSignInFlow(t *testing.T) {
 		t.Fatalf("Grace: %+v %v", grace, err)
 	}
 
+	c.get("/settings")
+	if text := visibleText(c.lastBody); !strings.Contains(text, "Single sign-on --oidc-issuerOn") || !strings.Contains(text, "Password sign-in --password-loginOn") {
+		t.Errorf("settings do not show how administrators sign in: %s", text)
+	}
 	// The Users list says how each person signs in; Grace's page has no
 	// set-password link.
 	c.get("/users?type=human")
