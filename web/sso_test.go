@@ -357,6 +357,27 @@ func TestSSOSignInFlow(t *testing.T) {
 		t.Fatalf("Grace: %+v %v", grace, err)
 	}
 
+	// The API's user shape says it too: sign_in.
+	st := h.srv.Store()
+	ada, _ := st.UserByHandle(context.Background(), "ada@example.com")
+	bot, err := st.CreateServiceUser(context.Background(), models.AsUser(ada), models.NewServiceUser{Name: "Reader", Role: models.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := st.GenerateToken(context.Background(), models.AsUser(ada), bot.ID, models.NewToken{Name: "main", Expiry: models.Expiry{Days: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/api/v1/users/" + itoa(grace.ID):  `"sign_in":"sso"`,
+		"/api/v1/users/" + itoa(ada.ID):    `"sign_in":"password"`,
+		"/api/v1/users/" + itoa(bot.ID):    `"sign_in":null`,
+		"/api/v1/users?type=human&q=grace": `"sign_in":"sso"`,
+	} {
+		if resp, body := apiGet(t, h, path, map[string]string{"Authorization": "Bearer " + secret}); resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %s, want %s", path, resp.StatusCode, snippet(body), want)
+		}
+	}
 	c.get("/settings")
 	if text := visibleText(c.lastBody); !strings.Contains(text, "Single sign-on --oidc-issuerOn") || !strings.Contains(text, "Password sign-in --password-loginOn") {
 		t.Errorf("settings do not show how administrators sign in: %s", text)
