@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 // authorization endpoint (which signs the queued person in at once), the
 // redirect back, a just-in-time Admin on the Users list marked SSO. The
 // sign-in page with the button, and with a provider's error, fit 390 px
-// and pass axe-core.
+// and pass axe-core. WARDEN_SCREENSHOT_DIR keeps screenshots of them.
 func TestBrowserSSOSignIn(t *testing.T) {
 	chromium := needChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -62,10 +63,12 @@ func TestBrowserSSOSignIn(t *testing.T) {
 
 	b := newBrowser(t, ctx, chromium)
 	axe := axeSource(t)
+	shots := screenshotDir(t)
 	check := func(name string) {
 		for _, w := range []int64{1366, 390} {
 			b.do("set the viewport", chromedp.EmulateViewport(w, 844))
 			b.checkPage(axe, name, w)
+			b.screenshot(shots, fmt.Sprintf("%s-%d.png", name, w))
 		}
 		b.do("reset the viewport", chromedp.EmulateViewport(1366, 844))
 	}
