@@ -307,3 +307,47 @@ func TestPasswordLoginPolicy(t *testing.T) {
 		t.Fatalf("password of a linked person: %v", err)
 	}
 }
+
+// TestMigrationMarksBreakGlass: on upgrade (0021), the accounts whose
+// creation the audit log records as by the command line become break-glass
+// accounts; people from setup or the console do not.
+func TestMigrationMarksBreakGlass(t *testing.T) {
+	ctx := context.Background()
+	open := testDatabase(t)
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := mustAdmin(t, s, "ada@example.com")
+	bob, _, err := s.CreateHumanUser(ctx, AsUser(ada), NewHumanUser{Name: "Bob", Email: "bob@example.com", Role: RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema before 0021.
+	for _, sql := range []string{
+		`DROP TABLE sso_nonces`,
+		`DROP INDEX users_sso`,
+		`ALTER TABLE users DROP COLUMN break_glass`,
+		`ALTER TABLE users DROP COLUMN sso_subject`,
+		`ALTER TABLE users DROP COLUMN sso_issuer`,
+		`DELETE FROM schema_migrations WHERE version >= 21`,
+	} {
+		auExec(t, s, sql)
+	}
+	_ = s.Close()
+	if s, err = open(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		u    *User
+		want bool
+	}{{ada, true}, {bob, false}} {
+		u, err := s.UserByID(ctx, c.u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.BreakGlass != c.want || u.SSO() {
+			t.Errorf("%s after 0021: break-glass %v, SSO %v; want %v, false", u.Handle(), u.BreakGlass, u.SSO(), c.want)
+		}
+	}
+}
