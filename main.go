@@ -53,7 +53,9 @@ Run "warden serve --help" or "warden admin create --help" for the flags.
 const adminCreateUsage = `Usage: warden admin create --email E --name N --password-stdin [--db FILE]
 
 Creates an active human administrator. Works whether or not administrators exist,
-so it is also the way back in when every administrator is locked out.
+so it is also the way back in when every administrator is locked out. The account
+is a break-glass account: when serve runs with --password-login=false and
+--allow-break-glass, it may still sign in with its password, at /login?password=1.
 
   printf '%s\n' "$PASSWORD" | warden admin create --email ada@example.com --name Ada --password-stdin
 
@@ -177,6 +179,7 @@ func serve(args []string, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	cfg.LoadSecrets(web.LookupEnv)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "warden: invalid configuration:\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 		return 2

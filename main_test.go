@@ -60,6 +60,11 @@ func TestServeRejectsBadConfiguration(t *testing.T) {
 		"postgres://user:password@host": {"serve", "--database-url", "mysql://root@db/warden"},
 		"names no host":                 {"serve", "--database-url", "postgres:///warden"},
 		"--database-url: ":              {"serve", "--database-url", "postgres://u:pw@db:notaport/warden"},
+		// Single sign-on: the secret never on a command line, and the
+		// settings checked together.
+		"read from WARDEN_OIDC_CLIENT_SECRET only": {"serve", "--oidc-client-secret", "hunter2"},
+		"--oidc-issuer needs --base-url":           {"serve", "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "w", "--oidc-admin-groups", "a"},
+		"--password-login=false needs":             {"serve", "--password-login=false"},
 	}
 	for want, args := range cases {
 		code, _, errOut := runCLI(t, "", args...)
@@ -81,6 +86,13 @@ func TestServeRejectsBadConfiguration(t *testing.T) {
 		"postgres://warden:s3cret-pw@127.0.0.1:1/warden?connect_timeout=2"); code != 1 ||
 		!strings.Contains(errOut, "connect to 127.0.0.1/warden") || strings.Contains(errOut, "s3cret-pw") {
 		t.Errorf("unreachable --database-url: code %d, %q", code, errOut)
+	}
+	// The secret comes from its environment variable (here: present, so
+	// only --base-url is missing).
+	t.Setenv("WARDEN_OIDC_CLIENT_SECRET", "s3cret")
+	if code, _, errOut := runCLI(t, "", "serve", "--oidc-issuer", "https://idp.example.com", "--oidc-client-id", "w", "--oidc-admin-groups", "a"); code != 2 ||
+		strings.Contains(errOut, "WARDEN_OIDC_CLIENT_SECRET") || strings.Contains(errOut, "s3cret") {
+		t.Errorf("secret from the environment: code %d, %q", code, errOut)
 	}
 	t.Setenv("WARDEN_ADDR", "nonsense")
 	if code, _, errOut := runCLI(t, "", "serve"); code != 2 || !strings.Contains(errOut, `--addr "nonsense"`) {

@@ -40,6 +40,17 @@ type APIUser struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	CreatedBy        *APIRef    `json:"created_by"`
 	ActiveTokenCount int64      `json:"active_token_count"`
+	// SignIn is how a person signs in (models.User.SignInMethod); null for
+	// a service user.
+	SignIn *string `json:"sign_in"`
+}
+
+// signIn is the API's sign_in of u: null for a service user.
+func signIn(u *models.User) *string {
+	if m := u.SignInMethod(); m != "" {
+		return &m
+	}
+	return nil
 }
 
 func utc(t *time.Time) *time.Time {
@@ -76,7 +87,7 @@ func apiUserFrom(det *models.UserDetail, n int64) *APIUser {
 	out := &APIUser{
 		ID: u.ID, UserID: u.UserID, Name: u.Name, Email: u.Email, Type: string(u.Kind), Role: string(u.Role),
 		Status: string(u.Status), Teams: make([]APITeam, 0, len(det.Teams)), Description: u.Description, LastActiveAt: utc(u.LastActiveAt),
-		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n, NotifyEmails: u.NotifyList(),
+		CreatedAt: u.CreatedAt.UTC(), ActiveTokenCount: n, NotifyEmails: u.NotifyList(), SignIn: signIn(u),
 	}
 	for _, t := range det.Teams {
 		out.Teams = append(out.Teams, APITeam{ID: t.ID, Name: t.Name})

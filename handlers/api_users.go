@@ -92,7 +92,7 @@ func (h *Handler) apiUsers(c *fiber.Ctx, rows []models.UserRow) ([]APIUser, erro
 		u := APIUser{
 			ID: r.ID, UserID: r.UserID, Name: r.Name, Email: r.Email, Type: string(r.Kind), Role: string(r.Role),
 			Status: string(r.Status), Teams: []APITeam{}, Description: r.Description, LastActiveAt: utc(r.LastActiveAt),
-			CreatedAt: r.CreatedAt.UTC(), ActiveTokenCount: counts[r.ID], NotifyEmails: r.NotifyList(),
+			CreatedAt: r.CreatedAt.UTC(), ActiveTokenCount: counts[r.ID], NotifyEmails: r.NotifyList(), SignIn: signIn(&r.User),
 		}
 		for _, t := range r.Teams {
 			u.Teams = append(u.Teams, APITeam{ID: t.ID, Name: t.Name})

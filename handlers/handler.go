@@ -12,6 +12,7 @@ import (
 
 	"github.com/warden-console/warden/models"
 	"github.com/warden-console/warden/views"
+	"github.com/warden-console/warden/web/oidc"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/scanning"
 	"github.com/warden-console/warden/web/session"
@@ -44,6 +45,10 @@ type Handler struct {
 	// AuthOutcome counts bearer authentication outcomes for /metrics; nil
 	// when metrics are off.
 	AuthOutcome func(outcome string)
+	// SSO is the identity provider administrators may sign in with (nil:
+	// passwords only); SSOName is its name on the sign-in button.
+	SSO     *oidc.Provider
+	SSOName string
 }
 
 func (h *Handler) authOutcome(o string) {

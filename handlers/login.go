@@ -18,20 +18,31 @@ import (
 // the page never tells which emails exist or which accounts are services.
 const genericLoginError = "The email or password is not correct."
 
-// LoginShow renders the sign-in form; a signed-in admin goes straight on.
+// LoginShow renders the sign-in page; a signed-in admin goes straight on.
+// With password sign-in off and break-glass allowed, ?password=1 shows the
+// password form.
 func (h *Handler) LoginShow(c *fiber.Ctx) error {
 	next := SafeNext(c.Query("next"))
 	if request.User(c) != nil {
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
-	return h.renderLogin(c, fiber.StatusOK, views.LoginForm{Next: next})
+	return h.renderLogin(c, fiber.StatusOK, views.LoginForm{Next: next, PasswordForm: c.Query("password") == "1"})
 }
 
+// renderLogin shows the sign-in page with the ways in the configuration
+// allows: the provider's button, the password form (f.PasswordForm asks
+// for it when only break-glass accounts may use it), or the link to it.
 func (h *Handler) renderLogin(c *fiber.Ctx, status int, f views.LoginForm) error {
 	p, err := h.page(c, "Sign in", "")
 	if err != nil {
 		return err
 	}
+	if h.SSO != nil {
+		f.SSOName = h.SSOName
+	}
+	policy := h.Store.PasswordLoginPolicy()
+	f.PasswordForm = policy.Enabled || (policy.BreakGlass && f.PasswordForm)
+	f.BreakGlassLink = !policy.Enabled && policy.BreakGlass
 	if f.NeedsSetup, err = h.Store.NeedsSetup(c.UserContext()); err != nil {
 		return err
 	}
@@ -57,8 +68,16 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 		return h.renderLogin(c, fiber.StatusTooManyRequests, form)
 	}
 
+	form.PasswordForm = true
 	user, err := h.Store.Authenticate(c.UserContext(), h.actor(c), email, password)
 	switch {
+	case errors.Is(err, models.ErrPasswordLoginOff):
+		h.Log.Info("sign-in refused: password sign-in is off", "request_id", request.ID(c), "ip", ip)
+		form.Error = "Password sign-in is turned off on this console."
+		if h.SSO != nil {
+			form.Error += " Sign in with " + h.SSOName + "."
+		}
+		return h.renderLogin(c, fiber.StatusForbidden, form)
 	case errors.Is(err, models.ErrInvalidCredentials):
 		h.AccountThrottle.Fail(c.UserContext(), accountKey)
 		h.IPThrottle.Fail(c.UserContext(), ipKey)
@@ -71,7 +90,7 @@ func (h *Handler) LoginSubmit(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return render(c, fiber.StatusForbidden, views.AdminsOnly(p))
+		return render(c, fiber.StatusForbidden, views.AdminsOnly(p, false))
 	case err != nil:
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 func (h *Handler) renderSettings(c *fiber.Ctx, status int, d views.SettingsData) error {
 	lt := h.Store.SessionLifetime()
 	d.IdleTimeout, d.AbsTimeout, d.SecureCookies = lt.Idle, lt.Absolute, h.SecureCookies
+	policy := h.Store.PasswordLoginPolicy()
+	d.SSO, d.PasswordLogin, d.BreakGlass = h.SSO != nil, policy.Enabled, policy.BreakGlass
 	rows, err := h.webhookRows(c.UserContext())
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ func (h *Handler) userShowData(c *fiber.Ctx, id int64) (views.UserShowData, erro
 		ID: u.ID, Name: u.Name, Handle: u.Handle(), Kind: string(u.Kind), Role: string(u.Role), Status: string(u.Status),
 		Description: u.Description, OwnerName: det.OwnerName, CreatedBy: det.CreatedBy, CreatedAt: u.CreatedAt,
 		LastActive: u.LastActiveAt, Deactivated: u.DeactivatedAt, Now: h.Store.Now(), NotifyEmails: u.NotifyList(),
+		SignIn: u.SignInMethod(), PasswordAllowed: u.PasswordAllowed(),
 	}
 	switch {
 	case u.OwnerUserID != nil:

@@ -64,7 +64,7 @@ func (h *Handler) UsersList(c *fiber.Ctx) error {
 		row := views.UserListRow{
 			ID: r.ID, Name: r.Name, Handle: r.Handle(), Kind: string(r.Kind), Role: string(r.Role),
 			Status: string(r.Status), LastActive: r.LastActiveAt, CreatedAt: r.CreatedAt,
-			Tokens: r.Tokens.Active, NextExpiry: r.Tokens.Next,
+			Tokens: r.Tokens.Active, NextExpiry: r.Tokens.Next, SignIn: r.SignInMethod(),
 		}
 		for _, t := range r.Teams {
 			// Everyone is in Public: a chip on every row would say nothing.

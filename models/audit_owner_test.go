@@ -122,7 +122,14 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 	if onPostgres() {
 		undo0020 = []string{`DROP TRIGGER settings_rev ON settings`}
 	}
-	for _, sql := range append(append(undo0020, `DROP TABLE token_inactivity_notices`), // 0020
+	undo0021 := []string{
+		`DROP TABLE sso_nonces`, // 0021
+		`DROP INDEX users_sso`,
+		`ALTER TABLE users DROP COLUMN break_glass`,
+		`ALTER TABLE users DROP COLUMN sso_subject`,
+		`ALTER TABLE users DROP COLUMN sso_issuer`,
+	}
+	for _, sql := range append(append(append(undo0021, undo0020...), `DROP TABLE token_inactivity_notices`), // 0020
 		`DROP TABLE token_addresses`, // 0019
 		`ALTER TABLE tokens DROP COLUMN allowed_cidrs`,
 		`ALTER TABLE tokens DROP COLUMN scopes`, // 0017

@@ -27,6 +27,8 @@ var AuditActions = []string{
 	"settings.update",
 	"webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.test", "webhook.disable",
 	"webhook.redeliver",
+	"auth.sso_login", "auth.sso_failed", "auth.sso_denied",
+	"user.sso_create", "user.sso_link", "user.sso_role_lost", "user.sso_role_granted",
 }
 
 // AuditRanges are the quick date ranges.

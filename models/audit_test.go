@@ -173,6 +173,8 @@ type auFixture struct {
 	admin *User
 	as    Actor // the administrator, with request details
 	mark  int64 // events up to here are setup
+	// nonces numbers the single sign-on nonces drawn
+	nonces int
 }
 
 // begin marks the start of the action under test: events written before it
@@ -715,6 +717,90 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 				{"setup.complete", ok, "", setup, userT(u), nil},
 			}
 		}},
+		// Single sign-on (user_sso.go): the person is the actor of what
+		// signing in does; the groups' verdict on the role is the system's.
+		{"user.sso_create, auth.sso_login", false, func(t *testing.T, f *auFixture) []auWant {
+			_, u, err := f.s.SignInSSO(ctx, anonymous, ssoIdentity(f, "grace", "grace@example.com", true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			me := auRequest(Actor{Kind: ActorHuman, ID: u.ID, Label: "grace@example.com"})
+			return []auWant{
+				{"user.sso_create", ok, "", me, userT(u), Changes{
+					"name": {nil, "Grace Hopper"}, "email": {nil, "grace@example.com"}, "role": {nil, "admin"},
+					"teams": {nil, []string{"Public"}}, "sign_in": {nil, "sso"},
+				}},
+				{"auth.sso_login", ok, "", me, userT(u), nil},
+			}
+		}},
+		{"auth.sso_failed: the same ID token twice", false, func(t *testing.T, f *auFixture) []auWant {
+			id := ssoIdentity(f, "grace", "grace@example.com", true)
+			auMust3(f.s.SignInSSO(ctx, anonymous, id))(t)
+			f.begin(t)
+			if _, _, err := f.s.SignInSSO(ctx, anonymous, id); ssoReason(err) != SSONonceReplayed {
+				t.Fatalf("err = %v", err)
+			}
+			return []auWant{{"auth.sso_failed", failed, SSONonceReplayed, typed("grace@example.com"), target{}, nil}}
+		}},
+		{"auth.sso_failed: unverified email of an account", false, func(t *testing.T, f *auFixture) []auWant {
+			if _, _, err := f.s.SignInSSO(ctx, anonymous, ssoIdentity(f, "mallory", "ada@example.com", false)); ssoReason(err) != SSOUnverifiedEmail {
+				t.Fatalf("err = %v", err)
+			}
+			return []auWant{{"auth.sso_failed", failed, SSOUnverifiedEmail, typed("ada@example.com"), ada(f), nil}}
+		}},
+		{"auth.sso_failed: refused by the flow", false, func(t *testing.T, f *auFixture) []auWant {
+			if err := f.s.RecordSSOFailure(ctx, anonymous, SSOBadState, ""); err != nil {
+				t.Fatal(err)
+			}
+			return []auWant{{"auth.sso_failed", failed, SSOBadState, typed(""), target{}, nil}}
+		}},
+		{"auth.sso_denied: not in an admin group", false, func(t *testing.T, f *auFixture) []auWant {
+			id := ssoIdentity(f, "eve", "eve@example.com", true)
+			id.InAdminGroup = false
+			if _, _, err := f.s.SignInSSO(ctx, anonymous, id); !errors.Is(err, ErrNotAdministrator) {
+				t.Fatalf("err = %v", err)
+			}
+			return []auWant{{"auth.sso_denied", denied, "not_in_group", typed("eve@example.com"), target{}, nil}}
+		}},
+		{"user.sso_link, user.sso_role_granted", false, func(t *testing.T, f *auFixture) []auWant {
+			bob, _ := human(t, f, "Bob", "bob@example.com", RoleMember)
+			f.begin(t)
+			auMust3(f.s.SignInSSO(ctx, anonymous, ssoIdentity(f, "bob", "bob@example.com", true)))(t)
+			me := auRequest(Actor{Kind: ActorHuman, ID: bob.ID, Label: "bob@example.com"})
+			return []auWant{
+				{"user.sso_link", ok, "", me, userT(bob), Changes{"sign_in": {"password", "sso"}}},
+				{"user.sso_role_granted", ok, "", System, userT(bob), Changes{"role": {"member", "admin"}}},
+				{"auth.sso_login", ok, "", me, userT(bob), nil},
+			}
+		}},
+		{"user.sso_role_lost", false, func(t *testing.T, f *auFixture) []auWant {
+			id := ssoIdentity(f, "grace", "grace@example.com", true)
+			_, grace := auMust3(f.s.SignInSSO(ctx, anonymous, id))(t), auMust(f.s.UserByHandle(ctx, "grace@example.com"))(t)
+			f.begin(t)
+			left := ssoIdentity(f, "grace", "grace@example.com", true)
+			left.InAdminGroup = false
+			if _, _, err := f.s.SignInSSO(ctx, anonymous, left); !errors.Is(err, ErrNotAdministrator) {
+				t.Fatalf("err = %v", err)
+			}
+			return []auWant{
+				{"user.sso_role_lost", ok, "", System, userT(grace), Changes{"role": {"admin", "member"}}},
+				{"auth.sso_denied", denied, "not_in_group", typed("grace@example.com"), userT(grace), nil},
+			}
+		}},
+		{"user.sso_role_lost: the last admin keeps the role", true, func(t *testing.T, f *auFixture) []auWant {
+			auMust3(f.s.SignInSSO(ctx, anonymous, ssoIdentity(f, "grace", "grace@example.com", true)))(t)
+			grace := auMust(f.s.UserByHandle(ctx, "grace@example.com"))(t)
+			f.begin(t)
+			left := ssoIdentity(f, "grace", "grace@example.com", true)
+			left.InAdminGroup = false
+			if _, _, err := f.s.SignInSSO(ctx, anonymous, left); !errors.Is(err, ErrNotAdministrator) {
+				t.Fatalf("err = %v", err)
+			}
+			return []auWant{
+				{"user.sso_role_lost", denied, "last_admin", System, userT(grace), nil},
+				{"auth.sso_denied", denied, "not_in_group", typed("grace@example.com"), userT(grace), nil},
+			}
+		}},
 		{"a standalone RecordEvent", false, func(t *testing.T, f *auFixture) []auWant {
 			svc := mustService(t, f.s, "Terraform")
 			tok, _ := mustToken(t, f.s, svc.ID, "tf", Expiry{Days: 30})
@@ -791,6 +877,20 @@ func TestEveryActionWritesOneEvent(t *testing.T) {
 			auVerifyOK(t, f.s)
 		})
 	}
+}
+
+// ssoIdentity is a verified identity of an admin group, with a new nonce.
+func ssoIdentity(f *auFixture, subject, email string, verified bool) SSOIdentity {
+	f.nonces++
+	return SSOIdentity{
+		Issuer: testIssuer, Subject: subject, Email: email, EmailVerified: verified, Name: "Grace Hopper",
+		InAdminGroup: true, Nonce: fmt.Sprintf("nonce-%d", f.nonces), NonceUntil: f.clock.Now().Add(time.Hour),
+	}
+}
+
+// auMust3 is auMust for SignInSSO's (token, user, error); it returns the token.
+func auMust3(token string, _ *User, err error) func(t *testing.T) string {
+	return auMust(token, err)
 }
 
 // auMust2 is auMust for the (token, session, error) results of the session

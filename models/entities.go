@@ -68,6 +68,14 @@ type User struct {
 	DeactivatedAt     *time.Time
 	TeamCount         int
 	SearchText        string
+	// SSOIssuer and SSOSubject key a person who signs in through the
+	// identity provider (see user_sso.go); both nil for everyone else.
+	SSOIssuer  *string `gorm:"column:sso_issuer"`
+	SSOSubject *string `gorm:"column:sso_subject"`
+	// BreakGlass marks an administrator made by `warden admin create`: it
+	// may sign in with a password even when password sign-in is off, if
+	// the server allows break-glass sign-in.
+	BreakGlass bool
 }
 
 // TableName implements gorm's tabler.
@@ -90,6 +98,9 @@ func (u *User) Handle() string {
 	}
 	return ""
 }
+
+// SSO reports whether the person signs in through the identity provider.
+func (u *User) SSO() bool { return u.SSOIssuer != nil && u.SSOSubject != nil }
 
 // Active reports whether the account is active.
 func (u *User) Active() bool { return u.Status == StatusActive }

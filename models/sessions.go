@@ -46,7 +46,24 @@ func truncateUA(ua string) string { return clipUTF8(ua, maxUserAgentBytes) }
 // a is the signing-in user with the request's details; the sign-in is
 // audited in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, error) {
-	userID, ip, userAgent := a.ID, a.IP, a.UserAgent
+	var token string
+	var sess *Session
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var err error
+		if token, sess, err = s.insertSession(tx, a); err != nil {
+			return err
+		}
+		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{kind: "user", id: a.ID, label: a.Label}, nil)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, sess, nil
+}
+
+// insertSession starts a session for a.ID inside tx and notes the user's
+// activity; the caller records the sign-in.
+func (s *Store) insertSession(tx *gorm.DB, a Actor) (string, *Session, error) {
 	token, err := RandomToken(32)
 	if err != nil {
 		return "", nil, err
@@ -57,19 +74,13 @@ func (s *Store) CreateSession(ctx context.Context, a Actor) (string, *Session, e
 	}
 	now := s.Now()
 	sess := &Session{
-		TokenHash: HashToken(token), UserID: userID, CSRFToken: csrf,
-		CreatedAt: now, LastSeenAt: now, IP: ip, UserAgent: truncateUA(userAgent),
+		TokenHash: HashToken(token), UserID: a.ID, CSRFToken: csrf,
+		CreatedAt: now, LastSeenAt: now, IP: a.IP, UserAgent: truncateUA(a.UserAgent),
 	}
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(sess).Error; err != nil {
-			return fmt.Errorf("models: create session: %w", err)
-		}
-		if err := touchActive(tx, userID, now); err != nil {
-			return err
-		}
-		return s.record(tx, a, "auth.login", OutcomeSuccess, "", target{kind: "user", id: userID, label: a.Label}, nil)
-	})
-	if err != nil {
+	if err := tx.Create(sess).Error; err != nil {
+		return "", nil, fmt.Errorf("models: create session: %w", err)
+	}
+	if err := touchActive(tx, a.ID, now); err != nil {
 		return "", nil, err
 	}
 	return token, sess, nil

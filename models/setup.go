@@ -89,7 +89,7 @@ func (s *Store) CompleteSetup(ctx context.Context, a Actor, token string, in New
 			return err
 		}
 		var err error
-		if u, err = s.insertHuman(tx, name, email, key, hash, RoleAdmin, nil); err != nil {
+		if u, err = s.insertHuman(tx, name, email, key, &hash, RoleAdmin, nil); err != nil {
 			return err
 		}
 		if err := tx.Where("key = ?", settingSetupTokenHash).Delete(&Setting{}).Error; err != nil {

@@ -30,6 +30,8 @@ type Store struct {
 	webhookWake  chan struct{}
 	email        *EmailConfig  // see email.go; nil: no emails
 	emailWake    chan struct{} // a sweep that queued emails wakes the email worker
+	// passwordLogin is --password-login and --allow-break-glass (user_sso.go).
+	passwordLogin PasswordLogin
 }
 
 // Option configures a Store.
@@ -48,7 +50,7 @@ func WithPasswordHasher(h *PasswordHasher) Option {
 
 func newStore(ctx context.Context, db *gorm.DB, d Dialect, opts ...Option) (*Store, error) {
 	s := &Store{db: db, dialect: d, now: time.Now, usage: newUsageBuffer(), turns: newWriteTurns(), webhookWake: make(chan struct{}, 1), emailWake: make(chan struct{}, 1),
-		lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}}
+		lifetime: SessionLifetime{Idle: DefaultIdleTimeout, Absolute: DefaultAbsoluteTimeout}, passwordLogin: PasswordLogin{Enabled: true}}
 	for _, o := range opts {
 		o(s)
 	}

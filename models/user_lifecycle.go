@@ -295,6 +295,9 @@ func (s *Store) IssuePasswordLink(ctx context.Context, a Actor, userID int64) (s
 			return s.refuse(tx, a, "user.password_link_issued", userTarget(u),
 				&RuleError{Code: "deactivated", Message: "Restore the account before issuing a set-password link."})
 		}
+		if !u.PasswordAllowed() {
+			return s.refuse(tx, a, "user.password_link_issued", userTarget(u), ErrSSOPassword)
+		}
 		if token, err = s.newPasswordLink(tx, userID, a.ID); err != nil {
 			return err
 		}

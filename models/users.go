@@ -42,7 +42,9 @@ func (in NewHuman) validate() (name, email, key string, err error) {
 }
 
 // insertHuman creates the account and its Public membership inside tx.
-func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Role, createdBy *int64) (*User, error) {
+// A nil hash makes an account without a password (a person who signs in
+// through the identity provider).
+func (s *Store) insertHuman(tx *gorm.DB, name, email, key string, hash *string, role Role, createdBy *int64) (*User, error) {
 	var taken int64
 	if err := tx.Model(&User{}).Where("email_key = ?", key).Count(&taken).Error; err != nil {
 		return nil, fmt.Errorf("models: check email: %w", err)
@@ -53,8 +55,11 @@ func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Rol
 	now := s.Now()
 	u := &User{
 		Kind: KindHuman, Name: name, Email: &email, EmailKey: &key, Role: role, Status: StatusActive,
-		PasswordHash: &hash, PasswordChangedAt: &now, CreatedBy: createdBy, CreatedAt: now, UpdatedAt: now,
+		PasswordHash: hash, CreatedBy: createdBy, CreatedAt: now, UpdatedAt: now,
 		TeamCount: 1, SearchText: SearchText(name, nil, &email),
+	}
+	if hash != nil {
+		u.PasswordChangedAt = &now
 	}
 	if err := tx.Create(u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -70,7 +75,9 @@ func (s *Store) insertHuman(tx *gorm.DB, name, email, key, hash string, role Rol
 
 // CreateHumanAdmin creates an active human administrator with a password. It
 // backs `warden admin create`, which is also the break-glass way in, so it
-// works whether or not other administrators exist.
+// works whether or not other administrators exist, and marks the account
+// break-glass: with --allow-break-glass it may sign in with its password
+// even when password sign-in is off.
 func (s *Store) CreateHumanAdmin(ctx context.Context, in NewHuman) (*User, error) {
 	in.Role = RoleAdmin
 	name, email, key, err := in.validate()
@@ -86,8 +93,12 @@ func (s *Store) CreateHumanAdmin(ctx context.Context, in NewHuman) (*User, error
 	var u *User
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		var err error
-		if u, err = s.insertHuman(tx, name, email, key, hash, RoleAdmin, nil); err != nil {
+		if u, err = s.insertHuman(tx, name, email, key, &hash, RoleAdmin, nil); err != nil {
 			return err
+		}
+		u.BreakGlass = true
+		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("break_glass", true).Error; err != nil {
+			return fmt.Errorf("models: mark break-glass: %w", err)
 		}
 		return s.recordCreate(tx, Actor{Kind: ActorSystem, Label: "command line"}, u)
 	})
@@ -114,7 +125,20 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 //
 // Every failure is written to the audit log with the email typed (never the
 // password); a is the anonymous actor carrying the request's details.
+//
+// With password sign-in off (SetPasswordLogin) every attempt is refused with
+// ErrPasswordLoginOff before any work, unless break-glass sign-in is
+// allowed: then only break-glass accounts may pass, and any other account
+// fails like a wrong password.
 func (s *Store) Authenticate(ctx context.Context, a Actor, email, password string) (*User, error) {
+	policy := s.passwordLogin
+	if !policy.Enabled && !policy.BreakGlass {
+		a.Kind, a.ID, a.Label = ActorAnonymous, 0, strings.TrimSpace(email)
+		if err := s.RecordEvent(ctx, a, "auth.login_failed", OutcomeFailed, "password_login_off", "", 0, ""); err != nil {
+			return nil, err
+		}
+		return nil, ErrPasswordLoginOff
+	}
 	_, key, problem := CleanEmail(email)
 	var u User
 	found := false
@@ -150,6 +174,8 @@ func (s *Store) Authenticate(ctx context.Context, a Actor, email, password strin
 		reason = "wrong_password"
 	case u.Status != StatusActive:
 		reason = "deactivated"
+	case !policy.Enabled && !u.BreakGlass:
+		reason = "not_break_glass"
 	}
 	if reason != "" {
 		if err := s.RecordEvent(ctx, a, "auth.login_failed", OutcomeFailed, reason, t.kind, t.id, t.label); err != nil {

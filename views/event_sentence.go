@@ -63,6 +63,30 @@ func eventParts(r AuditRow) []Part {
 		return join(words("Failed sign-in as "), signInTarget(r), words(": "+reasonText(r)))
 	case "auth.login_denied":
 		return attempt("Sign-in of", signInTarget(r)...)
+	case "auth.sso_login":
+		return join(a, words(" signed in with single sign-on"))
+	case "auth.sso_failed":
+		if r.TargetID == 0 && OneLine(r.ActorLabel) == "" {
+			return []Part{words("Failed single sign-on: " + reasonText(r))}
+		}
+		return join(words("Failed single sign-on as "), signInTarget(r), words(": "+reasonText(r)))
+	case "auth.sso_denied":
+		return attempt("Single sign-on of", signInTarget(r)...)
+	case "user.sso_create":
+		return join([]Part{userTarget(r)}, words(" joined through single sign-on as an Admin"))
+	case "user.sso_link":
+		s := join([]Part{userTarget(r)}, words(" linked their account to single sign-on"))
+		if _, ok := r.Changes["password"]; ok {
+			s = append(s, words("; their password was removed"))
+		}
+		return s
+	case "user.sso_role_lost":
+		if refused {
+			return join(userTarget(r), words(" left the admin groups but keeps the Admin role ("+reasonText(r)+"), and was signed out"))
+		}
+		return join(userTarget(r), words(" lost the Admin role on leaving the admin groups, and was signed out"))
+	case "user.sso_role_granted":
+		return join(userTarget(r), words(" got the Admin role from an admin group"))
 	case "auth.logout":
 		return join(a, words(" signed out"))
 	case "auth.session_end":
@@ -414,6 +438,29 @@ var reasons = map[string]string{
 	"token_in_query":   "its form token was in the address",
 	"missing_token":    "it had no form token",
 	"wrong_token":      "its form token did not match",
+	// password sign-in turned off (--password-login=false)
+	"password_login_off": "password sign-in is turned off",
+	"not_break_glass":    "password sign-in is turned off and this is not a break-glass account",
+	"sso_account":        "the person signs in with single sign-on",
+	// single sign-on (models.SSO…)
+	"not_in_group":      "not in an admin group",
+	"provider_error":    "the identity provider answered with an error",
+	"bad_state":         "its state did not match the sign-in started",
+	"expired_session":   "the sign-in had expired or was started elsewhere",
+	"code_rejected":     "the identity provider refused the code",
+	"no_id_token":       "no ID token came back",
+	"issuer_mismatch":   "the ID token came from another issuer",
+	"audience_mismatch": "the ID token was for another client",
+	"token_expired":     "the ID token had expired",
+	"bad_signature":     "the ID token's signature did not verify",
+	"invalid_token":     "the ID token was malformed",
+	"nonce_mismatch":    "the ID token's nonce did not match",
+	"nonce_replayed":    "the ID token had been used before",
+	"groups_missing":    "no groups claim",
+	"groups_invalid":    "the groups claim is not a list",
+	"unverified_email":  "the email matches an account but is not verified",
+	"no_email":          "no email address",
+	"email_linked":      "the email's account is linked to another identity",
 }
 
 // reasonText words an event's reason: "5 active tokens" with the count the
@@ -581,6 +628,13 @@ var actionLabels = map[string]string{
 	"auth.login":                "Signed in",
 	"auth.login_failed":         "Sign-in failed",
 	"auth.login_denied":         "Sign-in refused",
+	"auth.sso_login":            "Signed in with SSO",
+	"auth.sso_failed":           "SSO sign-in failed",
+	"auth.sso_denied":           "SSO sign-in refused",
+	"user.sso_create":           "Person joined through SSO",
+	"user.sso_link":             "Person linked to SSO",
+	"user.sso_role_lost":        "Admin role lost (SSO groups)",
+	"user.sso_role_granted":     "Admin role granted (SSO groups)",
 	"auth.logout":               "Signed out",
 	"auth.session_end":          "Session ended",
 	"auth.session_rotate":       "Session renewed",

@@ -57,3 +57,16 @@ func userAgentLabel(ua string) string {
 	}
 	return ua
 }
+
+// SignInText says how a person signs in, from models.User.SignInMethod.
+func SignInText(method string) string {
+	switch method {
+	case "sso":
+		return "SSO"
+	case "sso+password":
+		return "SSO + break-glass password"
+	case "password":
+		return "Password"
+	}
+	return ""
+}

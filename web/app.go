@@ -10,6 +10,7 @@ import (
 
 	"github.com/warden-console/warden/handlers"
 	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/oidc"
 	"github.com/warden-console/warden/web/request"
 	"github.com/warden-console/warden/web/scanning"
 	"github.com/warden-console/warden/web/session"
@@ -59,6 +60,9 @@ type Deps struct {
 	Sessions *session.Manager
 	Log      *slog.Logger
 	Metrics  *Metrics // nil when --metrics-addr is not set
+	// SSO is the discovered identity provider; nil when --oidc-issuer is
+	// not set.
+	SSO *oidc.Provider
 }
 
 // NewApp builds the Fiber application with its middleware chain and routes.
@@ -91,6 +95,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 		APIAuthFailures: apiThrottle,
 		AuthOutcome:     d.Metrics.TokenAuth,
 		ScanKeys:        scanKeys,
+		SSO:             d.SSO,
+		SSOName:         d.Config.OIDCDisplayName,
 	}
 	app := fiber.New(fiber.Config{
 		// Request strings outlive handlers (logs, sessions, errors); without
@@ -147,6 +153,8 @@ func NewApp(d Deps) (*fiber.App, error) {
 	app.Get("/login", h.LoginShow)
 	app.Post("/login", h.LoginSubmit)
 	app.Post("/logout", h.Logout)
+	app.Get("/login/sso", h.SSOStart)
+	app.Get("/login/sso/callback", h.SSOCallback)
 	app.Get("/setup", h.SetupShow)
 	app.Post("/setup", h.SetupSubmit)
 	app.Get("/set-password/:token", h.SetPasswordShow)

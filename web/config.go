@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +68,26 @@ type Config struct {
 	// shows in ps.
 	SMTPURL  string
 	SMTPFrom string
+	// OIDCIssuer turns on single sign-on for administrators with this
+	// OpenID Connect provider (see web/oidc). OIDCClientSecret comes from
+	// WARDEN_OIDC_CLIENT_SECRET only (LoadSecrets), never a flag.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCScopes       string
+	OIDCGroupsClaim  string
+	OIDCAdminGroups  string
+	OIDCDisplayName  string
+	// PasswordLogin shows the password form and accepts password sign-in;
+	// with it off, AllowBreakGlass still lets the accounts made by
+	// `warden admin create` sign in with their password.
+	PasswordLogin   bool
+	AllowBreakGlass bool
 }
+
+// envOnly are flags read from their environment variable only: a value on
+// a command line shows in ps to every user of the machine.
+var envOnly = map[string]bool{"oidc-client-secret": true}
 
 // DefaultConfig returns the configuration `make run` uses.
 func DefaultConfig() Config {
@@ -88,6 +108,10 @@ func DefaultConfig() Config {
 		WebhookDelivery:     true,
 		// The thresholds are days apart: a minute late is on time.
 		ExpirySweepInterval: time.Minute,
+		OIDCScopes:          "openid email profile groups",
+		OIDCGroupsClaim:     "groups",
+		OIDCDisplayName:     "single sign-on",
+		PasswordLogin:       true,
 	}
 }
 
@@ -139,6 +163,17 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ExpirySweepInterval, "expiry-sweep-interval", c.ExpirySweepInterval, "how often to queue token.expiring (7 days and 1 day before) and token.expired events [$WARDEN_EXPIRY_SWEEP_INTERVAL]")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for the token expiry emails, smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465; it holds a password, which ps shows on a command line: set it in the environment [$WARDEN_SMTP_URL]")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender of the expiry emails, e.g. \"Warden <warden@example.com>\" [$WARDEN_SMTP_FROM]")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "OpenID Connect issuer URL of the identity provider administrators sign in with, e.g. https://login.example.com/realms/acme; turns on single sign-on (needs --base-url) [$WARDEN_OIDC_ISSUER]")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "client id registered at the identity provider [$WARDEN_OIDC_CLIENT_ID]")
+	fs.Func("oidc-client-secret", "the client secret: set WARDEN_OIDC_CLIENT_SECRET; never a flag, which ps shows to every user of the machine", func(string) error {
+		return errors.New("the client secret is read from WARDEN_OIDC_CLIENT_SECRET only: a flag shows in ps")
+	})
+	fs.StringVar(&c.OIDCScopes, "oidc-scopes", c.OIDCScopes, "scopes asked for, space- or comma-separated; must include openid [$WARDEN_OIDC_SCOPES]")
+	fs.StringVar(&c.OIDCGroupsClaim, "oidc-groups-claim", c.OIDCGroupsClaim, "ID token claim listing the person's groups, a JSON array of strings [$WARDEN_OIDC_GROUPS_CLAIM]")
+	fs.StringVar(&c.OIDCAdminGroups, "oidc-admin-groups", c.OIDCAdminGroups, "comma-separated groups whose members are Warden administrators [$WARDEN_OIDC_ADMIN_GROUPS]")
+	fs.StringVar(&c.OIDCDisplayName, "oidc-display-name", c.OIDCDisplayName, "the provider's name on the sign-in button, \"Sign in with <name>\" [$WARDEN_OIDC_DISPLAY_NAME]")
+	fs.BoolVar(&c.PasswordLogin, "password-login", c.PasswordLogin, "offer and accept password sign-in; false: single sign-on only [$WARDEN_PASSWORD_LOGIN]")
+	fs.BoolVar(&c.AllowBreakGlass, "allow-break-glass", c.AllowBreakGlass, "with --password-login=false, still let accounts made by `warden admin create` sign in with their password, at /login?password=1 [$WARDEN_ALLOW_BREAK_GLASS]")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json [$WARDEN_LOG_FORMAT]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error [$WARDEN_LOG_LEVEL]")
 }
@@ -150,7 +185,7 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if given[f.Name] || envOnly[f.Name] {
 			return
 		}
 		env := EnvName(f.Name)
@@ -161,6 +196,20 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// LoadSecrets reads the settings that come from the environment only:
+// WARDEN_OIDC_CLIENT_SECRET.
+func (c *Config) LoadSecrets(lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvName("oidc-client-secret")); ok {
+		c.OIDCClientSecret = v
+	}
+}
+
+// SplitList splits a comma- or space-separated flag value, dropping
+// empty items.
+func SplitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 }
 
 // EnvName returns the environment variable twin of a flag.
@@ -237,6 +286,7 @@ func (c Config) Validate() error {
 	} else if c.SMTPFrom != "" {
 		errs = append(errs, errors.New("--smtp-from needs --smtp-url"))
 	}
+	errs = append(errs, c.validateOIDC()...)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
 	}
@@ -247,6 +297,62 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validateOIDC checks the single sign-on settings; the provider itself is
+// checked at start by discovery (NewServer).
+func (c Config) validateOIDC() []error {
+	var errs []error
+	if c.OIDCIssuer == "" {
+		if c.OIDCClientID != "" || c.OIDCClientSecret != "" || c.OIDCAdminGroups != "" {
+			errs = append(errs, errors.New("--oidc-client-id, WARDEN_OIDC_CLIENT_SECRET and --oidc-admin-groups need --oidc-issuer"))
+		}
+		if !c.PasswordLogin {
+			errs = append(errs, errors.New("--password-login=false needs --oidc-issuer: otherwise nobody could sign in"))
+		}
+		return errs
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	switch {
+	case err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "":
+		errs = append(errs, fmt.Errorf("--oidc-issuer %q must be the provider's issuer URL, such as https://login.example.com/realms/acme", c.OIDCIssuer))
+	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
+		// ID tokens and codes travel this way: plain HTTP only on this machine.
+		errs = append(errs, fmt.Errorf("--oidc-issuer %q must be https:// (http:// only for a provider on this machine)", c.OIDCIssuer))
+	}
+	if c.OIDCClientID == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs --oidc-client-id"))
+	}
+	if c.OIDCClientSecret == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs the client secret in WARDEN_OIDC_CLIENT_SECRET"))
+	}
+	if len(SplitList(c.OIDCAdminGroups)) == 0 {
+		errs = append(errs, errors.New("--oidc-issuer needs --oidc-admin-groups: the groups whose members are administrators"))
+	}
+	if !slices.Contains(SplitList(c.OIDCScopes), "openid") {
+		errs = append(errs, errors.New("--oidc-scopes must include openid"))
+	}
+	if strings.TrimSpace(c.OIDCGroupsClaim) == "" {
+		errs = append(errs, errors.New("--oidc-groups-claim must name a claim"))
+	}
+	if strings.TrimSpace(c.OIDCDisplayName) == "" || len(c.OIDCDisplayName) > 64 {
+		errs = append(errs, errors.New("--oidc-display-name must be 1 to 64 characters"))
+	}
+	if c.BaseURL == "" {
+		errs = append(errs, errors.New("--oidc-issuer needs --base-url: the provider redirects back to <base-url>/login/sso/callback"))
+	}
+	return errs
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// SSORedirectURL is the callback registered at the identity provider.
+func (c Config) SSORedirectURL() string { return c.Origin() + "/login/sso/callback" }
 
 // Origin returns the configured public origin without a trailing slash, or "".
 func (c Config) Origin() string { return strings.TrimSuffix(c.BaseURL, "/") }

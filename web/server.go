@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/warden-console/warden/models"
+	"github.com/warden-console/warden/web/oidc"
 	"github.com/warden-console/warden/web/session"
 )
 
@@ -62,11 +63,26 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger, opts ...models
 		srv, _ := models.ParseSMTPURL(cfg.SMTPURL) // checked by Validate
 		store.SetEmail(models.EmailConfig{SMTP: srv, From: cfg.SMTPFrom, BaseURL: cfg.Origin()})
 	}
+	store.SetPasswordLogin(models.PasswordLogin{Enabled: cfg.PasswordLogin, BreakGlass: cfg.AllowBreakGlass})
+	var sso *oidc.Provider
+	if cfg.OIDCIssuer != "" {
+		// Discovery now, so a wrong issuer stops the start with a clear
+		// error instead of failing each sign-in.
+		sso, err = oidc.New(ctx, oidc.Config{
+			Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.SSORedirectURL(), Scopes: SplitList(cfg.OIDCScopes),
+			GroupsClaim: cfg.OIDCGroupsClaim, AdminGroups: SplitList(cfg.OIDCAdminGroups), Now: store.Now,
+		})
+		if err != nil {
+			_ = store.Close()
+			return nil, fmt.Errorf("--oidc-issuer: %w", err)
+		}
+	}
 	var metrics *Metrics
 	if cfg.MetricsAddr != "" {
 		metrics = NewMetrics(store.SQLDB())
 	}
-	app, err := NewApp(Deps{Config: cfg, Store: store, Sessions: sm, Log: log, Metrics: metrics})
+	app, err := NewApp(Deps{Config: cfg, Store: store, Sessions: sm, Log: log, Metrics: metrics, SSO: sso})
 	if err != nil {
 		_ = store.Close()
 		return nil, err

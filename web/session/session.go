@@ -28,6 +28,11 @@ const (
 	sessionCookie = "warden_session"
 	csrfCookie    = "warden_csrf"
 	flashCookie   = "warden_flash"
+	// ssoCookie is the pre-session of a single sign-on: the flow's state,
+	// nonce and PKCE verifier between the redirect to the identity
+	// provider and its callback. SameSite=Lax lets it ride along on the
+	// provider's top-level redirect back.
+	ssoCookie = "warden_sso"
 )
 
 // Manager issues, reads and clears the console's cookies.
@@ -238,6 +243,46 @@ func (m *Manager) CurrentAnonymousCSRFToken(c *fiber.Ctx) string {
 		return tok
 	}
 	return ""
+}
+
+// SetPreSession stores v (a single sign-on's flow) in the signed,
+// encrypted pre-session cookie for maxAge.
+func (m *Manager) SetPreSession(c *fiber.Ctx, v any, maxAge time.Duration) error {
+	value, err := m.encode(m.name(ssoCookie), v)
+	if err != nil {
+		return err
+	}
+	m.setCookie(c, m.name(ssoCookie), value, int(maxAge/time.Second))
+	return nil
+}
+
+// PopPreSession reads the pre-session cookie into dst and clears it: a
+// flow's secrets are good for one callback. It reports false when there is
+// none, or it does not decode (forged, or signed with other keys).
+func (m *Manager) PopPreSession(c *fiber.Ctx, dst any) bool {
+	if c.Cookies(m.name(ssoCookie)) == "" {
+		return false
+	}
+	ok := m.decode(c, m.name(ssoCookie), dst)
+	m.setCookie(c, m.name(ssoCookie), "", -1)
+	return ok
+}
+
+// Adopt sets the session cookie to token, a session the store has just
+// created (single sign-on creates it in the transaction that admits the
+// person). A session the request already carried is ended first.
+func (m *Manager) Adopt(c *fiber.Ctx, token string) error {
+	if old := m.Token(c); old != "" {
+		if err := m.store.DeleteSessionByToken(c.UserContext(), old); err != nil {
+			return err
+		}
+	}
+	value, err := m.encode(m.name(sessionCookie), token)
+	if err != nil {
+		return err
+	}
+	m.setCookie(c, m.name(sessionCookie), value, int(m.lifetime.Absolute/time.Second))
+	return nil
 }
 
 // Flash is a one-time message shown on the next page.
