@@ -568,23 +568,32 @@ func (s *Store) EachAuditEvent(ctx context.Context, q AuditQuery, fn func(*Event
 	if err != nil || !ok {
 		return err
 	}
-	rows, err := s.db.WithContext(ctx).Model(&Event{}).Where(where, args...).Order("id DESC").Rows()
-	if err != nil {
+	// Keyset batches: a slow client never holds a pooled connection, and
+	// events recorded during the export (newer ids) are not in it.
+	var last int64
+	if err := s.db.WithContext(ctx).Model(&Event{}).Select("COALESCE(MAX(id), 0)").Scan(&last).Error; err != nil {
 		return fmt.Errorf("models: audit export: %w", err)
 	}
-	defer rows.Close()
-	var e Event
-	for rows.Next() {
-		e = Event{}
-		if err := s.db.ScanRows(rows, &e); err != nil {
+	last++
+	for {
+		batch, err := s.pageEvents(ctx, "("+where+") AND id < ?", append(slices.Clip(args), last), "id DESC", exportBatch)
+		if err != nil {
 			return fmt.Errorf("models: audit export: %w", err)
 		}
-		if err := fn(&e); err != nil {
-			return err
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				return err
+			}
 		}
+		if len(batch) < exportBatch {
+			return nil
+		}
+		last = batch[len(batch)-1].ID
 	}
-	return rows.Err()
 }
+
+// exportBatch is how many events an export reads per query.
+const exportBatch = 1000
 
 // RecentActivity lists the newest events by or about a user.
 func (s *Store) RecentActivity(ctx context.Context, userID int64, n int) ([]Event, error) {

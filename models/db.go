@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,10 +96,12 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("models: pool: %w", err)
 	}
-	// Each connection keeps its own page cache: four warm ones serve reads,
-	// which are CPU-bound, faster than eight cold ones; SQLite has one writer.
-	sqlDB.SetMaxOpenConns(4)
-	sqlDB.SetMaxIdleConns(4)
+	// One connection per core, at least two: SQLite's reads are CPU-bound, so
+	// more connections only queue on the cores (make bench, 2 cores: audit
+	// page p99 80 → 52 ms with 2 instead of 4). No caller holds one for long.
+	conns := max(2, runtime.GOMAXPROCS(0))
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 
 	if err := sqlDB.PingContext(ctx); err != nil {
