@@ -230,55 +230,55 @@ func TestBenchHTTP(t *testing.T) {
 	scenarios := []benchScenario{
 		// No work at all: the ceiling of this machine, server and
 		// generator together, against which to read the others.
-		{"GET /healthz", func(w, n int) (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/healthz", nil) }, ``, true},
-		{"users: default", func(w, n int) (*http.Request, error) { return page("/users") }, `href="/users/`, true},
-		{"users: sort last active", func(w, n int) (*http.Request, error) { return page("/users?sort=last_active&dir=desc") }, `href="/users/`, true},
+		{"GET /healthz", func(w, n int) (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/healthz", nil) }, ``, 1},
+		{"users: default", func(w, n int) (*http.Request, error) { return page("/users") }, `href="/users/`, 1},
+		{"users: sort last active", func(w, n int) (*http.Request, error) { return page("/users?sort=last_active&dir=desc") }, `href="/users/`, 1},
 		{"users: team filter", func(w, n int) (*http.Request, error) {
 			return page(fmt.Sprintf("/users?team=%d", data.teams[(w*7+n)%len(data.teams)]))
-		}, `href="/users/`, false},
+		}, `href="/users/`, len(data.teams)},
 		{"users: search", func(w, n int) (*http.Request, error) {
 			return page("/users?q=" + url.QueryEscape(searches[(w+n)%len(searches)]))
-		}, `href="/users/`, false},
-		{"audit: first page", func(w, n int) (*http.Request, error) { return page("/audit") }, `href="/audit/`, true},
-		{"audit: filtered (action)", func(w, n int) (*http.Request, error) { return page("/audit?action=token.create") }, `href="/audit/`, true},
-		{"audit: 10,000 deep", func(w, n int) (*http.Request, error) { return page(fmt.Sprintf("/audit?before=%d", deepBefore)) }, `href="/audit/`, true},
-		{"tokens: default", func(w, n int) (*http.Request, error) { return page("/tokens") }, `href="/audit?target_kind=token`, true},
+		}, `href="/users/`, len(searches)},
+		{"audit: first page", func(w, n int) (*http.Request, error) { return page("/audit") }, `href="/audit/`, 1},
+		{"audit: filtered (action)", func(w, n int) (*http.Request, error) { return page("/audit?action=token.create") }, `href="/audit/`, 1},
+		{"audit: 10,000 deep", func(w, n int) (*http.Request, error) { return page(fmt.Sprintf("/audit?before=%d", deepBefore)) }, `href="/audit/`, 1},
+		{"tokens: default", func(w, n int) (*http.Request, error) { return page("/tokens") }, `href="/audit?target_kind=token`, 1},
 		{"tokens: by state", func(w, n int) (*http.Request, error) {
 			return page("/tokens?state=" + []string{"revoked", "expired", "replaced"}[(w+n)%3])
-		}, `href="/audit?target_kind=token`, false},
+		}, `href="/audit?target_kind=token`, 3},
 		{"tokens: by expiry", func(w, n int) (*http.Request, error) {
 			return page("/tokens?expires_within=" + []string{"7", "30", "90"}[(w+n)%3])
-		}, `href="/audit?target_kind=token`, false},
+		}, `href="/audit?target_kind=token`, 3},
 		{"tokens: by health", func(w, n int) (*http.Request, error) {
 			return page("/tokens?health=" + []string{"never_used", "idle", "no_expiry"}[(w+n)%3])
-		}, `href="/audit?target_kind=token`, false},
+		}, `href="/audit?target_kind=token`, 3},
 		{"tokens: by owner", func(w, n int) (*http.Request, error) {
 			if (w+n)%2 == 0 {
 				return page("/tokens?role=" + []string{"admin", "manager", "member"}[(w+n)/2%3])
 			}
 			return page(fmt.Sprintf("/tokens?team=%d", data.teams[(w*7+n)%len(data.teams)]))
-		}, `href="/audit?target_kind=token`, false},
+		}, `href="/audit?target_kind=token`, 6 * len(data.teams)},
 		{"tokens: search", func(w, n int) (*http.Request, error) {
 			return page("/tokens?q=" + url.QueryEscape(searches[(w+n)%len(searches)]))
-		}, `href="/audit?target_kind=token`, false},
+		}, `href="/audit?target_kind=token`, len(searches)},
 		{"GET /api/v1/tokens", func(w, n int) (*http.Request, error) {
 			return api(http.MethodGet, "/tokens?"+[]string{"", "expires_within=30", "health=never_used", "state=revoked"}[(w+n)%4], "")
-		}, `"next_cursor"`, false},
-		{"GET /api/v1/me", func(w, n int) (*http.Request, error) { return api(http.MethodGet, "/me", "") }, `"bench_loader@service"`, true},
+		}, `"next_cursor"`, 4},
+		{"GET /api/v1/me", func(w, n int) (*http.Request, error) { return api(http.MethodGet, "/me", "") }, `"bench_loader@service"`, 1},
 		{"GET /api/v1/me (scopes, 32 ranges)", func(w, n int) (*http.Request, error) {
 			req, err := api(http.MethodGet, "/me", "")
 			if err == nil {
 				req.Header.Set("Authorization", "Bearer "+pinnedToken)
 			}
 			return req, err
-		}, `"bench_loader@service"`, true},
+		}, `"bench_loader@service"`, 1},
 		{"POST /api/v1/introspect", func(w, n int) (*http.Request, error) {
 			return api(http.MethodPost, "/introspect", `{"token":"`+data.introspect[(w*131+n)%len(data.introspect)]+`"}`)
-		}, `"active":true`, false},
+		}, `"active":true`, len(data.introspect)},
 		{"POST /api/v1/users/{id}/tokens", func(w, n int) (*http.Request, error) {
 			owner := data.tokenOwners[(w*997+n)%len(data.tokenOwners)]
 			return api(http.MethodPost, fmt.Sprintf("/users/%d/tokens", owner), fmt.Sprintf(`{"name":"bench-w%d-n%d","expires_in_days":30}`, w, n))
-		}, `"token":"wdn_`, false},
+		}, `"token":"wdn_`, 0},
 	}
 
 	pid := cmd.Process.Pid
@@ -289,10 +289,10 @@ func TestBenchHTTP(t *testing.T) {
 	// which showed as a longer tail (p99 of a page 92 -> 62 ms, throughput
 	// 780 -> 1,050 pages/s with one P).
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	// For the same reason it collects garbage less often (as `warden serve`
-	// does), and builds each worker's request once where every request is
-	// the same: net/http's request building was a quarter of the bytes the
-	// two processes allocated during GET /api/v1/me.
+	// For the same reason it collects garbage less often, and each worker
+	// builds each distinct request once (benchScenario.cycle): net/http's
+	// request building was a quarter of the bytes the two processes
+	// allocated during GET /api/v1/me.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	loadStart := benchLoadAvg()
 	results := make([]benchResult, 0, len(scenarios))
@@ -446,8 +446,9 @@ type benchScenario struct {
 	req func(w, n int) (*http.Request, error)
 	// want, when set, must appear in the body of the untimed check request.
 	want string
-	// same: every request is the same, so each worker builds it once.
-	same bool
+	// cycle: request n is request n mod cycle (1: every request is the
+	// same), so each worker builds each once; 0: every request differs.
+	cycle int
 }
 
 type benchResult struct {
@@ -521,25 +522,34 @@ func benchDrive(hc *fasthttp.HostClient, sc benchScenario, first int, d time.Dur
 		go func() {
 			defer wg.Done()
 			mine := make([]time.Duration, 0, 1<<15)
-			freq, fresp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(freq)
+			fresp := fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseResponse(fresp)
-			var req *http.Request
+			// Requests are built before the clock starts, and once each
+			// where they repeat: building them is the generator's work.
+			built := make([]*fasthttp.Request, max(sc.cycle, 1))
 			for n := first; time.Now().Before(deadline); n++ {
-				var err error
-				if req == nil || !sc.same {
-					req, err = sc.req(w, n)
+				i := 0
+				if sc.cycle > 0 {
+					i = n % sc.cycle
+				}
+				freq := built[i]
+				if freq == nil || sc.cycle == 0 {
+					if freq == nil {
+						freq = fasthttp.AcquireRequest()
+						built[i] = freq
+					}
+					req, err := sc.req(w, n)
 					if err == nil {
 						err = benchFastRequest(req, freq)
 					}
-				}
-				if err != nil {
-					errs[w]++
-					fail(err.Error())
-					continue
+					if err != nil {
+						errs[w]++
+						fail(err.Error())
+						continue
+					}
 				}
 				t0 := time.Now()
-				err = hc.Do(freq, fresp)
+				err := hc.Do(freq, fresp)
 				mine = append(mine, time.Since(t0))
 				switch status := fresp.StatusCode(); {
 				case err != nil:
@@ -547,7 +557,12 @@ func benchDrive(hc *fasthttp.HostClient, sc benchScenario, first int, d time.Dur
 					fail(err.Error())
 				case status/100 != 2:
 					errs[w]++
-					fail(fmt.Sprintf("%s %s: %d %.400s", req.Method, req.URL.RequestURI(), status, fresp.Body()))
+					fail(fmt.Sprintf("%s %s: %d %.400s", freq.Header.Method(), freq.RequestURI(), status, fresp.Body()))
+				}
+			}
+			for _, freq := range built {
+				if freq != nil {
+					fasthttp.ReleaseRequest(freq)
 				}
 			}
 			lat[w] = mine
