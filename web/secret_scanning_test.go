@@ -99,7 +99,8 @@ func TestSecretScanningIntake(t *testing.T) {
 		t.Fatal(err)
 	}
 	unknown, _ := models.NewTokenSecret()
-	badSum := leakedSecret[:len(leakedSecret)-1] + string("AB"[strings.IndexByte("AB", leakedSecret[len(leakedSecret)-1])+1&1])
+	// The last character changed (B for A, A for anything else): the checksum fails.
+	badSum := leakedSecret[:len(leakedSecret)-1] + string("AB"[(strings.IndexByte("AB", leakedSecret[len(leakedSecret)-1])+1)&1])
 	findings := []models.LeakReport{
 		{Token: leakedSecret, Type: "warden_token", URL: "https://github.com/acme/app/blob/main/.env", Source: "content"},
 		{Token: revokedSecret, Type: "warden_token", URL: "https://gist.github.com/x", Source: "gist"},
