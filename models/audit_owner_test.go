@@ -122,13 +122,13 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 	if onPostgres() {
 		undo0020 = []string{`DROP TRIGGER settings_rev ON settings`}
 	}
-	undo0021 := []string{
+	undo0021 := append(undo0022(),
 		`DROP TABLE sso_nonces`, // 0021
 		`DROP INDEX users_sso`,
 		`ALTER TABLE users DROP COLUMN break_glass`,
 		`ALTER TABLE users DROP COLUMN sso_subject`,
 		`ALTER TABLE users DROP COLUMN sso_issuer`,
-	}
+	)
 	for _, sql := range append(append(append(undo0021, undo0020...), `DROP TABLE token_inactivity_notices`), // 0020
 		`DROP TABLE token_addresses`, // 0019
 		`ALTER TABLE tokens DROP COLUMN allowed_cidrs`,
@@ -185,4 +185,13 @@ func TestMigrationFillsAuditOwner(t *testing.T) {
 	if n != 3 {
 		t.Errorf("after the migration CI's activity holds %d events of ci-60; want 3", n)
 	}
+}
+
+// undo0022 takes migration 0022 back: the owner indexes it added
+// (PostgreSQL has had users_owner_user since 0001).
+func undo0022() []string {
+	if onPostgres() {
+		return []string{`DROP INDEX users_owner_team`}
+	}
+	return []string{`DROP INDEX users_owner_team`, `DROP INDEX users_owner_user`}
 }

@@ -324,14 +324,14 @@ func TestMigrationMarksBreakGlass(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to the schema before 0021.
-	for _, sql := range []string{
+	for _, sql := range append(undo0022(),
 		`DROP TABLE sso_nonces`,
 		`DROP INDEX users_sso`,
 		`ALTER TABLE users DROP COLUMN break_glass`,
 		`ALTER TABLE users DROP COLUMN sso_subject`,
 		`ALTER TABLE users DROP COLUMN sso_issuer`,
 		`DELETE FROM schema_migrations WHERE version >= 21`,
-	} {
+	) {
 		auExec(t, s, sql)
 	}
 	_ = s.Close()
