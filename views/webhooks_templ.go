@@ -110,7 +110,7 @@ var webhookEventGroups = []struct {
 		{"token.restored", "Restored"}, {"token.deleted", "Deleted"},
 		{"token.expiring", "Expiring in 7 days, then in 1 day"}, {"token.expired", "Expired"},
 		{"token.inactive_warning", "Unused: revoked for inactivity in 7 days"},
-		{"token.leaked", "Found in public by a secret scanner (revoked at once)"},
+		{"token.leaked", "Leaked: found in public, revoked at once"},
 	}},
 	{"Service users", [][2]string{
 		{"service_user.created", "Created"}, {"service_user.deactivated", "Deactivated"},
