@@ -52,11 +52,19 @@ func (w *EmailWorker) lease() time.Duration { return w.timeout + time.Minute }
 
 // Run sends until ctx ends, looking for due messages every interval, at
 // once after a sweep of this process queued some, and at once again after
-// a full batch. onError hears what a round could not do.
+// a full batch. Every hour it also prunes the outbox
+// (PruneEmailDeliveries). onError hears what a round could not do.
 func (w *EmailWorker) Run(ctx context.Context, every time.Duration, onError func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if now := w.s.Now(); now.Sub(pruned) >= webhookPruneEvery {
+			pruned = now
+			if _, err := w.s.PruneEmailDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
+				onError(err)
+			}
+		}
 		n, err := w.RunOnce(ctx)
 		if err != nil && onError != nil && ctx.Err() == nil {
 			onError(err)

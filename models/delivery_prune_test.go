@@ -164,3 +164,73 @@ func TestWebhookWorkerRunPrunes(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// The email outbox keeps 30 days too: a sent or failed message goes once
+// it is older, to the second; a pending one stays whatever its age; and the
+// worker prunes as it starts.
+func TestEmailPruneKeepsThirtyDays(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock()
+	s := emailTestStore(t, clock, newSMTPSink(t))
+	add := func(status string, age time.Duration) int64 {
+		t.Helper()
+		at := clock.Now().Add(-age)
+		var id int64
+		if err := s.db.Raw(`INSERT INTO email_deliveries (event_type, recipients, subject, text_body, html_body, status, next_attempt_at, created_at)
+			VALUES ('token.expired', 'ops@example.com', 's', 't', 'h', ?, ?, ?) RETURNING id`, status, at, at).Scan(&id).Error; err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// In id order, as the outbox fills: old ones first.
+	oldSent := add(DeliveryDelivered, WebhookRetention+time.Hour)
+	oldFailed := add(DeliveryFailed, WebhookRetention+time.Second)
+	oldPending := add(DeliveryPending, WebhookRetention+time.Hour)
+	edge := add(DeliveryDelivered, WebhookRetention)
+	young := add(DeliveryFailed, time.Hour)
+	present := func() map[int64]bool {
+		t.Helper()
+		var ids []int64
+		if err := s.db.Raw(`SELECT id FROM email_deliveries`).Scan(&ids).Error; err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]bool{}
+		for _, id := range ids {
+			out[id] = true
+		}
+		return out
+	}
+	n, err := s.PruneEmailDeliveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := present()
+	if n != 2 || have[oldSent] || have[oldFailed] {
+		t.Errorf("pruned %d; want the two old sent and failed messages (left: %v)", n, have)
+	}
+	for name, id := range map[string]int64{"pending": oldPending, "30 days old to the second": edge, "young": young} {
+		if !have[id] {
+			t.Errorf("pruned the %s message", name)
+		}
+	}
+
+	clock.Advance(time.Second)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.NewEmailWorker().Run(runCtx, time.Hour, func(err error) { t.Error(err) })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for present()[edge] {
+		if time.Now().After(deadline) {
+			t.Fatal("the email worker did not prune as it started")
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+	cancel()
+	<-done
+	if have := present(); !have[oldPending] || !have[young] {
+		t.Errorf("the worker pruned a pending or young message: %v", have)
+	}
+}
