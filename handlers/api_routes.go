@@ -72,6 +72,8 @@ func (h *Handler) APIRoutes() []APIRoute {
 		route("POST", "/webhooks/:id/rotate-secret", "webhooks:write", h.APIWebhookRotateSecret),
 		route("POST", "/webhooks/:id/test", "webhooks:write", h.APIWebhookTest),
 		route("GET", "/webhooks/:id/deliveries", "webhooks:read", h.APIWebhookDeliveries),
+		route("GET", "/settings", "settings:read", h.APISettingsGet),
+		route("PATCH", "/settings", "settings:write", h.APISettingsPatch),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -28,6 +29,52 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("models: setting %s: %w", key, err)
 	}
 	return st.Value, nil
+}
+
+// InstanceSettings are the settings an Admin changes: the expiry policy of
+// new tokens and the inactivity auto-revoke (InactiveDays, 0 for off).
+type InstanceSettings struct {
+	Policy       TokenPolicy
+	InactiveDays int
+}
+
+// InstanceSettings reads the settings an Admin changes.
+func (s *Store) InstanceSettings(ctx context.Context) (InstanceSettings, error) {
+	p, err := s.TokenPolicy(ctx)
+	if err != nil {
+		return InstanceSettings{}, err
+	}
+	days, err := s.InactivityDays(ctx)
+	return InstanceSettings{Policy: p, InactiveDays: days}, err
+}
+
+// UpdateSettings stores both settings in one transaction after checking
+// both, so a refusal of either changes neither. Each part that changed is
+// audited as settings.update, as the console's two forms record them.
+func (s *Store) UpdateSettings(ctx context.Context, a Actor, in InstanceSettings) error {
+	ve := &ValidationError{}
+	var pe *ValidationError
+	if errors.As(in.Policy.Validate(), &pe) {
+		for f, m := range pe.Fields {
+			ve.Add(f, m)
+		}
+	}
+	if !slices.Contains(InactivityChoices, in.InactiveDays) {
+		ve.Add("inactive_days", inactivityChoiceMessage)
+	}
+	if err := ve.OrNil(); err != nil {
+		return err
+	}
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := s.setTokenPolicy(tx, a, in.Policy); err != nil {
+			return err
+		}
+		return s.setInactivityDays(tx, a, in.InactiveDays)
+	})
+	if err == nil {
+		s.usage.inactivityOn.Store(in.InactiveDays > 0)
+	}
+	return err
 }
 
 func putSetting(tx *gorm.DB, key, value string, now time.Time) error {

@@ -57,27 +57,35 @@ func inactivityDays(tx *gorm.DB) (int, error) {
 // token is warned at least InactivityWarning before the sweep revokes it.
 func (s *Store) SetInactivityDays(ctx context.Context, a Actor, days int) error {
 	if !slices.Contains(InactivityChoices, days) {
-		return NewValidationError("inactive_days", "Choose Off, or 30, 60, 90, 180 or 365 days.")
+		return NewValidationError("inactive_days", inactivityChoiceMessage)
 	}
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		before, err := inactivityDays(tx)
-		if err != nil {
-			return err
-		}
-		if before == days {
-			return nil
-		}
-		if err := putSetting(tx, settingInactiveDays, strconv.Itoa(days), s.Now()); err != nil {
-			return fmt.Errorf("models: save inactivity setting: %w", err)
-		}
-		ch := Changes{}
-		ch.set(settingInactiveDays, before, days)
-		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "inactivity auto-revoke"}, ch)
-	})
+	err := s.write(ctx, func(tx *gorm.DB) error { return s.setInactivityDays(tx, a, days) })
 	if err == nil {
 		s.usage.inactivityOn.Store(days > 0)
 	}
 	return err
+}
+
+// inactivityChoiceMessage is the refusal of a days value not in
+// InactivityChoices.
+const inactivityChoiceMessage = "Choose Off, or 30, 60, 90, 180 or 365 days."
+
+// setInactivityDays stores a valid setting in tx, audited as
+// settings.update when it changed.
+func (s *Store) setInactivityDays(tx *gorm.DB, a Actor, days int) error {
+	before, err := inactivityDays(tx)
+	if err != nil {
+		return err
+	}
+	if before == days {
+		return nil
+	}
+	if err := putSetting(tx, settingInactiveDays, strconv.Itoa(days), s.Now()); err != nil {
+		return fmt.Errorf("models: save inactivity setting: %w", err)
+	}
+	ch := Changes{}
+	ch.set(settingInactiveDays, before, days)
+	return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "inactivity auto-revoke"}, ch)
 }
 
 // InactiveSince is when a token's current idle period began: its last use,

@@ -77,28 +77,32 @@ func (s *Store) SetTokenPolicy(ctx context.Context, a Actor, p TokenPolicy) erro
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *gorm.DB) error {
-		before, err := tokenPolicy(tx)
-		if err != nil {
-			return err
+	return s.write(ctx, func(tx *gorm.DB) error { return s.setTokenPolicy(tx, a, p) })
+}
+
+// setTokenPolicy stores a validated policy in tx, audited as
+// settings.update when it changed.
+func (s *Store) setTokenPolicy(tx *gorm.DB, a Actor, p TokenPolicy) error {
+	before, err := tokenPolicy(tx)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	for k, v := range map[string]string{
+		settingPolicyDefault: strconv.Itoa(p.DefaultDays),
+		settingPolicyMax:     strconv.Itoa(p.MaxDays),
+		settingPolicyNever:   strconv.FormatBool(p.AllowNever),
+	} {
+		if err := putSetting(tx, k, v, now); err != nil {
+			return fmt.Errorf("models: save token policy: %w", err)
 		}
-		now := s.Now()
-		for k, v := range map[string]string{
-			settingPolicyDefault: strconv.Itoa(p.DefaultDays),
-			settingPolicyMax:     strconv.Itoa(p.MaxDays),
-			settingPolicyNever:   strconv.FormatBool(p.AllowNever),
-		} {
-			if err := putSetting(tx, k, v, now); err != nil {
-				return fmt.Errorf("models: save token policy: %w", err)
-			}
-		}
-		ch := Changes{}
-		ch.set("token.default_days", before.DefaultDays, p.DefaultDays)
-		ch.set("token.max_days", before.MaxDays, p.MaxDays)
-		ch.set("token.allow_never", before.AllowNever, p.AllowNever)
-		if len(ch) == 0 {
-			return nil
-		}
-		return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "token expiry policy"}, ch)
-	})
+	}
+	ch := Changes{}
+	ch.set("token.default_days", before.DefaultDays, p.DefaultDays)
+	ch.set("token.max_days", before.MaxDays, p.MaxDays)
+	ch.set("token.allow_never", before.AllowNever, p.AllowNever)
+	if len(ch) == 0 {
+		return nil
+	}
+	return s.record(tx, a, "settings.update", OutcomeSuccess, "", target{kind: "settings", label: "token expiry policy"}, ch)
 }

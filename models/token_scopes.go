@@ -24,9 +24,10 @@ type WardenScope struct {
 // names one (handlers/api_routes.go) and takes its least role from here, so
 // what a role allows and what a route needs cannot drift apart: Members hold
 // none (their tokens reach only /me, which needs no scope), Managers
-// introspect, Admins hold all. webhooks:read and webhooks:write are not in
-// issue 19's list, which predates the /webhooks routes (issue 18); without
-// them those routes would need a scope no token could be given.
+// introspect, Admins hold all. webhooks:* and settings:* are not in issue
+// 19's list, which predates the /webhooks routes (issue 18) and the
+// /settings route; without them those routes would need a scope no token
+// could be given.
 var WardenScopes = []WardenScope{
 	{"users:read", "Users", "Read service users and people", RoleAdmin},
 	{"users:write", "Users", "Create, change and deactivate users", RoleAdmin},
@@ -38,6 +39,8 @@ var WardenScopes = []WardenScope{
 	{"webhooks:read", "Webhooks", "Read webhook endpoints and deliveries", RoleAdmin},
 	{"webhooks:write", "Webhooks", "Manage webhook endpoints", RoleAdmin},
 	{"introspect", "Introspection", "Check tokens presented to other services", RoleManager},
+	{"settings:read", "Settings", "Read the token expiry policy and inactivity auto-revoke", RoleAdmin},
+	{"settings:write", "Settings", "Change the token expiry policy and inactivity auto-revoke", RoleAdmin},
 }
 
 // wardenScopeBit is each Warden scope's bit in a scopeMask, by name.
@@ -52,7 +55,7 @@ var wardenScopeBit = func() map[string]scopeMask {
 // wardenScopeAreas are the first words of Warden's scopes: a scope that
 // starts with one ("users:delete", "introspect:all") looks like Warden's and
 // must be one of them, or a typo would pass as a downstream scope.
-var wardenScopeAreas = map[string]bool{"users": true, "tokens": true, "teams": true, "audit": true, "webhooks": true, "introspect": true}
+var wardenScopeAreas = map[string]bool{"users": true, "tokens": true, "teams": true, "audit": true, "webhooks": true, "introspect": true, "settings": true}
 
 // scopePattern is the shape of any scope, Warden's or downstream.
 var scopePattern = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)

@@ -23,7 +23,7 @@ func TestRoleScopesFollowTheTable(t *testing.T) {
 		RoleMember:  {},
 		RoleManager: {"introspect"},
 		RoleAdmin: {"users:read", "users:write", "tokens:read", "tokens:write", "teams:read", "teams:write",
-			"audit:read", "webhooks:read", "webhooks:write", "introspect"},
+			"audit:read", "webhooks:read", "webhooks:write", "introspect", "settings:read", "settings:write"},
 	}
 	for r, want := range cases {
 		if got := RoleScopes(r); !reflect.DeepEqual(got, want) {

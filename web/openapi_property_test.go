@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/warden-console/warden/models"
 )
 
 // propertySeed fixes the generated requests: a failure replays exactly.
@@ -88,12 +90,24 @@ func TestAPIPropertyRunOverTheDocument(t *testing.T) {
 		}
 	}
 
+	fixtureSettings, err := f.h.srv.Store().InstanceSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settingsRNG := rand.New(rand.NewPCG(propertySeed, 1))
 	start := time.Now()
 	sent, failures := 0, 0
 	statuses := map[string]map[int]int{}
 	for round := 0; round < propertyRounds; round++ {
 		for _, o := range ops {
+			// /settings (added later) draws from a stream of its own, so
+			// the other operations' requests stayed as they were.
+			main := g.rng
+			if o.path == "/settings" {
+				g.rng = settingsRNG
+			}
 			req := g.request(o.path, o.method, o.op)
+			g.rng = main
 			sent++
 			resp, body := f.call(t, req.method, req.path, req.token, req.contentType, req.body)
 			if msg := k.check(req, resp, body); msg != "" {
@@ -111,6 +125,14 @@ func TestAPIPropertyRunOverTheDocument(t *testing.T) {
 			statuses[o.method+" "+o.path][resp.StatusCode]++
 			if resp.StatusCode == http.StatusCreated {
 				g.learn(o.path, body)
+			}
+			// A changed expiry policy (a 2-day maximum) would refuse the
+			// later rounds' tokens and rotations: each operation sees the
+			// fixture's settings.
+			if o.path == "/settings" && o.method == http.MethodPatch && resp.StatusCode == http.StatusOK {
+				if err := f.h.srv.Store().UpdateSettings(ctx, models.System, fixtureSettings); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}

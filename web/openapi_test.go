@@ -599,6 +599,17 @@ func TestAPIResponsesMatchTheDocument(t *testing.T) {
 	resp.Body.Close()
 	k.validate(na, 413, "POST", "/api/v1/teams", f.admin, js, "", resp, string(b))
 
+	// Settings: read, change one part and both, refusals, and back.
+	k.do(f, ok, 200, "GET", "/api/v1/settings", f.admin, "", "")
+	k.do(f, ok, 200, "PATCH", "/api/v1/settings", f.admin, js, `{"inactive_days":30}`)
+	k.do(f, ok, 200, "PATCH", "/api/v1/settings", f.admin, js, `{"default_days":30,"max_days":null,"inactive_days":0}`)
+	k.do(f, bad, 422, "PATCH", "/api/v1/settings", f.admin, js, `{"inactive_days":45}`)
+	k.do(f, ok, 422, "PATCH", "/api/v1/settings", f.admin, js, `{"allow_never":false,"default_days":0}`)
+	k.do(f, ok, 422, "PATCH", "/api/v1/settings", f.admin, js, `{}`)
+	k.do(f, bad, 400, "PATCH", "/api/v1/settings", f.admin, js, `{"max_days":"1"}`)
+	k.do(f, ok, 200, "PATCH", "/api/v1/settings", f.admin, js, `{"default_days":90,"allow_never":true}`)
+	k.do(f, ok, 403, "GET", "/api/v1/settings", f.manager, "", "")
+
 	// 429 needs a rate limit, which the fixture turns off.
 	limited := newHarness(t, func(c *Config) { c.APIRateLimit = 1 })
 	lk := &apiFixture{h: limited}
