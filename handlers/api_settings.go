@@ -50,25 +50,10 @@ func (h *Handler) APISettingsPatch(c *fiber.Ctx) error {
 		return problem(c, Problem{Type: ProblemValidation, Title: "Unprocessable Entity", Status: fiber.StatusUnprocessableEntity,
 			Detail: "Send at least one of default_days, max_days, allow_never and inactive_days."})
 	}
-	ctx := c.UserContext()
-	cur, err := h.Store.InstanceSettings(ctx)
+	now, err := h.Store.UpdateSettings(c.UserContext(), h.actor(c), models.SettingsPatch{
+		DefaultDays: in.DefaultDays, MaxDays: in.MaxDays, AllowNever: in.AllowNever, InactiveDays: in.InactiveDays})
 	if err != nil {
-		return err
-	}
-	if in.DefaultDays != nil {
-		cur.Policy.DefaultDays = *in.DefaultDays
-	}
-	if in.MaxDays != nil {
-		cur.Policy.MaxDays = *in.MaxDays
-	}
-	if in.AllowNever != nil {
-		cur.Policy.AllowNever = *in.AllowNever
-	}
-	if in.InactiveDays != nil {
-		cur.InactiveDays = *in.InactiveDays
-	}
-	if err := h.Store.UpdateSettings(ctx, h.actor(c), cur); err != nil {
 		return storeProblem(c, err)
 	}
-	return c.JSON(apiSettings(cur))
+	return c.JSON(apiSettings(now))
 }

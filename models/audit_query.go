@@ -317,7 +317,7 @@ func (s *Store) listAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	}
 	var rows []Event
 	if q.After > 0 {
-		rows, err = s.listEvents(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1)
+		rows, err = s.pageEvents(ctx, "("+where+") AND id > ?", append(slices.Clip(args), q.After), "id ASC", limit+1, listOmits...)
 		if err != nil {
 			return page, fmt.Errorf("models: audit page: %w", err)
 		}
@@ -341,7 +341,7 @@ func (s *Store) listAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 	if q.Before > 0 {
 		w, a = w+" AND id < ?", append(a, q.Before)
 	}
-	if rows, err = s.listEvents(ctx, w, a, "id DESC", limit+1); err != nil {
+	if rows, err = s.pageEvents(ctx, w, a, "id DESC", limit+1, listOmits...); err != nil {
 		return page, fmt.Errorf("models: audit page: %w", err)
 	}
 	if len(rows) > limit {
@@ -363,19 +363,16 @@ func (s *Store) listAudit(ctx context.Context, q AuditQuery) (AuditPage, error) 
 }
 
 // pageEvents reads at most limit events matching where (with args) in the
-// given order.
-func (s *Store) pageEvents(ctx context.Context, where string, args []any, order string, limit int) ([]Event, error) {
+// given order, without the columns in omit.
+func (s *Store) pageEvents(ctx context.Context, where string, args []any, order string, limit int, omit ...string) ([]Event, error) {
 	out := []Event{}
-	err := s.db.WithContext(ctx).Where(where, args...).Order(order).Limit(limit).Find(&out).Error
+	err := s.db.WithContext(ctx).Omit(omit...).Where(where, args...).Order(order).Limit(limit).Find(&out).Error
 	return out, err
 }
 
-// listEvents is pageEvents without the hash chain, which no list shows.
-func (s *Store) listEvents(ctx context.Context, where string, args []any, order string, limit int) ([]Event, error) {
-	out := []Event{}
-	err := s.db.WithContext(ctx).Omit("prev_hash", "hash").Where(where, args...).Order(order).Limit(limit).Find(&out).Error
-	return out, err
-}
+// listOmits is what no list shows: the hash chain, read by an event's page,
+// the export and verification.
+var listOmits = []string{"prev_hash", "hash"}
 
 // EventByID returns one event, marked TargetGone like ListAudit's, or
 // ErrNotFound.

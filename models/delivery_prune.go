@@ -10,18 +10,18 @@ import (
 )
 
 const (
-	// WebhookRetention is how long a delivered or failed webhook delivery,
+	// DeliveryRetention is how long a delivered or failed webhook delivery,
 	// or a sent or failed email, stays in its log.
-	WebhookRetention = 30 * 24 * time.Hour
-	// webhookPruneEvery is how often a worker prunes its log.
-	webhookPruneEvery = time.Hour
-	// webhookPruneBatch is how many rows one prune transaction deletes, so
+	DeliveryRetention = 30 * 24 * time.Hour
+	// pruneEvery is how often a worker prunes its log.
+	pruneEvery = time.Hour
+	// pruneBatch is how many rows one prune transaction deletes, so
 	// pruning a backlog never holds the writers' turn for long.
-	webhookPruneBatch = 500
+	pruneBatch = 500
 )
 
 // PruneWebhookDeliveries deletes the delivered and failed deliveries
-// created more than WebhookRetention ago, in batches, and returns how many
+// created more than DeliveryRetention ago, in batches, and returns how many
 // it deleted.
 //
 // Decision: a pending delivery is never pruned, however old. One whose
@@ -39,7 +39,7 @@ func (s *Store) PruneWebhookDeliveries(ctx context.Context) (int64, error) {
 }
 
 // PruneEmailDeliveries is PruneWebhookDeliveries for the email outbox: a
-// message sent or failed more than WebhookRetention ago goes; a pending one
+// message sent or failed more than DeliveryRetention ago goes; a pending one
 // (at most a day of retries from either) stays.
 func (s *Store) PruneEmailDeliveries(ctx context.Context) (int64, error) {
 	n, err := s.pruneLog(ctx, "email_deliveries")
@@ -50,7 +50,7 @@ func (s *Store) PruneEmailDeliveries(ctx context.Context) (int64, error) {
 }
 
 // pruneLog deletes table's rows that are no longer pending and were created
-// more than WebhookRetention ago. table is one of the two outboxes, never
+// more than DeliveryRetention ago. table is one of the two outboxes, never
 // input.
 //
 // There is no index on created_at: ids grow with created_at, so the rows old
@@ -60,7 +60,7 @@ func (s *Store) PruneEmailDeliveries(ctx context.Context) (int64, error) {
 // out of step by a moment (two replicas) only delay a row's pruning to the
 // next round.
 func (s *Store) pruneLog(ctx context.Context, table string) (int64, error) {
-	cutoff := s.Now().Add(-WebhookRetention)
+	cutoff := s.Now().Add(-DeliveryRetention)
 	var first sql.NullInt64
 	if err := s.db.WithContext(ctx).Raw(`SELECT id FROM `+table+` WHERE created_at >= ? ORDER BY id LIMIT 1`, cutoff).Scan(&first).Error; err != nil {
 		return 0, err
@@ -75,7 +75,7 @@ func (s *Store) pruneLog(ctx context.Context, table string) (int64, error) {
 		err := s.write(ctx, func(tx *gorm.DB) error {
 			res := tx.Exec(`DELETE FROM `+table+` WHERE id IN (
 				SELECT id FROM `+table+` WHERE id < ? AND status <> ? AND created_at < ? ORDER BY id LIMIT ?)`,
-				below, DeliveryPending, cutoff, webhookPruneBatch)
+				below, DeliveryPending, cutoff, pruneBatch)
 			n = res.RowsAffected
 			return res.Error
 		})
@@ -83,7 +83,7 @@ func (s *Store) pruneLog(ctx context.Context, table string) (int64, error) {
 			return total, err
 		}
 		total += n
-		if n < webhookPruneBatch {
+		if n < pruneBatch {
 			return total, nil
 		}
 	}

@@ -147,7 +147,7 @@ func TestWebhookWorkerRunPrunes(t *testing.T) {
 	if d := mustDeliveries(t, s, ep.ID); len(d) != 1 || d[0].Status != DeliveryDelivered {
 		t.Fatalf("deliveries: %+v", d)
 	}
-	clock.Advance(WebhookRetention + time.Minute)
+	clock.Advance(DeliveryRetention + time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -183,10 +183,10 @@ func TestEmailPruneKeepsThirtyDays(t *testing.T) {
 		return id
 	}
 	// In id order, as the outbox fills: old ones first.
-	oldSent := add(DeliveryDelivered, WebhookRetention+time.Hour)
-	oldFailed := add(DeliveryFailed, WebhookRetention+time.Second)
-	oldPending := add(DeliveryPending, WebhookRetention+time.Hour)
-	edge := add(DeliveryDelivered, WebhookRetention)
+	oldSent := add(DeliveryDelivered, DeliveryRetention+time.Hour)
+	oldFailed := add(DeliveryFailed, DeliveryRetention+time.Second)
+	oldPending := add(DeliveryPending, DeliveryRetention+time.Hour)
+	edge := add(DeliveryDelivered, DeliveryRetention)
 	young := add(DeliveryFailed, time.Hour)
 	present := func() map[int64]bool {
 		t.Helper()

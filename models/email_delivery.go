@@ -59,7 +59,7 @@ func (w *EmailWorker) Run(ctx context.Context, every time.Duration, onError func
 	defer t.Stop()
 	var pruned time.Time
 	for {
-		if now := w.s.Now(); now.Sub(pruned) >= webhookPruneEvery {
+		if now := w.s.Now(); now.Sub(pruned) >= pruneEvery {
 			pruned = now
 			if _, err := w.s.PruneEmailDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
 				onError(err)

@@ -48,33 +48,65 @@ func (s *Store) InstanceSettings(ctx context.Context) (InstanceSettings, error) 
 	return InstanceSettings{Policy: p, InactiveDays: days}, err
 }
 
-// UpdateSettings stores both settings in one transaction after checking
-// both, so a refusal of either changes neither. Each part that changed is
-// audited as settings.update, as the console's two forms record them.
-func (s *Store) UpdateSettings(ctx context.Context, a Actor, in InstanceSettings) error {
-	ve := &ValidationError{}
-	var pe *ValidationError
-	if errors.As(in.Policy.Validate(), &pe) {
-		for f, m := range pe.Fields {
-			ve.Add(f, m)
-		}
-	}
-	if !slices.Contains(InactivityChoices, in.InactiveDays) {
-		ve.Add("inactive_days", inactivityChoiceMessage)
-	}
-	if err := ve.OrNil(); err != nil {
-		return err
-	}
+// SettingsPatch is a change to InstanceSettings: nil fields keep their
+// value.
+type SettingsPatch struct {
+	DefaultDays, MaxDays, InactiveDays *int
+	AllowNever                         *bool
+}
+
+// UpdateSettings applies p to the settings as they are inside one
+// transaction, so a concurrent change to a field p leaves out is kept. The
+// result is checked as a whole (a refusal of either part changes neither),
+// and each part that changed is audited as settings.update, as the
+// console's two forms record them. It returns the settings now.
+func (s *Store) UpdateSettings(ctx context.Context, a Actor, p SettingsPatch) (InstanceSettings, error) {
+	var out InstanceSettings
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		if err := s.setTokenPolicy(tx, a, in.Policy); err != nil {
+		policy, err := tokenPolicy(tx)
+		if err != nil {
 			return err
 		}
-		return s.setInactivityDays(tx, a, in.InactiveDays)
+		days, err := inactivityDays(tx)
+		if err != nil {
+			return err
+		}
+		if p.DefaultDays != nil {
+			policy.DefaultDays = *p.DefaultDays
+		}
+		if p.MaxDays != nil {
+			policy.MaxDays = *p.MaxDays
+		}
+		if p.InactiveDays != nil {
+			days = *p.InactiveDays
+		}
+		if p.AllowNever != nil {
+			policy.AllowNever = *p.AllowNever
+		}
+		ve := &ValidationError{}
+		var pe *ValidationError
+		if errors.As(policy.Validate(), &pe) {
+			for f, m := range pe.Fields {
+				ve.Add(f, m)
+			}
+		}
+		if !slices.Contains(InactivityChoices, days) {
+			ve.Add("inactive_days", inactivityChoiceMessage)
+		}
+		if err := ve.OrNil(); err != nil {
+			return err
+		}
+		if err := s.setTokenPolicy(tx, a, policy); err != nil {
+			return err
+		}
+		out = InstanceSettings{Policy: policy, InactiveDays: days}
+		return s.setInactivityDays(tx, a, days)
 	})
-	if err == nil {
-		s.usage.inactivityOn.Store(in.InactiveDays > 0)
+	if err != nil {
+		return InstanceSettings{}, err
 	}
-	return err
+	s.usage.inactivityOn.Store(out.InactiveDays > 0)
+	return out, nil
 }
 
 func putSetting(tx *gorm.DB, key, value string, now time.Time) error {

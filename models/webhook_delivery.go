@@ -144,7 +144,7 @@ func (w *WebhookWorker) Run(ctx context.Context, every time.Duration, onError fu
 	defer t.Stop()
 	var pruned time.Time
 	for {
-		if now := w.s.Now(); now.Sub(pruned) >= webhookPruneEvery {
+		if now := w.s.Now(); now.Sub(pruned) >= pruneEvery {
 			pruned = now
 			if _, err := w.s.PruneWebhookDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
 				onError(err)

@@ -129,3 +129,41 @@ func TestAPISettings(t *testing.T) {
 		t.Errorf("settings:read PATCH: %d %s; want 403 naming settings:write", resp.StatusCode, out)
 	}
 }
+
+// TestAPISettingsConcurrentPatchesKeepEachOther: two PATCHes of different
+// fields at once both apply, because each merges with the settings as they
+// are inside its own transaction, not as read before it.
+func TestAPISettingsConcurrentPatchesKeepEachOther(t *testing.T) {
+	f := newAPIFixture(t)
+	st := f.h.srv.Store()
+	ctx := context.Background()
+	for round := range 20 {
+		thirty, ninety := 30, 90
+		if _, err := st.UpdateSettings(ctx, models.System, models.SettingsPatch{MaxDays: &ninety, InactiveDays: new(int)}); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string, 2)
+		for _, body := range []string{`{"max_days": 180}`, `{"inactive_days": 30}`} {
+			go func() {
+				resp, out := f.call(t, "PATCH", "/api/v1/settings", f.admin, jsonCT, body)
+				if resp.StatusCode != http.StatusOK {
+					done <- body + ": " + out
+					return
+				}
+				done <- ""
+			}()
+		}
+		for range 2 {
+			if msg := <-done; msg != "" {
+				t.Fatal(msg)
+			}
+		}
+		got, err := st.InstanceSettings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Policy.MaxDays != 180 || got.InactiveDays != thirty {
+			t.Fatalf("round %d: max_days %d, inactive_days %d; want 180 and 30 (one PATCH undid the other)", round, got.Policy.MaxDays, got.InactiveDays)
+		}
+	}
+}
