@@ -66,6 +66,14 @@ var orderBy = map[string]func(db Dialect, dir string) string{
 	},
 }
 
+// userListColumns are the columns a list row reads: not the search text,
+// and of the password only whether there is one (an empty string in place
+// of the hash), which tells "SSO and password" from "SSO".
+const userListColumns = `u.id, u.kind, u.name, u.user_id, u.email, u.email_key, u.role, u.status, u.description,
+	u.owner_user_id, u.owner_team_id, u.notify_emails, u.password_changed_at, u.last_active_at, u.created_by,
+	u.created_at, u.updated_at, u.deactivated_at, u.team_count, u.sso_issuer, u.sso_subject, u.break_glass,
+	CASE WHEN u.password_hash IS NULL THEN NULL ELSE '' END AS password_hash`
+
 // UserQuery is a validated Users list request.
 type UserQuery struct {
 	Q       string
@@ -370,7 +378,7 @@ func (s *Store) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 		ids[i] = h.ID
 	}
 	var users []User
-	if err := s.db.WithContext(ctx).Table("users AS u").Omit("password_hash", "search_text").
+	if err := s.db.WithContext(ctx).Table("users AS u").Select(userListColumns).
 		Where("u.id IN ?", ids).Find(&users).Error; err != nil {
 		return page, fmt.Errorf("models: list users: %w", err)
 	}

@@ -165,6 +165,17 @@ func TestSSOLinking(t *testing.T) {
 	if _, err := s.Authenticate(ctx, a, "ada@example.com", testPassword); err != nil {
 		t.Fatalf("Ada's password after linking: %v", err)
 	}
+	// The Users list (console and API) says what her page says, without
+	// reading her password's hash.
+	q := DefaultUserQuery()
+	q.Q = "ada"
+	page, err := s.ListUsers(ctx, q)
+	if err != nil || len(page.Rows) != 1 || page.Rows[0].ID != ada.ID {
+		t.Fatalf("list Ada: %+v, %v", page.Rows, err)
+	}
+	if row := page.Rows[0]; row.SignInMethod() != "sso+password" || (row.PasswordHash != nil && *row.PasswordHash != "") {
+		t.Errorf("Ada's row signs in with %q (hash read: %v), want sso+password without the hash", row.SignInMethod(), row.PasswordHash)
+	}
 }
 
 // TestSSOGroups: not in an admin group is "the console is for

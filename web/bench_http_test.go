@@ -12,7 +12,12 @@ package web
 // WARDEN_BENCH_KEEP=1 keeps the seeded database (its path is logged) for
 // EXPLAIN QUERY PLAN and friends; WARDEN_BENCH_ONLY=text[,text…] runs only
 // the scenarios whose names contain one of the texts (to attach a profiler
-// to the server, whose pid is logged).
+// to the server, whose pid is logged). WARDEN_BENCH_AGAINST=path runs each
+// scenario against that server binary too, three turns each on the same
+// database, for a device's before and after in one run:
+//
+//	git stash && go build -o /tmp/warden-before . && git stash pop
+//	WARDEN_BENCH=1 WARDEN_BENCH_AGAINST=/tmp/warden-before WARDEN_BENCH_ONLY=search go test ./web -run '^TestBenchHTTP$' -v
 
 import (
 	"bufio"
@@ -33,6 +38,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,44 +163,8 @@ func TestBenchHTTP(t *testing.T) {
 		t.Logf("database kept at %s", dbPath)
 	}
 
-	// The server, on a port picked here (at --log-level error it does not
-	// log its address).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr, pid := benchServe(t, bin, dbPath)
 	base := "http://" + addr
-	stderr := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", addr,
-		"--api-rate-limit", "0", "--introspect-rate-limit", "0", "--api-auth-failures", "0", "--log-level", "error")
-	cmd.Stdout, cmd.Stderr = io.Discard, stderr
-	for _, kv := range os.Environ() { // only the flags above configure it
-		if !strings.HasPrefix(kv, "WARDEN_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		select {
-		case <-exited:
-			return
-		default:
-		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-
 	transport := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{
@@ -202,7 +172,6 @@ func TestBenchHTTP(t *testing.T) {
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	benchWaitHealthy(t, client, base, exited, stderr)
 	cookie := benchSignIn(t, client, base)
 
 	page := func(path string) (*http.Request, error) {
@@ -281,8 +250,16 @@ func TestBenchHTTP(t *testing.T) {
 		}, `"token":"wdn_`, 0},
 	}
 
-	pid := cmd.Process.Pid
 	t.Logf("server pid %d on %s", pid, base)
+	// WARDEN_BENCH_AGAINST=binary: every scenario also runs against that
+	// server binary (another build), on the same database, taking turns.
+	var other string
+	var compared [][2]benchResult
+	if bin := os.Getenv("WARDEN_BENCH_AGAINST"); bin != "" {
+		a, p := benchServe(t, bin, dbPath)
+		other = a
+		t.Logf("other build %s: pid %d on %s", bin, p, a)
+	}
 	// The load generator (this process) runs on one P: it needs a few
 	// percent of the CPU, and with two Ps its goroutines and garbage
 	// collector compete with the server's threads for the same two cores,
@@ -313,7 +290,14 @@ func TestBenchHTTP(t *testing.T) {
 			continue
 		}
 		benchCheck(t, client, sc)
-		r := benchRun(addr, sc, duration)
+		if other != "" {
+			this, that := benchCompare(addr, other, sc, duration)
+			compared = append(compared, [2]benchResult{this, that})
+			t.Logf("%-32s this build %7.0f req/s p99 %6.2f ms; the other %7.0f req/s p99 %6.2f ms",
+				sc.name, this.rate(), benchMS(this.p99), that.rate(), benchMS(that.p99))
+			continue
+		}
+		r := benchRun(addr, sc, duration, 0)
 		r.hwm, _ = benchProcStatus(pid, "VmHWM")
 		results = append(results, r)
 		t.Logf("%-32s %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", r.name, r.rate(), benchMS(r.p50), benchMS(r.p99), r.errs)
@@ -347,6 +331,16 @@ func TestBenchHTTP(t *testing.T) {
 			fmt.Fprintf(&b, "%s: %.2f× /healthz (budget 0.5×)\n", r.name, r.rate()/healthz)
 		}
 	}
+	if len(compared) > 0 {
+		fmt.Fprintf(&b, "\nagainst %s (medians of 3 turns each):\n\n", os.Getenv("WARDEN_BENCH_AGAINST"))
+		fmt.Fprintf(&b, "| %-32s | %12s | %12s | %8s | %12s | %12s |\n", "scenario", "this req/s", "other req/s", "ratio", "this p99 ms", "other p99 ms")
+		fmt.Fprintf(&b, "|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 34), strings.Repeat("-", 14), strings.Repeat("-", 14),
+			strings.Repeat("-", 10), strings.Repeat("-", 14), strings.Repeat("-", 14))
+		for _, c := range compared {
+			fmt.Fprintf(&b, "| %-32s | %12.0f | %12.0f | %7.2f× | %12.2f | %12.2f |\n", c[0].name, c[0].rate(), c[1].rate(),
+				c[0].rate()/c[1].rate(), benchMS(c[0].p99), benchMS(c[1].p99))
+		}
+	}
 	fmt.Fprintf(&b, "\nserver peak RSS (VmHWM) %.1f MB, RSS at end %.1f MB\n", float64(hwm)/1024, float64(rss)/1024)
 	fmt.Fprintf(&b, "machine: %d CPUs (%s), %s %s/%s; load generator on the same machine; load average %s at start, %s at end\n",
 		runtime.NumCPU(), benchCPUModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH, loadStart, benchLoadAvg())
@@ -355,13 +349,13 @@ func TestBenchHTTP(t *testing.T) {
 	}
 	fmt.Print(b.String())
 
+	for _, c := range compared {
+		results = append(results, c[0], c[1])
+	}
 	for _, r := range results {
 		if r.errs > 0 {
 			t.Errorf("%s: %d of %d requests failed, first: %s", r.name, r.errs, r.n, r.firstErr)
 		}
-	}
-	if s := stderr.String(); strings.TrimSpace(s) != "" {
-		t.Logf("server log (errors):\n%s", snippet(s))
 	}
 }
 
@@ -492,11 +486,38 @@ func benchCheck(t *testing.T, client *http.Client, sc benchScenario) {
 // cores with the server, and net/http's client costs several times more
 // CPU per request (two goroutines per connection, more allocation), which
 // the server's figures would pay for.
-func benchRun(addr string, sc benchScenario, d time.Duration) benchResult {
+func benchRun(addr string, sc benchScenario, d time.Duration, run int) benchResult {
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: benchClients, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	defer hc.CloseIdleConnections()
-	benchDrive(hc, sc, 0, time.Second)
-	return benchDrive(hc, sc, 1<<20, d) // other request numbers: token names must not repeat
+	// Each run numbers its requests apart: token names must not repeat.
+	benchDrive(hc, sc, run<<21, time.Second)
+	return benchDrive(hc, sc, run<<21+1<<20, d)
+}
+
+// benchCompare runs sc against this build (at addr) and the one at other,
+// three times each on the same database, in the order ABBAAB so that
+// neither always goes first, and returns the median of each build's rate
+// and p99.
+func benchCompare(addr, other string, sc benchScenario, d time.Duration) (this, that benchResult) {
+	var mine, theirs []benchResult
+	for round := range 3 {
+		a := func() { mine = append(mine, benchRun(addr, sc, d, 1+2*round)) }
+		b := func() { theirs = append(theirs, benchRun(other, sc, d, 2+2*round)) }
+		if round == 1 {
+			a, b = b, a
+		}
+		a()
+		b()
+	}
+	median := func(rs []benchResult) benchResult {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].rate() < rs[j].rate() })
+		r := rs[1]
+		p99 := []time.Duration{rs[0].p99, rs[1].p99, rs[2].p99}
+		slices.Sort(p99)
+		r.p99 = p99[1]
+		return r
+	}
+	return median(mine), median(theirs)
 }
 
 // benchDrive sends the scenario's requests from number first on, for d.
@@ -1259,4 +1280,52 @@ func (d *benchData) seedTimes() string {
 	r := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
 	return fmt.Sprintf("%v: users %v, tokens %v, events %v, indexes %v, audit counts %v, analyze %v",
 		r(d.total), r(d.tUsers), r(d.tTokens), r(d.tEvents), r(d.tIndexes), r(d.tCounts), r(d.tAnalyze))
+}
+
+// benchServe starts the server binary bin on dbPath, on a port picked here
+// (at --log-level error it does not log its address), stops it when the
+// test ends, and returns its address and pid once it answers /healthz.
+func benchServe(t *testing.T, bin, dbPath string) (string, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	stderr := &syncBuffer{}
+	cmd := exec.Command(bin, "serve", "--db", dbPath, "--addr", addr,
+		"--api-rate-limit", "0", "--introspect-rate-limit", "0", "--api-auth-failures", "0", "--log-level", "error")
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	for _, kv := range os.Environ() { // only the flags above configure it
+		if !strings.HasPrefix(kv, "WARDEN_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if s := stderr.String(); strings.TrimSpace(s) != "" {
+			t.Logf("server log (errors) of %s:\n%s", bin, snippet(s))
+		}
+		select {
+		case <-exited:
+			return
+		default:
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	benchWaitHealthy(t, client, "http://"+addr, exited, stderr)
+	return addr, cmd.Process.Pid
 }
