@@ -66,13 +66,12 @@ var orderBy = map[string]func(db Dialect, dir string) string{
 	},
 }
 
-// userListColumns are the columns a list row reads: not the search text,
-// and of the password only whether there is one (an empty string in place
-// of the hash), which tells "SSO and password" from "SSO".
-const userListColumns = `u.id, u.kind, u.name, u.user_id, u.email, u.email_key, u.role, u.status, u.description,
-	u.owner_user_id, u.owner_team_id, u.notify_emails, u.password_changed_at, u.last_active_at, u.created_by,
-	u.created_at, u.updated_at, u.deactivated_at, u.team_count, u.sso_issuer, u.sso_subject, u.break_glass,
-	CASE WHEN u.password_hash IS NULL THEN NULL ELSE '' END AS password_hash`
+// userListColumns are what the Users list, a team's members and the API's
+// list show of a user; of the password only whether there is one (an empty
+// string in place of the hash), which tells "SSO and password" from "SSO".
+const userListColumns = `u.id, u.kind, u.name, u.user_id, u.email, u.role, u.status, u.description,
+	u.owner_user_id, u.owner_team_id, u.notify_emails, u.last_active_at, u.created_by, u.created_at,
+	u.team_count, u.sso_issuer, u.sso_subject, CASE WHEN u.password_hash IS NULL THEN NULL ELSE '' END AS password_hash`
 
 // UserQuery is a validated Users list request.
 type UserQuery struct {
