@@ -18,6 +18,11 @@ package web
 //
 //	git stash && go build -o /tmp/warden-before . && git stash pop
 //	WARDEN_BENCH=1 WARDEN_BENCH_AGAINST=/tmp/warden-before WARDEN_BENCH_ONLY=search go test ./web -run '^TestBenchHTTP$' -v
+//
+// WARDEN_BENCH_AGAINST_SQL=statements runs the other binary on a copy of
+// the database with the statements run on it, for a schema device (an
+// index, say): WARDEN_BENCH_AGAINST_SQL='DROP INDEX users_list' with this
+// very binary as the other.
 
 import (
 	"bufio"
@@ -163,6 +168,12 @@ func TestBenchHTTP(t *testing.T) {
 		t.Logf("database kept at %s", dbPath)
 	}
 
+	// WARDEN_BENCH_AGAINST_SQL: the other build runs on a copy of the
+	// database with this SQL run on it (undoing a schema change, say).
+	otherDB := dbPath
+	if q := os.Getenv("WARDEN_BENCH_AGAINST_SQL"); q != "" {
+		otherDB = benchCopyDB(t, dbPath, q)
+	}
 	addr, pid := benchServe(t, bin, dbPath)
 	base := "http://" + addr
 	transport := &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
@@ -173,6 +184,9 @@ func TestBenchHTTP(t *testing.T) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	cookie := benchSignIn(t, client, base)
+	if otherDB != dbPath { // the copy predates the sign-in
+		benchCopySessions(t, dbPath, otherDB)
+	}
 
 	page := func(path string) (*http.Request, error) {
 		req, err := http.NewRequest(http.MethodGet, base+path, nil)
@@ -256,7 +270,7 @@ func TestBenchHTTP(t *testing.T) {
 	var other string
 	var compared [][2]benchResult
 	if bin := os.Getenv("WARDEN_BENCH_AGAINST"); bin != "" {
-		a, p := benchServe(t, bin, dbPath)
+		a, p := benchServe(t, bin, otherDB)
 		other = a
 		t.Logf("other build %s: pid %d on %s", bin, p, a)
 	}
@@ -1282,6 +1296,64 @@ func (d *benchData) seedTimes() string {
 	r := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
 	return fmt.Sprintf("%v: users %v, tokens %v, events %v, indexes %v, audit counts %v, analyze %v",
 		r(d.total), r(d.tUsers), r(d.tTokens), r(d.tEvents), r(d.tIndexes), r(d.tCounts), r(d.tAnalyze))
+}
+
+// benchCopyDB copies the closed database at dbPath, runs query on the copy
+// and returns the copy's path.
+func benchCopyDB(t *testing.T, dbPath, query string) string {
+	t.Helper()
+	if _, err := os.Stat(dbPath + "-wal"); err == nil {
+		t.Fatalf("%s-wal exists: the database is still open, a copy of the file alone would miss it", dbPath)
+	}
+	dst := strings.TrimSuffix(dbPath, ".db") + "-other.db"
+	src, err := os.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	benchRunSQL(t, dst, query)
+	return dst
+}
+
+// benchRunSQL runs query on the database at path.
+func benchRunSQL(t *testing.T, path, query string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(query); err != nil {
+		t.Fatalf("%s: %s: %v", path, query, err)
+	}
+}
+
+// benchCopySessions copies the console sessions signed in at from to the
+// database at to.
+func benchCopySessions(t *testing.T, from, to string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // ATTACH holds for its connection only
+	if _, err := db.Exec("ATTACH DATABASE ? AS m", "file:"+from+"?mode=ro"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO sessions SELECT * FROM m.sessions WHERE id NOT IN (SELECT id FROM main.sessions)"); err != nil {
+		t.Fatalf("copy the sessions to %s: %v", to, err)
+	}
 }
 
 // benchServe starts the server binary bin on dbPath, on a port picked here
