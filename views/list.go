@@ -144,12 +144,12 @@ type TeamChip struct {
 	Name string
 }
 
-func moreTeams(ts []TeamChip) string {
+func teamNames(ts []TeamChip) []string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.Name
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func formatCount(n int64) string {
