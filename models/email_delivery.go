@@ -55,30 +55,8 @@ func (w *EmailWorker) lease() time.Duration { return w.timeout + time.Minute }
 // a full batch. Every hour it also prunes the outbox
 // (PruneEmailDeliveries). onError hears what a round could not do.
 func (w *EmailWorker) Run(ctx context.Context, every time.Duration, onError func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var pruned time.Time
-	for {
-		if now := w.s.Now(); now.Sub(pruned) >= pruneEvery {
-			pruned = now
-			if _, err := w.s.PruneEmailDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-		n, err := w.RunOnce(ctx)
-		if err != nil && onError != nil && ctx.Err() == nil {
-			onError(err)
-		}
-		if err == nil && n == w.batch {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.s.emailWake:
-		}
-	}
+	outboxLoop{every: every, wake: w.s.emailWake, batch: w.batch,
+		prune: w.s.PruneEmailDeliveries, round: w.RunOnce, onError: onError}.run(ctx, w.s.Now)
 }
 
 // claimedEmail is a message a worker holds the lease of.

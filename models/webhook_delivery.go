@@ -140,30 +140,8 @@ func (w *WebhookWorker) lease() time.Duration { return w.timeout + time.Minute }
 // (PruneWebhookDeliveries). onError hears what a round could not do (nil:
 // nothing hears it); the round after tries again.
 func (w *WebhookWorker) Run(ctx context.Context, every time.Duration, onError func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var pruned time.Time
-	for {
-		if now := w.s.Now(); now.Sub(pruned) >= pruneEvery {
-			pruned = now
-			if _, err := w.s.PruneWebhookDeliveries(ctx); err != nil && onError != nil && ctx.Err() == nil {
-				onError(err)
-			}
-		}
-		n, err := w.RunOnce(ctx)
-		if err != nil && onError != nil && ctx.Err() == nil {
-			onError(err)
-		}
-		if err == nil && n == w.batch {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.s.webhookWake:
-		}
-	}
+	outboxLoop{every: every, wake: w.s.webhookWake, batch: w.batch,
+		prune: w.s.PruneWebhookDeliveries, round: w.RunOnce, onError: onError}.run(ctx, w.s.Now)
 }
 
 // RunOnce claims up to a batch of due deliveries, sends them side by side
