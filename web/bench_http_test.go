@@ -1328,10 +1328,7 @@ func benchCopyDB(t *testing.T, dbPath, query string) string {
 // benchRunSQL runs query on the database at path.
 func benchRunSQL(t *testing.T, path, query string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := benchOpenDB(t, path)
 	defer db.Close()
 	if _, err := db.Exec(query); err != nil {
 		t.Fatalf("%s: %s: %v", path, query, err)
@@ -1342,18 +1339,26 @@ func benchRunSQL(t *testing.T, path, query string) {
 // database at to.
 func benchCopySessions(t *testing.T, from, to string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+to)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := benchOpenDB(t, to)
 	defer db.Close()
-	db.SetMaxOpenConns(1) // ATTACH holds for its connection only
 	if _, err := db.Exec("ATTACH DATABASE ? AS m", "file:"+from+"?mode=ro"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec("INSERT INTO sessions SELECT * FROM m.sessions WHERE id NOT IN (SELECT id FROM main.sessions)"); err != nil {
 		t.Fatalf("copy the sessions to %s: %v", to, err)
 	}
+}
+
+// benchOpenDB opens the database at path on one connection: an ATTACH
+// holds for its connection only.
+func benchOpenDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return db
 }
 
 // benchServe starts the server binary bin on dbPath, on a port picked here

@@ -767,6 +767,18 @@ func TestPasswordLoginOff(t *testing.T) {
 	if !hasSession(t, c) {
 		t.Fatal("the break-glass account could not sign in")
 	}
+	// Linked by her first SSO sign-in, she keeps the password: the Users
+	// list says both, as her page does.
+	linked := bg.client()
+	if resp := linked.ssoSignIn(p, person("ada-sub", "ada@example.com", true, adminGroup), "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Ada's SSO sign-in: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/users?type=human&q=ada", "/users/" + itoa(ada.ID)} {
+		linked.get(path)
+		if !strings.Contains(linked.lastBody, `data-sign-in="sso+password"`) {
+			t.Errorf("%s does not say Ada signs in with SSO and a password", path)
+		}
+	}
 }
 
 // TestSSOConfigChecked: the configuration is checked at start; an
